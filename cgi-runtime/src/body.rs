@@ -1,0 +1,421 @@
+//! The request body: how long it is (RFC 3875 §4.1.2, §4.2), and a reader that never reads
+//! past that length.
+
+use std::io::{self, Read};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::limits::Limits;
+use crate::response::Response;
+
+/// The request body, read lazily from standard input (or whatever the host supplied).
+///
+/// It yields exactly `CONTENT_LENGTH` bytes and never asks its source for more
+/// (RFC 3875 §4.2: the script MUST NOT read past it; some hosts hand over the client socket,
+/// where reading on would wait forever). If the source ends early, reading fails with
+/// [`io::ErrorKind::UnexpectedEof`]. Whatever the handler leaves unread is drained when
+/// the body is dropped, before the response is written, so that servers which write the
+/// whole body before reading the answer do not stall.
+///
+/// Extractors such as [`Form`](crate::Form) read it for you; a handler that takes the whole
+/// [`Request`](crate::Request) can read it itself:
+///
+/// ```
+/// use std::io::Read;
+///
+/// fn echo(mut request: cgi::Request) -> String {
+///     let mut text = String::new();
+///     match request.body_mut().read_to_string(&mut text) {
+///         Ok(_) => text,
+///         Err(error) => format!("could not read the body: {error}"),
+///     }
+/// }
+///
+/// let response = cgi::test::TestRequest::post("/").body("ping").call(echo);
+/// assert_eq!(response.text(), "ping");
+/// ```
+pub struct RequestBody {
+    source: Option<Box<dyn Read + Send>>,
+    length: u64,
+    remaining: u64,
+}
+
+impl RequestBody {
+    pub(crate) fn new(source: Box<dyn Read + Send>, length: u64) -> Self {
+        RequestBody { source: Some(source), length, remaining: length }
+    }
+
+    pub(crate) fn empty() -> Self {
+        RequestBody { source: None, length: 0, remaining: 0 }
+    }
+
+    /// The announced length (`CONTENT_LENGTH`), `0` when the request has no body.
+    ///
+    /// ```
+    /// fn size(request: cgi::Request) -> String {
+    ///     request.body().len().to_string()
+    /// }
+    /// let response = cgi::test::TestRequest::post("/").body("abc").call(size);
+    /// assert_eq!(response.text(), "3");
+    /// ```
+    pub fn len(&self) -> u64 {
+        self.length
+    }
+
+    /// Whether the request has no body.
+    ///
+    /// ```
+    /// fn empty(request: cgi::Request) -> String {
+    ///     request.body().is_empty().to_string()
+    /// }
+    /// assert_eq!(cgi::test::TestRequest::get("/").call(empty).text(), "true");
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.length == 0
+    }
+
+    /// Reads the whole body into memory.
+    ///
+    /// ```
+    /// fn count(mut request: cgi::Request) -> String {
+    ///     match request.body_mut().read_to_vec() {
+    ///         Ok(bytes) => format!("{} bytes", bytes.len()),
+    ///         Err(rejection) => rejection.to_string(),
+    ///     }
+    /// }
+    /// let response = cgi::test::TestRequest::post("/").body(vec![0u8; 10]).call(count);
+    /// assert_eq!(response.text(), "10 bytes");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`BodyRejection`] (`400 Bad Request`) when the body ends before `CONTENT_LENGTH`
+    /// bytes or cannot be read.
+    pub fn read_to_vec(&mut self) -> Result<Vec<u8>, BodyRejection> {
+        let capacity = usize::try_from(self.remaining).unwrap_or(usize::MAX);
+        let mut bytes = Vec::with_capacity(capacity);
+        match self.read_to_end(&mut bytes) {
+            Ok(_) => Ok(bytes),
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                Err(BodyRejection::ended_early(self.length, self.length - self.remaining))
+            }
+            Err(error) => Err(BodyRejection::read_failed(&error)),
+        }
+    }
+
+    /// Reads and discards what is left, for a body that is within the limit.
+    fn drain(&mut self) {
+        let mut scratch = [0u8; 8192];
+        while self.remaining > 0 {
+            match self.read(&mut scratch) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+impl Read for RequestBody {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.remaining == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let Some(source) = self.source.as_mut() else { return Ok(0) };
+        let wanted = usize::try_from(self.remaining).map_or(buf.len(), |left| left.min(buf.len()));
+        let read = loop {
+            match source.read(&mut buf[..wanted]) {
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                result => break result?,
+            }
+        };
+        if read == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the request body ended after {} of {} bytes",
+                    self.length - self.remaining,
+                    self.length
+                ),
+            ));
+        }
+        self.remaining -= read as u64;
+        Ok(read)
+    }
+}
+
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        self.drain();
+    }
+}
+
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBody")
+            .field("length", &self.length)
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the request body could not be read: it ended early or the read failed.
+/// Answers `400 Bad Request`.
+///
+/// ```
+/// fn read(mut request: cgi::Request) -> Result<String, cgi::BodyRejection> {
+///     Ok(format!("{} bytes", request.body_mut().read_to_vec()?.len()))
+/// }
+/// // CONTENT_LENGTH says 10, but only 3 bytes arrive:
+/// let response = cgi::test::TestRequest::post("/").body("abc").var("CONTENT_LENGTH", "10").call(read);
+/// assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
+/// ```
+#[derive(Debug, Clone)]
+pub struct BodyRejection {
+    reason: String,
+}
+
+impl BodyRejection {
+    fn ended_early(expected: u64, received: u64) -> Self {
+        BodyRejection {
+            reason: format!(
+                "The request body ended early: CONTENT_LENGTH is {expected} bytes, but only {received} arrived."
+            ),
+        }
+    }
+
+    fn read_failed(error: &io::Error) -> Self {
+        BodyRejection { reason: format!("The request body could not be read: {error}.") }
+    }
+
+    /// The status this rejection answers with: `400 Bad Request`.
+    ///
+    /// ```
+    /// # fn read(mut request: cgi::Request) -> Result<Vec<u8>, cgi::BodyRejection> { request.body_mut().read_to_vec() }
+    /// # let response = cgi::test::TestRequest::post("/").body("a").var("CONTENT_LENGTH", "2").call(|mut r: cgi::Request| {
+    /// let rejection = r.body_mut().read_to_vec().unwrap_err();
+    /// assert_eq!(rejection.status(), cgi::StatusCode::BAD_REQUEST);
+    /// # });
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+impl std::fmt::Display for BodyRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for BodyRejection {}
+
+impl crate::IntoResponse for BodyRejection {
+    fn into_response(self) -> Response {
+        Response::rejection(self.status(), self.reason)
+    }
+}
+
+/// How the request frames its body, decided from the meta-variables before any byte is read.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body: stdin is never touched.
+    None,
+    /// Exactly this many bytes.
+    Length(u64),
+}
+
+/// Decides the framing, or the rejection a malformed or oversized body gets.
+///
+/// `None` from this function's caller's point of view means "answer now with this response";
+/// draining is the caller's job because it needs the reader.
+pub(crate) fn framing(
+    content_length: Option<&[u8]>,
+    transfer_encoding: Option<&[u8]>,
+    limits: &Limits,
+) -> Result<Framing, FramingRejection> {
+    let Some(raw) = content_length else {
+        // RFC 3875 §4.2: the server must remove transfer-codings and set CONTENT_LENGTH.
+        // Apache de-chunks without a length; busybox and Python pass raw chunks. Either way
+        // the script cannot know where the body ends.
+        return match transfer_encoding {
+            Some(_) => Err(FramingRejection::LengthRequired),
+            None => Ok(Framing::None),
+        };
+    };
+    if !raw.iter().all(u8::is_ascii_digit) {
+        return Err(FramingRejection::InvalidLength);
+    }
+    // All digits, so the only parse failure left is overflow: longer than any limit.
+    let length = std::str::from_utf8(raw).ok().and_then(|digits| digits.parse::<u64>().ok());
+    match length {
+        Some(0) => Ok(Framing::None),
+        Some(length) if length <= limits.max_body_bytes() => Ok(Framing::Length(length)),
+        Some(length) => Err(FramingRejection::TooLarge { length: Some(length) }),
+        None => Err(FramingRejection::TooLarge { length: None }),
+    }
+}
+
+/// A body the request cannot have.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum FramingRejection {
+    InvalidLength,
+    TooLarge { length: Option<u64> },
+    LengthRequired,
+}
+
+impl FramingRejection {
+    /// Drains what the client sent, within the limits, then builds the answer.
+    pub(crate) fn into_response(self, input: Box<dyn Read + Send>, limits: &Limits) -> Response {
+        match self {
+            FramingRejection::InvalidLength => Response::rejection(
+                StatusCode::BAD_REQUEST,
+                "CONTENT_LENGTH is not a number of bytes.".to_owned(),
+            ),
+            FramingRejection::TooLarge { length } => {
+                let cap = length.map_or(limits.drain_cap_bytes(), |length| length.min(limits.drain_cap_bytes()));
+                drain_with_deadline(input, cap, limits.drain_timeout_duration());
+                let announced = length.map_or_else(|| "more than 2^64".to_owned(), |length| length.to_string());
+                Response::rejection(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "The request body is too large: {announced} bytes, and this script accepts at most {}.",
+                        limits.max_body_bytes()
+                    ),
+                )
+            }
+            FramingRejection::LengthRequired => {
+                drain_with_deadline(input, limits.drain_cap_bytes(), limits.drain_timeout_duration());
+                Response::rejection(
+                    StatusCode::LENGTH_REQUIRED,
+                    "The request body has no CONTENT_LENGTH; send it with a Content-Length header.".to_owned(),
+                )
+            }
+        }
+    }
+}
+
+/// Reads and discards up to `cap` bytes, giving up after `timeout`: a host may hand over a
+/// socket that never ends. The reading happens on a helper thread so that a blocked read
+/// cannot hold up the answer; the process exits after answering, which ends the thread.
+fn drain_with_deadline(mut input: Box<dyn Read + Send>, cap: u64, timeout: Duration) {
+    let (done, finished) = mpsc::channel();
+    let spawned = thread::Builder::new().name("cgi-drain".into()).spawn(move || {
+        let _ = io::copy(&mut (&mut input).take(cap), &mut io::sink());
+        let _ = done.send(());
+    });
+    if spawned.is_ok() {
+        let _ = finished.recv_timeout(timeout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits::default().max_body(100)
+    }
+
+    #[test]
+    fn unset_length_means_no_body() {
+        assert_eq!(framing(None, None, &limits()), Ok(Framing::None));
+        assert_eq!(framing(Some(b"0"), None, &limits()), Ok(Framing::None));
+        assert_eq!(framing(Some(b"000"), None, &limits()), Ok(Framing::None));
+    }
+
+    #[test]
+    fn digits_within_the_limit_frame_the_body() {
+        assert_eq!(framing(Some(b"5"), None, &limits()), Ok(Framing::Length(5)));
+        assert_eq!(framing(Some(b"0100"), None, &limits()), Ok(Framing::Length(100)));
+        // A length wins over a transfer-encoding the server already removed (nginx).
+        assert_eq!(framing(Some(b"16"), Some(b"chunked"), &limits()), Ok(Framing::Length(16)));
+    }
+
+    #[test]
+    fn anything_but_digits_is_rejected() {
+        for bad in [&b"abc"[..], b"-1", b"+5", b" 5", b"5 ", b"0x10", b"1e3", b"5.0"] {
+            assert_eq!(framing(Some(bad), None, &limits()), Err(FramingRejection::InvalidLength), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn over_the_limit_or_overflowing_is_too_large() {
+        assert_eq!(framing(Some(b"101"), None, &limits()), Err(FramingRejection::TooLarge { length: Some(101) }));
+        assert_eq!(
+            framing(Some(b"99999999999999999999999"), None, &limits()),
+            Err(FramingRejection::TooLarge { length: None })
+        );
+    }
+
+    #[test]
+    fn a_transfer_encoding_without_length_requires_a_length() {
+        assert_eq!(framing(None, Some(b"chunked"), &limits()), Err(FramingRejection::LengthRequired));
+    }
+
+    /// A source that fails the test if it is read past the announced length.
+    struct Exact {
+        data: Vec<u8>,
+        position: usize,
+        announced: usize,
+    }
+
+    impl Read for Exact {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            assert!(self.position < self.announced, "read past CONTENT_LENGTH");
+            let n = buf.len().min(self.data.len() - self.position);
+            buf[..n].copy_from_slice(&self.data[self.position..self.position + n]);
+            self.position += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn never_reads_past_the_length() {
+        let source = Exact { data: b"hello, and then some more".to_vec(), position: 0, announced: 5 };
+        let mut body = RequestBody::new(Box::new(source), 5);
+        assert_eq!(body.read_to_vec().unwrap(), b"hello");
+        let mut more = [0u8; 4];
+        assert_eq!(body.read(&mut more).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_short_body_is_an_error_not_a_hang() {
+        let mut body = RequestBody::new(Box::new(&b"abc"[..]), 10);
+        let rejection = body.read_to_vec().unwrap_err();
+        assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
+        assert!(rejection.to_string().contains("only 3 arrived"), "{rejection}");
+    }
+
+    #[test]
+    fn dropping_drains_the_rest() {
+        use std::sync::{Arc, Mutex};
+        struct Counting(Arc<Mutex<usize>>);
+        impl Read for Counting {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(3);
+                *self.0.lock().unwrap() += n;
+                Ok(n)
+            }
+        }
+        let consumed = Arc::new(Mutex::new(0));
+        drop(RequestBody::new(Box::new(Counting(consumed.clone())), 50));
+        assert_eq!(*consumed.lock().unwrap(), 50);
+    }
+
+    #[test]
+    fn draining_gives_up_on_a_source_that_never_ends() {
+        struct Stalled;
+        impl Read for Stalled {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                thread::sleep(Duration::from_secs(60));
+                Ok(0)
+            }
+        }
+        let started = std::time::Instant::now();
+        drain_with_deadline(Box::new(Stalled), 1000, Duration::from_millis(50));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}

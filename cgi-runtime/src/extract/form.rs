@@ -1,0 +1,90 @@
+//! `Form<T>`: an HTML form, typed.
+
+use http::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::urlencoded::{self, UrlencodedError};
+use super::{FormRejection, FromRequest, private::ViaRequest, query};
+use crate::request::Request;
+
+/// An HTML form submission, decoded into `T` with serde.
+///
+/// For `POST` (and other methods with a body) the body must be
+/// `application/x-www-form-urlencoded`, as browsers send it; for `GET` and `HEAD` the
+/// form is read from the query string, as browsers send a `method="get"` form. Reads the
+/// body, so it must be the last argument. See [`FormRejection`] for what bad input gets.
+///
+/// ```
+/// use cgi::{Form, Html};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Signup {
+///     email: String,
+///     newsletter: Option<String>, // an unticked checkbox is simply absent
+/// }
+///
+/// fn signup(Form(form): Form<Signup>) -> Html<String> {
+///     let email = cgi::html::escape(&form.email);
+///     Html(format!("<p>Welcome, {email}! Newsletter: {}</p>", form.newsletter.is_some()))
+/// }
+///
+/// let response = cgi::test::TestRequest::post("/").form(&[("email", "a@example.com")]).call(signup);
+/// assert_eq!(response.text(), "<p>Welcome, a@example.com! Newsletter: false</p>");
+///
+/// let response = cgi::test::TestRequest::post("/").form(&[("newsletter", "on")]).call(signup);
+/// assert_eq!(response.status(), cgi::StatusCode::UNPROCESSABLE_ENTITY);
+/// assert_eq!(response.text(), "Invalid form data: missing field `email`\n");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Form<T>(pub T);
+
+const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
+
+impl<T: DeserializeOwned> FromRequest<ViaRequest> for Form<T> {
+    type Rejection = FormRejection;
+
+    fn from_request(mut request: Request) -> Result<Self, Self::Rejection> {
+        if request.method() == Method::GET || request.method() == Method::HEAD {
+            return query::from_query(&request)
+                .map(Form)
+                .map_err(|rejection| FormRejection::new(rejection.status(), rejection.to_string()));
+        }
+        let media_type = request.content_type().map(|value| value.split(';').next().unwrap_or("").trim());
+        if !media_type.is_some_and(|media_type| media_type.eq_ignore_ascii_case(FORM_MEDIA_TYPE)) {
+            let found = match request.content_type() {
+                Some(content_type) => format!("the request's is `{content_type}`"),
+                None => "the request has none".to_owned(),
+            };
+            return Err(FormRejection::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Expected a form body (Content-Type: {FORM_MEDIA_TYPE}), but {found}."),
+            ));
+        }
+        let body = request
+            .body_mut()
+            .read_to_vec()
+            .map_err(|rejection| FormRejection::new(rejection.status(), rejection.to_string()))?;
+        urlencoded::from_bytes(&body).map(Form).map_err(|error| match error {
+            UrlencodedError::Malformed(reason) => {
+                FormRejection::new(StatusCode::BAD_REQUEST, format!("Invalid form data: {reason}"))
+            }
+            UrlencodedError::Mismatch(reason) => {
+                FormRejection::new(StatusCode::UNPROCESSABLE_ENTITY, format!("Invalid form data: {reason}"))
+            }
+        })
+    }
+}
+
+impl<T> std::ops::Deref for Form<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Form<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}

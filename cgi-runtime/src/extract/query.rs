@@ -1,0 +1,68 @@
+//! `Query<T>`: the query string, typed.
+
+use serde::de::DeserializeOwned;
+use http::StatusCode;
+
+use super::urlencoded::{self, UrlencodedError};
+use super::{FromRequestParts, QueryRejection};
+use crate::request::Request;
+
+/// The query string (`QUERY_STRING`), decoded into `T` with serde.
+///
+/// A missing or mistyped field answers `400 Bad Request` with a reason that names the
+/// field; so does malformed percent-encoding or text that is not UTF-8. Use `Option<T>`
+/// fields for optional parameters. (Repeated keys such as `a=1&a=2` are an error for a
+/// single-valued field.)
+///
+/// ```
+/// use cgi::Query;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Search {
+///     q: String,
+///     page: Option<u32>,
+/// }
+///
+/// fn search(Query(search): Query<Search>) -> String {
+///     format!("{} (page {})", search.q, search.page.unwrap_or(1))
+/// }
+///
+/// let response = cgi::test::TestRequest::get("/?q=rust+cgi&page=2").call(search);
+/// assert_eq!(response.text(), "rust cgi (page 2)");
+///
+/// let response = cgi::test::TestRequest::get("/?page=2").call(search);
+/// assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
+/// assert_eq!(response.text(), "Invalid query string: missing field `q`\n");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts for Query<T> {
+    type Rejection = QueryRejection;
+
+    fn from_request_parts(request: &Request) -> Result<Self, Self::Rejection> {
+        from_query(request).map(Query)
+    }
+}
+
+/// Decodes the query string into `T`; also what [`Form`](crate::Form) does for GET.
+pub(crate) fn from_query<T: DeserializeOwned>(request: &Request) -> Result<T, QueryRejection> {
+    urlencoded::from_bytes(request.var("QUERY_STRING").unwrap_or_default()).map_err(|error| {
+        let (UrlencodedError::Malformed(reason) | UrlencodedError::Mismatch(reason)) = error;
+        QueryRejection::new(StatusCode::BAD_REQUEST, format!("Invalid query string: {reason}"))
+    })
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Query<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}

@@ -1,0 +1,34 @@
+//! The runtime of [cgikit](https://docs.rs/cgikit): everything a `#[cgi::main]` script
+//! runs. Use it through the `cgikit` crate (`cgi::...`), which re-exports all of it and
+//! documents it.
+
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+mod body;
+mod extract;
+mod handler;
+pub mod html;
+mod limits;
+mod offline;
+mod request;
+mod response;
+mod run;
+mod serve;
+pub mod test;
+
+pub use body::{BodyRejection, RequestBody};
+pub use extract::{Cookies, Form, FormRejection, FromRequest, FromRequestParts, Query, QueryRejection};
+pub use handler::Handler;
+pub use limits::Limits;
+pub use request::Request;
+pub use response::{Body, Html, IntoResponse, Redirect, Response, ResponseBuilder, SameSite, SetCookie};
+pub use run::{run, run_with};
+
+pub use http;
+pub use http::{HeaderMap, Method, StatusCode};
+
+/// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::run::run_process as run;
+}

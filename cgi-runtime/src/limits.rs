@@ -1,0 +1,102 @@
+//! The limits a request must stay within.
+
+use std::time::Duration;
+
+/// How much a request may send, and how long cgikit waits for what it discards.
+///
+/// The defaults suit a form-handling script: a 2 MiB body. `#[cgi::main(max_body = N)]`
+/// sets [`max_body`](Limits::max_body) for a script; [`cgi::run_with`](crate::run_with) takes a
+/// whole `Limits`.
+///
+/// ```
+/// let limits = cgi::Limits::default().max_body(64 * 1024);
+/// assert_eq!(limits.max_body_bytes(), 64 * 1024);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Limits {
+    max_body: u64,
+    drain_cap: u64,
+    drain_timeout: Duration,
+}
+
+impl Limits {
+    /// The default body limit: 2 MiB.
+    pub const DEFAULT_MAX_BODY: u64 = 2 * 1024 * 1024;
+
+    /// The largest request body, in bytes, that extractors will read. A larger
+    /// `CONTENT_LENGTH` is answered with `413 Content Too Large`.
+    ///
+    /// ```
+    /// let limits = cgi::Limits::default().max_body(1024);
+    /// # assert_eq!(limits.max_body_bytes(), 1024);
+    /// ```
+    #[must_use]
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// How many bytes of a rejected body (too large, or without a length) are read and
+    /// discarded before answering. Servers such as nginx + fcgiwrap turn an answer given
+    /// before the body was consumed into a `502`, so cgikit drains first, up to this cap.
+    ///
+    /// ```
+    /// let limits = cgi::Limits::default().drain_cap(1 << 20);
+    /// # assert_eq!(limits.drain_cap_bytes(), 1 << 20);
+    /// ```
+    #[must_use]
+    pub fn drain_cap(mut self, bytes: u64) -> Self {
+        self.drain_cap = bytes;
+        self
+    }
+
+    /// How long draining a rejected body may take. Some hosts hand the script the client's
+    /// socket, which never ends; past this time cgikit answers anyway.
+    ///
+    /// ```
+    /// let limits = cgi::Limits::default().drain_timeout(std::time::Duration::from_secs(1));
+    /// # assert_eq!(limits.drain_timeout_duration().as_secs(), 1);
+    /// ```
+    #[must_use]
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// The body limit in bytes.
+    ///
+    /// ```
+    /// assert_eq!(cgi::Limits::default().max_body_bytes(), 2 * 1024 * 1024);
+    /// ```
+    pub fn max_body_bytes(&self) -> u64 {
+        self.max_body
+    }
+
+    /// The drain cap in bytes.
+    ///
+    /// ```
+    /// assert!(cgi::Limits::default().drain_cap_bytes() >= cgi::Limits::DEFAULT_MAX_BODY);
+    /// ```
+    pub fn drain_cap_bytes(&self) -> u64 {
+        self.drain_cap
+    }
+
+    /// The drain timeout.
+    ///
+    /// ```
+    /// assert!(cgi::Limits::default().drain_timeout_duration().as_secs() > 0);
+    /// ```
+    pub fn drain_timeout_duration(&self) -> Duration {
+        self.drain_timeout
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: Self::DEFAULT_MAX_BODY,
+            drain_cap: 16 * 1024 * 1024,
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}

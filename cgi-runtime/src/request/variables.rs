@@ -1,0 +1,70 @@
+//! The meta-variables the server passed, kept as bytes.
+
+use std::ffi::{OsStr, OsString};
+
+/// The environment as the server set it, with empty values dropped: RFC 3875 §4.1 makes a
+/// zero-length value the same as an unset one, and servers disagree on which they send
+/// (nginx sends `CONTENT_LENGTH=""`, Apache leaves it unset).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Variables {
+    entries: Vec<(OsString, OsString)>,
+}
+
+impl Variables {
+    pub(crate) fn new(entries: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+        let mut kept: Vec<(OsString, OsString)> = Vec::new();
+        for (name, value) in entries {
+            if value.is_empty() {
+                // A later empty value unsets the name (the test kit's overrides).
+                kept.retain(|(key, _)| *key != name);
+            } else {
+                kept.push((name, value));
+            }
+        }
+        Variables { entries: kept }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&OsStr> {
+        // Later entries win, as with a process environment built by `Command::env`.
+        self.entries.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_os_str())
+    }
+
+    pub(crate) fn bytes(&self, name: &str) -> Option<&[u8]> {
+        self.get(name).map(OsStr::as_encoded_bytes)
+    }
+
+    pub(crate) fn text(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(OsStr::to_str)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
+        self.entries.iter().map(|(key, value)| (key.as_os_str(), value.as_os_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Variables {
+        Variables::new(pairs.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))))
+    }
+
+    #[test]
+    fn empty_equals_unset() {
+        let vars = vars(&[("PATH_INFO", ""), ("QUERY_STRING", "a=1")]);
+        assert_eq!(vars.get("PATH_INFO"), None);
+        assert_eq!(vars.text("QUERY_STRING"), Some("a=1"));
+        let overridden = super::tests::vars(&[("SERVER_NAME", "a"), ("SERVER_NAME", "")]);
+        assert_eq!(overridden.get("SERVER_NAME"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_values_stay_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let vars = Variables::new([(OsString::from("HTTP_X_BIN"), OsString::from_vec(vec![0xC3, 0xA9, 0xFF]))]);
+        assert_eq!(vars.bytes("HTTP_X_BIN"), Some(&[0xC3, 0xA9, 0xFF][..]));
+        assert_eq!(vars.text("HTTP_X_BIN"), None);
+    }
+}

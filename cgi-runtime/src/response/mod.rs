@@ -1,0 +1,222 @@
+//! What a handler answers, and how it becomes CGI output.
+
+mod body;
+mod html;
+mod into_response;
+mod redirect;
+mod set_cookie;
+pub(crate) mod write;
+
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use http::{HeaderMap, StatusCode};
+
+pub use body::Body;
+pub use html::Html;
+pub use into_response::IntoResponse;
+pub use redirect::Redirect;
+pub use set_cookie::{SameSite, SetCookie};
+pub(crate) use set_cookie::is_token_byte;
+
+/// A complete response: status, headers and body.
+///
+/// Build one with [`Response::builder`]. Any [`IntoResponse`] value can be turned into one.
+///
+/// ```
+/// use cgi::{Response, SetCookie, StatusCode};
+///
+/// fn create() -> Response {
+///     Response::builder()
+///         .status(StatusCode::CREATED)
+///         .header("Cache-Control", "no-store")
+///         .cookie(SetCookie::new("visited", "yes").path("/"))
+///         .body("created\n")
+/// }
+///
+/// let response = cgi::test::TestRequest::post("/").call(create);
+/// assert_eq!(response.status(), StatusCode::CREATED);
+/// assert_eq!(response.header("set-cookie"), Some("visited=yes; Path=/"));
+/// ```
+#[derive(Debug)]
+pub struct Response {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Body,
+    /// Why this response cannot be written as built (an invalid header): it is replaced by
+    /// a generic 500 and this goes to the server's error log.
+    failure: Option<String>,
+    /// A line for the server's error log, written along with the response (rejections).
+    diagnostic: Option<String>,
+}
+
+impl Response {
+    /// Starts a response: `200 OK`, no headers, empty body.
+    ///
+    /// ```
+    /// let response: cgi::Response = cgi::Response::builder().body("ok");
+    /// assert_eq!(response.status(), cgi::StatusCode::OK);
+    /// ```
+    pub fn builder() -> ResponseBuilder {
+        ResponseBuilder { status: StatusCode::OK, headers: HeaderMap::new(), failure: None }
+    }
+
+    /// The status code.
+    ///
+    /// ```
+    /// use cgi::IntoResponse;
+    /// assert_eq!(cgi::StatusCode::NOT_FOUND.into_response().status(), cgi::StatusCode::NOT_FOUND);
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers set so far (not the ones the CGI writer adds: `Status`, a default
+    /// `Content-Type`, `Content-Length`).
+    ///
+    /// ```
+    /// use cgi::IntoResponse;
+    /// let response = cgi::Html("<p>hi</p>").into_response();
+    /// assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+    /// ```
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The headers, to change. Names and values are `http` types, so they cannot carry CR
+    /// or LF; headers that belong to the server (`Connection`, `Transfer-Encoding`, ...)
+    /// make the written response a generic 500.
+    ///
+    /// ```
+    /// use cgi::IntoResponse;
+    /// let mut response = "text".into_response();
+    /// response.headers_mut().insert("cache-control", cgi::http::HeaderValue::from_static("no-store"));
+    /// assert_eq!(response.headers()["cache-control"], "no-store");
+    /// ```
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// The body.
+    ///
+    /// ```
+    /// use cgi::IntoResponse;
+    /// assert_eq!("hi".into_response().body().as_bytes(), b"hi");
+    /// ```
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    pub(crate) fn set_status(&mut self, status: StatusCode) {
+        self.status = status;
+    }
+
+    /// The answer to bad input: the status, a one-line plain-text reason, and the same
+    /// reason for the server's error log.
+    pub(crate) fn rejection(status: StatusCode, reason: String) -> Response {
+        let mut response = Response::builder().status(status).body(format!("{reason}\n"));
+        response.headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        response.diagnostic = Some(format!("{} {}", status.as_u16(), reason));
+        response
+    }
+
+    /// A response whose headers are already known to be valid.
+    pub(crate) fn with_content_type(content_type: &'static str, body: Body) -> Response {
+        let mut response = Response::builder().body(body);
+        response.headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response
+    }
+}
+
+/// Builds a [`Response`]; from [`Response::builder`].
+///
+/// It never fails while building: a header name or value that is not allowed (CR, LF,
+/// other control characters, a name that is not an HTTP token) is remembered, and the
+/// written response becomes a generic `500 Internal Server Error` with the reason in the
+/// server's error log. So user input copied into a header can never split the response.
+///
+/// ```
+/// let response = cgi::test::TestRequest::get("/").call(|| {
+///     let user_input = "x\r\nSet-Cookie: admin=1";
+///     cgi::Response::builder().header("X-Echo", user_input).body("hi")
+/// });
+/// assert_eq!(response.status(), cgi::StatusCode::INTERNAL_SERVER_ERROR);
+/// assert_eq!(response.header("set-cookie"), None);
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `.body(...)` makes the response"]
+pub struct ResponseBuilder {
+    status: StatusCode,
+    headers: HeaderMap,
+    failure: Option<String>,
+}
+
+impl ResponseBuilder {
+    /// Sets the status code (default `200 OK`).
+    ///
+    /// ```
+    /// let response = cgi::Response::builder().status(cgi::StatusCode::ACCEPTED).body("");
+    /// assert_eq!(response.status().as_u16(), 202);
+    /// ```
+    pub fn status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Adds a header. Several headers may share a name; each is written on its own line.
+    ///
+    /// ```
+    /// let response = cgi::Response::builder()
+    ///     .header("Content-Type", "text/csv")
+    ///     .header("Content-Disposition", "attachment; filename=\"report.csv\"")
+    ///     .body("a,b\n");
+    /// assert_eq!(response.headers()["content-type"], "text/csv");
+    /// ```
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            (Ok(name), Ok(value)) => {
+                self.headers.append(name, value);
+            }
+            (Err(_), _) => self.fail(format!("invalid response header name {name:?}")),
+            (Ok(_), Err(_)) => self.fail(format!(
+                "invalid value for response header `{name}`: it contains a control character (CR, LF, NUL, ...) or non-ASCII text"
+            )),
+        }
+        self
+    }
+
+    /// Adds a `Set-Cookie` header. Call it once per cookie.
+    ///
+    /// ```
+    /// use cgi::{Response, SetCookie};
+    /// let response = Response::builder()
+    ///     .cookie(SetCookie::new("a", "1"))
+    ///     .cookie(SetCookie::new("b", "2").http_only(true))
+    ///     .body("two cookies");
+    /// assert_eq!(response.headers().get_all("set-cookie").iter().count(), 2);
+    /// ```
+    pub fn cookie(mut self, cookie: SetCookie) -> Self {
+        match cookie.to_header_value() {
+            Ok(value) => {
+                self.headers.append(http::header::SET_COOKIE, value);
+            }
+            Err(reason) => self.fail(reason),
+        }
+        self
+    }
+
+    /// Finishes the response with a body: a `String` or `&'static str` (sent as
+    /// `text/plain; charset=utf-8` unless a `Content-Type` was set), or bytes (sent as
+    /// `application/octet-stream` unless set).
+    ///
+    /// ```
+    /// let response = cgi::Response::builder().body(vec![0u8, 1, 2]);
+    /// assert_eq!(response.body().as_bytes(), &[0, 1, 2]);
+    /// ```
+    pub fn body(self, body: impl Into<Body>) -> Response {
+        Response { status: self.status, headers: self.headers, body: body.into(), failure: self.failure, diagnostic: None }
+    }
+
+    fn fail(&mut self, reason: String) {
+        // The first problem is the one worth reporting; later ones often follow from it.
+        self.failure.get_or_insert(reason);
+    }
+}

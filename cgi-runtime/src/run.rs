@@ -1,0 +1,141 @@
+//! The process: decide the mode, wire the real environment and stdio to the core.
+
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::handler::Handler;
+use crate::limits::Limits;
+use crate::offline;
+use crate::request::Request;
+use crate::response::Response;
+use crate::serve::{Exchange, serve};
+
+/// Runs a handler as a CGI script: reads the request the server passed, answers it on
+/// standard output, and returns. This is what `#[cgi::main]` generates; call it yourself
+/// to keep a hand-written `main`.
+///
+/// Run from a terminal (no CGI variables in the environment), it answers one request
+/// built from its arguments instead: `./script '/path?a=1'` or `./script a=1 b=2`.
+///
+/// ```no_run
+/// fn hello() -> &'static str {
+///     "Hello, world!\n"
+/// }
+///
+/// fn main() {
+///     cgi::run(hello);
+/// }
+/// ```
+pub fn run<T>(handler: impl Handler<T>) {
+    run_with(Limits::default(), handler);
+}
+
+/// [`run`] with other [`Limits`].
+///
+/// ```no_run
+/// fn main() {
+///     cgi::run_with(cgi::Limits::default().max_body(10 << 20), |request: cgi::Request| {
+///         format!("{} bytes", request.body().len())
+///     });
+/// }
+/// ```
+pub fn run_with<T>(limits: Limits, handler: impl Handler<T>) {
+    run_process(limits, move |request| handler.call(request));
+}
+
+/// The generated `main`'s entry point: `#[cgi::main]` extracts each argument itself (for
+/// errors at the argument), so it hands over a closure rather than a [`Handler`].
+pub fn run_process(limits: Limits, handler: impl FnOnce(Request) -> Response) {
+    let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let program = program_name();
+    if !is_cgi(&vars) {
+        offline::run(&program, std::env::args_os().skip(1).collect(), &limits, handler);
+        return;
+    }
+    if vars.iter().any(|(name, _)| name == "HTTP_PROXY") {
+        // httpoxy: a client's `Proxy:` header arrives as HTTP_PROXY, which HTTP client
+        // libraries read as their proxy. The request still shows it; children and libraries
+        // of this process no longer see it.
+        #[allow(unsafe_code)]
+        // SAFETY: no other thread exists yet: this runs first in the generated `main`,
+        // before the handler (the only user code) and before cgikit starts any thread.
+        unsafe {
+            std::env::remove_var("HTTP_PROXY");
+        }
+    }
+    install_panic_hook(program.clone());
+    let stdout = io::stdout();
+    let exchange = Exchange {
+        program: &program,
+        input: Box::new(RawStdin::default()),
+        output: &mut stdout.lock(),
+        log: &mut io::stderr(),
+    };
+    match serve(vars, exchange, &limits, handler) {
+        Ok(()) => {}
+        // The client left (nginx and busybox close the pipe): nothing to tell anyone.
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(error) => {
+            eprintln!("{program}: could not write the response: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// CGI mode when the server set either variable; RFC 3875 only requires REQUEST_METHOD.
+fn is_cgi(vars: &[(OsString, OsString)]) -> bool {
+    vars.iter().any(|(name, value)| (name == "GATEWAY_INTERFACE" || name == "REQUEST_METHOD") && !value.is_empty())
+}
+
+fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .and_then(|path| Path::new(path).file_name())
+        .map_or_else(|| "cgi".to_owned(), |name| name.to_string_lossy().into_owned())
+}
+
+/// One line per panic, with its location and message, and never a backtrace: servers
+/// pass their own environment through (a `RUST_BACKTRACE=1` would fill the error log),
+/// and the client only ever sees the generic 500.
+fn install_panic_hook(program: String) {
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a non-text panic payload");
+        match info.location() {
+            Some(location) => eprintln!("{program}: panicked at {location}: {message}"),
+            None => eprintln!("{program}: panicked: {message}"),
+        }
+    }));
+}
+
+/// Standard input without std's read-ahead buffer, so that not one byte past
+/// CONTENT_LENGTH is taken from the server (RFC 3875 §4.2). Opened on first read: a GET
+/// never touches stdin.
+#[derive(Default)]
+struct RawStdin {
+    #[cfg(unix)]
+    file: Option<std::fs::File>,
+}
+
+impl Read for RawStdin {
+    #[cfg(unix)]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::fd::AsFd;
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => self.file.insert(std::fs::File::from(io::stdin().as_fd().try_clone_to_owned()?)),
+        };
+        file.read(buf)
+    }
+
+    #[cfg(not(unix))]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        io::stdin().read(buf)
+    }
+}

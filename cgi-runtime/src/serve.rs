@@ -1,0 +1,62 @@
+//! The core: one request's meta-variables and body in, CGI bytes out.
+//!
+//! Nothing here touches the process environment or the real stdin/stdout, so the test kit,
+//! the offline mode and real CGI all run exactly this code.
+
+use std::any::Any;
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::panic::{self, AssertUnwindSafe};
+
+use http::{Method, StatusCode};
+
+use crate::limits::Limits;
+use crate::request::{Request, Variables};
+use crate::response::{IntoResponse, Response, write};
+
+/// Where one exchange reads and writes.
+pub(crate) struct Exchange<'a> {
+    /// The name error-log lines start with (the script's file name).
+    pub(crate) program: &'a str,
+    pub(crate) input: Box<dyn Read + Send>,
+    pub(crate) output: &'a mut dyn Write,
+    /// The server's error log: the script's stderr.
+    pub(crate) log: &'a mut dyn Write,
+}
+
+/// Answers one request: builds it (answering malformed ones directly), runs the handler
+/// with panics caught, and writes the response. Fails only if the output cannot be written.
+pub(crate) fn serve(
+    vars: Vec<(OsString, OsString)>,
+    exchange: Exchange<'_>,
+    limits: &Limits,
+    handler: impl FnOnce(Request) -> Response,
+) -> io::Result<()> {
+    let Exchange { program, input, output, log } = exchange;
+    let vars = Variables::new(vars);
+    // RFC 3875 §4.3.3: no body for HEAD, whatever the handler or a rejection produced.
+    let head_only = vars.bytes("REQUEST_METHOD") == Some(Method::HEAD.as_str().as_bytes());
+    let response = match Request::from_variables(vars, input, limits) {
+        Err(rejection) => rejection,
+        Ok(request) => match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
+            Ok(response) => response,
+            Err(payload) => {
+                let _ = writeln!(log, "{program}: the handler panicked ({}); answered 500", panic_message(&*payload));
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        },
+    };
+    let bytes = write::to_cgi_bytes(response, head_only, &mut |line| {
+        let _ = writeln!(log, "{program}: {line}");
+    });
+    output.write_all(&bytes)?;
+    output.flush()
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a non-text panic payload")
+}

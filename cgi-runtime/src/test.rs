@@ -1,0 +1,398 @@
+//! The test kit: run a handler on a made-up request, in-process, through the same code as
+//! production, down to the CGI bytes.
+//!
+//! ```
+//! use cgi::test::TestRequest;
+//! use cgi::{Html, Query, StatusCode};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Greeting { name: String }
+//!
+//! fn greet(Query(greeting): Query<Greeting>) -> Html<String> {
+//!     Html(format!("<p>Hello, {}!</p>", cgi::html::escape(&greeting.name)))
+//! }
+//!
+//! let response = TestRequest::get("/?name=%3Cb%3E").call(greet);
+//! assert_eq!(response.status(), StatusCode::OK);
+//! assert_eq!(response.header("content-type"), Some("text/html; charset=utf-8"));
+//! assert_eq!(response.text(), "<p>Hello, &lt;b&gt;!</p>");
+//! assert!(response.raw().starts_with(b"Status: 200 OK\r\n"));
+//! ```
+
+use std::ffi::{OsStr, OsString};
+use std::io::Cursor;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde::Serialize;
+
+use crate::handler::Handler;
+use crate::limits::Limits;
+use crate::serve::{Exchange, serve};
+
+/// A request to run a handler on, built like a web server would build the CGI environment.
+///
+/// The URI is relative to the script: `TestRequest::get("/items?id=7")` sets
+/// `PATH_INFO=/items`, `QUERY_STRING=id=7`, `REQUEST_URI=/items?id=7` and an empty
+/// `SCRIPT_NAME`, plus what every server sends (`GATEWAY_INTERFACE`, `SERVER_PROTOCOL`,
+/// `SERVER_NAME=localhost`, `SERVER_PORT=80`, `REMOTE_ADDR=127.0.0.1`, `HTTP_HOST`).
+/// [`var`](TestRequest::var) overrides any of them; an empty value unsets it.
+///
+/// ```
+/// use cgi::test::TestRequest;
+///
+/// fn echo(request: cgi::Request) -> String {
+///     format!("{} {:?}", request.method(), request.header("x-token"))
+/// }
+/// let response = TestRequest::post("/").header("X-Token", "t0k").call(echo);
+/// assert_eq!(response.text(), "POST Some(\"t0k\")");
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a test request does nothing until `.call(handler)`"]
+pub struct TestRequest {
+    method: Method,
+    target: String,
+    headers: Vec<(String, String)>,
+    cookies: Vec<String>,
+    vars: Vec<(String, OsString)>,
+    body: Option<Vec<u8>>,
+    limits: Limits,
+}
+
+impl TestRequest {
+    /// A `GET` request for `uri` (a path, optionally with `?query`).
+    ///
+    /// ```
+    /// let request = cgi::test::TestRequest::get("/?page=2");
+    /// # let _ = request;
+    /// ```
+    pub fn get(uri: &str) -> Self {
+        Self::new(Method::GET, uri)
+    }
+
+    /// A `POST` request for `uri`.
+    ///
+    /// ```
+    /// let request = cgi::test::TestRequest::post("/").body("raw");
+    /// # let _ = request;
+    /// ```
+    pub fn post(uri: &str) -> Self {
+        Self::new(Method::POST, uri)
+    }
+
+    fn new(method: Method, uri: &str) -> Self {
+        TestRequest {
+            method,
+            target: uri.to_owned(),
+            headers: Vec::new(),
+            cookies: Vec::new(),
+            vars: Vec::new(),
+            body: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Changes the method (`HEAD`, `PUT`, ...).
+    ///
+    /// ```
+    /// let response = cgi::test::TestRequest::get("/").method(cgi::Method::HEAD).call(|| "body");
+    /// assert_eq!(response.body(), b"");
+    /// assert_eq!(response.header("content-length"), Some("4"));
+    /// ```
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Adds a request header, passed as an `HTTP_*` variable (`Content-Type` and
+    /// `Content-Length` become `CONTENT_TYPE` and `CONTENT_LENGTH`, as servers pass them).
+    ///
+    /// ```
+    /// let request = cgi::test::TestRequest::get("/").header("Accept-Language", "fr");
+    /// # let _ = request;
+    /// ```
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds a cookie to the `Cookie` header (several are joined with `"; "`).
+    ///
+    /// ```
+    /// let request = cgi::test::TestRequest::get("/").cookie("sid", "abc").cookie("theme", "dark");
+    /// # let _ = request;
+    /// ```
+    pub fn cookie(mut self, name: &str, value: &str) -> Self {
+        self.cookies.push(format!("{name}={value}"));
+        self
+    }
+
+    /// Sets a meta-variable directly, after all the others (so it wins). An empty value
+    /// makes it unset, as RFC 3875 §4.1 says. The value may be any bytes the OS allows.
+    ///
+    /// ```
+    /// let request = cgi::test::TestRequest::get("/").var("HTTPS", "on").var("SERVER_NAME", "");
+    /// # let _ = request;
+    /// ```
+    pub fn var(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
+        self.vars.push((name.to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets the body to `form`, urlencoded, with
+    /// `Content-Type: application/x-www-form-urlencoded`, as a browser submits a form.
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)]
+    /// struct Login<'a> { user: &'a str }
+    /// let request = cgi::test::TestRequest::post("/").form(&Login { user: "ada" });
+    /// let request = cgi::test::TestRequest::post("/").form(&[("user", "ada")]);
+    /// # let _ = request;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `form` cannot be urlencoded (a nested struct, for instance).
+    pub fn form<T: Serialize + ?Sized>(self, form: &T) -> Self {
+        let body = serde_urlencoded::to_string(form).expect("TestRequest::form: the value cannot be urlencoded");
+        self.header("Content-Type", "application/x-www-form-urlencoded").body(body)
+    }
+
+    /// Sets the body (and `CONTENT_LENGTH`).
+    ///
+    /// ```
+    /// let request = cgi::test::TestRequest::post("/").header("Content-Type", "text/plain").body("hello");
+    /// # let _ = request;
+    /// ```
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Runs the handler with other [`Limits`] (what `#[cgi::main(max_body = ...)]` sets).
+    ///
+    /// ```
+    /// let response = cgi::test::TestRequest::post("/")
+    ///     .body("too long")
+    ///     .limits(cgi::Limits::default().max_body(4))
+    ///     .call(|| "never runs");
+    /// assert_eq!(response.status(), cgi::StatusCode::PAYLOAD_TOO_LARGE);
+    /// ```
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Runs `handler` on this request and returns what it wrote, parsed.
+    ///
+    /// ```
+    /// let response = cgi::test::TestRequest::get("/").call(|| "hi");
+    /// assert_eq!(response.text(), "hi");
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the output is not a well-formed CGI response (a bug in cgikit).
+    pub fn call<T>(self, handler: impl Handler<T>) -> TestResponse {
+        let limits = self.limits.clone();
+        let (vars, body) = self.into_cgi_vars();
+        let mut output = Vec::new();
+        let mut log = Vec::new();
+        let exchange =
+            Exchange { program: "test", input: Box::new(Cursor::new(body)), output: &mut output, log: &mut log };
+        serve(vars, exchange, &limits, |request| handler.call(request)).expect("writing to a Vec cannot fail");
+        TestResponse::parse(output, String::from_utf8_lossy(&log).into_owned())
+    }
+
+    /// The meta-variables a server would set for this request, and the body.
+    pub(crate) fn into_cgi_vars(self) -> (Vec<(OsString, OsString)>, Vec<u8>) {
+        let (path, query) = self.target.split_once('?').unwrap_or((&self.target, ""));
+        let mut vars: Vec<(String, OsString)> = vec![
+            ("GATEWAY_INTERFACE".into(), "CGI/1.1".into()),
+            ("SERVER_PROTOCOL".into(), "HTTP/1.1".into()),
+            ("SERVER_SOFTWARE".into(), "cgikit-test".into()),
+            ("SERVER_NAME".into(), "localhost".into()),
+            ("SERVER_PORT".into(), "80".into()),
+            ("REMOTE_ADDR".into(), "127.0.0.1".into()),
+            ("REQUEST_METHOD".into(), self.method.as_str().into()),
+            ("REQUEST_URI".into(), self.target.as_str().into()),
+            ("SCRIPT_NAME".into(), "".into()),
+            ("PATH_INFO".into(), percent_decode(path)),
+            ("QUERY_STRING".into(), query.into()),
+            ("HTTP_HOST".into(), "localhost".into()),
+        ];
+        if let Some(body) = &self.body {
+            vars.push(("CONTENT_LENGTH".into(), body.len().to_string().into()));
+        }
+        for (name, value) in &self.headers {
+            let upper = name.to_ascii_uppercase().replace('-', "_");
+            let variable = match upper.as_str() {
+                "CONTENT_TYPE" | "CONTENT_LENGTH" => upper,
+                _ => format!("HTTP_{upper}"),
+            };
+            vars.push((variable, value.into()));
+        }
+        if !self.cookies.is_empty() {
+            vars.push(("HTTP_COOKIE".into(), self.cookies.join("; ").into()));
+        }
+        vars.extend(self.vars);
+        (vars.into_iter().map(|(name, value)| (name.into(), value)).collect(), self.body.unwrap_or_default())
+    }
+}
+
+/// Decodes `%HH` in a path, as servers do for `PATH_INFO`; other bytes pass through.
+fn percent_decode(path: &str) -> OsString {
+    let decoded: Vec<u8> = percent_decode_bytes(path.as_bytes());
+    match String::from_utf8(decoded) {
+        Ok(text) => text.into(),
+        Err(error) => bytes_to_os_string(error.into_bytes()),
+    }
+}
+
+fn percent_decode_bytes(input: &[u8]) -> Vec<u8> {
+    let mut decoded = Vec::with_capacity(input.len());
+    let mut index = 0;
+    while index < input.len() {
+        let hex = |at: usize| input.get(at).and_then(|&digit| char::from(digit).to_digit(16));
+        match (input[index], hex(index + 1), hex(index + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push((high * 16 + low) as u8);
+                index += 3;
+            }
+            (byte, _, _) => {
+                decoded.push(byte);
+                index += 1;
+            }
+        }
+    }
+    decoded
+}
+
+#[cfg(unix)]
+fn bytes_to_os_string(bytes: Vec<u8>) -> OsString {
+    use std::os::unix::ffi::OsStringExt;
+    OsString::from_vec(bytes)
+}
+
+#[cfg(not(unix))]
+fn bytes_to_os_string(bytes: Vec<u8>) -> OsString {
+    String::from_utf8_lossy(&bytes).into_owned().into()
+}
+
+/// What a handler answered, parsed back from the CGI bytes it wrote.
+///
+/// ```
+/// let response = cgi::test::TestRequest::get("/").call(|| cgi::Redirect::to("/next"));
+/// assert_eq!(response.status(), cgi::StatusCode::SEE_OTHER);
+/// assert_eq!(response.header("Location"), Some("/next"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    raw: Vec<u8>,
+    log: String,
+}
+
+impl TestResponse {
+    fn parse(raw: Vec<u8>, log: String) -> Self {
+        let shown = String::from_utf8_lossy(&raw).into_owned();
+        let end = raw.windows(4).position(|window| window == b"\r\n\r\n").unwrap_or_else(|| {
+            panic!("the CGI output has no blank line after its headers:\n{shown}");
+        });
+        let head = std::str::from_utf8(&raw[..end]).unwrap_or_else(|_| panic!("non-ASCII CGI headers:\n{shown}"));
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|line| line.strip_prefix("Status: "))
+            .and_then(|status| status.get(..3))
+            .and_then(|code| code.parse::<u16>().ok())
+            .and_then(|code| StatusCode::from_u16(code).ok())
+            .unwrap_or_else(|| panic!("the CGI output does not start with a Status line:\n{shown}"));
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            let (name, value) = line.split_once(": ").unwrap_or_else(|| panic!("malformed header line {line:?}"));
+            let name = HeaderName::from_bytes(name.as_bytes()).unwrap_or_else(|_| panic!("bad header name {name:?}"));
+            let value = HeaderValue::from_str(value).unwrap_or_else(|_| panic!("bad header value {value:?}"));
+            headers.append(name, value);
+        }
+        let body = raw[end + 4..].to_vec();
+        TestResponse { status, headers, body, raw, log }
+    }
+
+    /// The status, from the `Status:` line.
+    ///
+    /// ```
+    /// let response = cgi::test::TestRequest::get("/").call(|| cgi::StatusCode::GONE);
+    /// assert_eq!(response.status(), cgi::StatusCode::GONE);
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    ///
+    /// ```
+    /// let response = cgi::test::TestRequest::get("/").call(|| "text");
+    /// assert_eq!(response.header("Content-Type"), Some("text/plain; charset=utf-8"));
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// All headers (without `Status`).
+    ///
+    /// ```
+    /// let response = cgi::test::TestRequest::get("/").call(|| "text");
+    /// assert_eq!(response.headers().len(), 2); // Content-Type, Content-Length
+    /// ```
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body bytes.
+    ///
+    /// ```
+    /// let response = cgi::test::TestRequest::get("/").call(|| vec![1u8, 2]);
+    /// assert_eq!(response.body(), &[1, 2]);
+    /// ```
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body as text.
+    ///
+    /// ```
+    /// let response = cgi::test::TestRequest::get("/").call(|| "hi");
+    /// assert_eq!(response.text(), "hi");
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the body is not UTF-8.
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("TestResponse::text: the body is not UTF-8")
+    }
+
+    /// Exactly what the script wrote to standard output.
+    ///
+    /// ```
+    /// let response = cgi::test::TestRequest::get("/").call(|| ());
+    /// assert_eq!(response.raw(), b"Status: 204 No Content\r\n\r\n");
+    /// ```
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// What the script wrote to standard error (the server's error log).
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Id { id: u32 }
+    /// let response = cgi::test::TestRequest::get("/?id=x").call(|_: cgi::Query<Id>| "found");
+    /// assert!(response.log().contains("400 Invalid query string: field `id`"));
+    /// ```
+    pub fn log(&self) -> &str {
+        &self.log
+    }
+}

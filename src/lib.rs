@@ -1,0 +1,3 @@
+#![doc = "placeholder"]
+pub use cgi_macros::main;
+pub use cgi_runtime::*;
