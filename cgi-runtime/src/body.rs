@@ -45,11 +45,19 @@ pub struct RequestBody {
 
 impl RequestBody {
     pub(crate) fn new(source: Box<dyn Read + Send>, length: u64) -> Self {
-        RequestBody { source: Some(source), length, remaining: length }
+        RequestBody {
+            source: Some(source),
+            length,
+            remaining: length,
+        }
     }
 
     pub(crate) fn empty() -> Self {
-        RequestBody { source: None, length: 0, remaining: 0 }
+        RequestBody {
+            source: None,
+            length: 0,
+            remaining: 0,
+        }
     }
 
     /// The announced length (`CONTENT_LENGTH`), `0` when the request has no body.
@@ -99,9 +107,9 @@ impl RequestBody {
         let mut bytes = Vec::with_capacity(capacity);
         match self.read_to_end(&mut bytes) {
             Ok(_) => Ok(bytes),
-            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
-                Err(BodyRejection::ended_early(self.length, self.length - self.remaining))
-            }
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => Err(
+                BodyRejection::ended_early(self.length, self.length - self.remaining),
+            ),
             Err(error) => Err(BodyRejection::read_failed(&error)),
         }
     }
@@ -123,7 +131,9 @@ impl Read for RequestBody {
         if self.remaining == 0 || buf.is_empty() {
             return Ok(0);
         }
-        let Some(source) = self.source.as_mut() else { return Ok(0) };
+        let Some(source) = self.source.as_mut() else {
+            return Ok(0);
+        };
         let wanted = usize::try_from(self.remaining).map_or(buf.len(), |left| left.min(buf.len()));
         let read = loop {
             match source.read(&mut buf[..wanted]) {
@@ -187,7 +197,9 @@ impl BodyRejection {
     }
 
     fn read_failed(error: &io::Error) -> Self {
-        BodyRejection { reason: format!("The request body could not be read: {error}.") }
+        BodyRejection {
+            reason: format!("The request body could not be read: {error}."),
+        }
     }
 
     /// The status this rejection answers with: `400 Bad Request`.
@@ -249,11 +261,15 @@ pub(crate) fn framing(
         return Err(FramingRejection::InvalidLength);
     }
     // All digits, so the only parse failure left is overflow: longer than any limit.
-    let length = std::str::from_utf8(raw).ok().and_then(|digits| digits.parse::<u64>().ok());
+    let length = std::str::from_utf8(raw)
+        .ok()
+        .and_then(|digits| digits.parse::<u64>().ok());
     match length {
         Some(0) => Ok(Framing::None),
         Some(length) if length <= limits.max_body_bytes() => Ok(Framing::Length(length)),
-        Some(length) => Err(FramingRejection::TooLarge { length: Some(length) }),
+        Some(length) => Err(FramingRejection::TooLarge {
+            length: Some(length),
+        }),
         None => Err(FramingRejection::TooLarge { length: None }),
     }
 }
@@ -275,9 +291,12 @@ impl FramingRejection {
                 "CONTENT_LENGTH is not a number of bytes.".to_owned(),
             ),
             FramingRejection::TooLarge { length } => {
-                let cap = length.map_or(limits.drain_cap_bytes(), |length| length.min(limits.drain_cap_bytes()));
+                let cap = length.map_or(limits.drain_cap_bytes(), |length| {
+                    length.min(limits.drain_cap_bytes())
+                });
                 drain_with_deadline(input, cap, limits.drain_timeout_duration());
-                let announced = length.map_or_else(|| "more than 2^64".to_owned(), |length| length.to_string());
+                let announced =
+                    length.map_or_else(|| "more than 2^64".to_owned(), |length| length.to_string());
                 Response::rejection(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!(
@@ -287,10 +306,15 @@ impl FramingRejection {
                 )
             }
             FramingRejection::LengthRequired => {
-                drain_with_deadline(input, limits.drain_cap_bytes(), limits.drain_timeout_duration());
+                drain_with_deadline(
+                    input,
+                    limits.drain_cap_bytes(),
+                    limits.drain_timeout_duration(),
+                );
                 Response::rejection(
                     StatusCode::LENGTH_REQUIRED,
-                    "The request body has no CONTENT_LENGTH; send it with a Content-Length header.".to_owned(),
+                    "The request body has no CONTENT_LENGTH; send it with a Content-Length header."
+                        .to_owned(),
                 )
             }
         }
@@ -302,10 +326,12 @@ impl FramingRejection {
 /// cannot hold up the answer; the process exits after answering, which ends the thread.
 fn drain_with_deadline(mut input: Box<dyn Read + Send>, cap: u64, timeout: Duration) {
     let (done, finished) = mpsc::channel();
-    let spawned = thread::Builder::new().name("cgi-drain".into()).spawn(move || {
-        let _ = io::copy(&mut (&mut input).take(cap), &mut io::sink());
-        let _ = done.send(());
-    });
+    let spawned = thread::Builder::new()
+        .name("cgi-drain".into())
+        .spawn(move || {
+            let _ = io::copy(&mut (&mut input).take(cap), &mut io::sink());
+            let _ = done.send(());
+        });
     if spawned.is_ok() {
         let _ = finished.recv_timeout(timeout);
     }
@@ -329,21 +355,43 @@ mod tests {
     #[test]
     fn digits_within_the_limit_frame_the_body() {
         assert_eq!(framing(Some(b"5"), None, &limits()), Ok(Framing::Length(5)));
-        assert_eq!(framing(Some(b"0100"), None, &limits()), Ok(Framing::Length(100)));
+        assert_eq!(
+            framing(Some(b"0100"), None, &limits()),
+            Ok(Framing::Length(100))
+        );
         // A length wins over a transfer-encoding the server already removed (nginx).
-        assert_eq!(framing(Some(b"16"), Some(b"chunked"), &limits()), Ok(Framing::Length(16)));
+        assert_eq!(
+            framing(Some(b"16"), Some(b"chunked"), &limits()),
+            Ok(Framing::Length(16))
+        );
     }
 
     #[test]
     fn anything_but_digits_is_rejected() {
-        for bad in [&b"abc"[..], b"-1", b"+5", b" 5", b"5 ", b"0x10", b"1e3", b"5.0"] {
-            assert_eq!(framing(Some(bad), None, &limits()), Err(FramingRejection::InvalidLength), "{bad:?}");
+        for bad in [
+            &b"abc"[..],
+            b"-1",
+            b"+5",
+            b" 5",
+            b"5 ",
+            b"0x10",
+            b"1e3",
+            b"5.0",
+        ] {
+            assert_eq!(
+                framing(Some(bad), None, &limits()),
+                Err(FramingRejection::InvalidLength),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn over_the_limit_or_overflowing_is_too_large() {
-        assert_eq!(framing(Some(b"101"), None, &limits()), Err(FramingRejection::TooLarge { length: Some(101) }));
+        assert_eq!(
+            framing(Some(b"101"), None, &limits()),
+            Err(FramingRejection::TooLarge { length: Some(101) })
+        );
         assert_eq!(
             framing(Some(b"99999999999999999999999"), None, &limits()),
             Err(FramingRejection::TooLarge { length: None })
@@ -352,7 +400,10 @@ mod tests {
 
     #[test]
     fn a_transfer_encoding_without_length_requires_a_length() {
-        assert_eq!(framing(None, Some(b"chunked"), &limits()), Err(FramingRejection::LengthRequired));
+        assert_eq!(
+            framing(None, Some(b"chunked"), &limits()),
+            Err(FramingRejection::LengthRequired)
+        );
     }
 
     /// A source that fails the test if it is read past the announced length.
@@ -374,7 +425,11 @@ mod tests {
 
     #[test]
     fn never_reads_past_the_length() {
-        let source = Exact { data: b"hello, and then some more".to_vec(), position: 0, announced: 5 };
+        let source = Exact {
+            data: b"hello, and then some more".to_vec(),
+            position: 0,
+            announced: 5,
+        };
         let mut body = RequestBody::new(Box::new(source), 5);
         assert_eq!(body.read_to_vec().unwrap(), b"hello");
         let mut more = [0u8; 4];
@@ -386,7 +441,10 @@ mod tests {
         let mut body = RequestBody::new(Box::new(&b"abc"[..]), 10);
         let rejection = body.read_to_vec().unwrap_err();
         assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
-        assert!(rejection.to_string().contains("only 3 arrived"), "{rejection}");
+        assert!(
+            rejection.to_string().contains("only 3 arrived"),
+            "{rejection}"
+        );
     }
 
     #[test]

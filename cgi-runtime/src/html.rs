@@ -14,7 +14,9 @@ use std::borrow::Cow;
 /// ```
 pub fn escape(text: &str) -> Cow<'_, str> {
     let needs_escaping = |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'');
-    let Some(first) = text.find(needs_escaping) else { return Cow::Borrowed(text) };
+    let Some(first) = text.find(needs_escaping) else {
+        return Cow::Borrowed(text);
+    };
     let mut escaped = String::with_capacity(text.len() + 16);
     escaped.push_str(&text[..first]);
     for c in text[first..].chars() {

@@ -17,11 +17,15 @@ mod serve;
 pub mod test;
 
 pub use body::{BodyRejection, RequestBody};
-pub use extract::{Cookies, Form, FormRejection, FromRequest, FromRequestParts, Query, QueryRejection};
+pub use extract::{
+    Cookies, Form, FormRejection, FromRequest, FromRequestParts, Query, QueryRejection,
+};
 pub use handler::Handler;
 pub use limits::Limits;
 pub use request::Request;
-pub use response::{Body, Html, IntoResponse, Redirect, Response, ResponseBuilder, SameSite, SetCookie};
+pub use response::{
+    Body, Html, IntoResponse, Redirect, Response, ResponseBuilder, SameSite, SetCookie,
+};
 pub use run::{run, run_with};
 
 pub use http;

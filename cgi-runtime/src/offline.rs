@@ -21,7 +21,12 @@ Usage:
   SCRIPT --help              this text
 ";
 
-pub(crate) fn run(program: &str, args: Vec<OsString>, limits: &Limits, handler: impl FnOnce(Request) -> Response) {
+pub(crate) fn run(
+    program: &str,
+    args: Vec<OsString>,
+    limits: &Limits,
+    handler: impl FnOnce(Request) -> Response,
+) {
     let target = match target_from_args(&args) {
         Ok(Some(target)) => target,
         Ok(None) => {
@@ -29,15 +34,24 @@ pub(crate) fn run(program: &str, args: Vec<OsString>, limits: &Limits, handler: 
             return;
         }
         Err(message) => {
-            eprintln!("{program}: {message}\n\n{}", USAGE.replace("SCRIPT", program));
+            eprintln!(
+                "{program}: {message}\n\n{}",
+                USAGE.replace("SCRIPT", program)
+            );
             std::process::exit(2);
         }
     };
     eprintln!("{program}: no CGI environment, so answering GET {target} (see --help)");
-    let vars = TestRequest::get(&target).var("SERVER_SOFTWARE", "cgikit-offline").into_cgi_vars();
+    let vars = TestRequest::get(&target)
+        .var("SERVER_SOFTWARE", "cgikit-offline")
+        .into_cgi_vars();
     let stdout = io::stdout();
-    let exchange =
-        Exchange { program, input: Box::new(io::empty()), output: &mut stdout.lock(), log: &mut io::stderr() };
+    let exchange = Exchange {
+        program,
+        input: Box::new(io::empty()),
+        output: &mut stdout.lock(),
+        log: &mut io::stderr(),
+    };
     if let Err(error) = serve(vars.0, exchange, limits, handler) {
         if error.kind() != io::ErrorKind::BrokenPipe {
             eprintln!("{program}: could not write the response: {error}");
@@ -51,7 +65,9 @@ fn target_from_args(args: &[OsString]) -> Result<Option<String>, String> {
     let mut path = None;
     let mut pairs = Vec::new();
     for arg in args {
-        let Some(arg) = arg.to_str() else { return Err("arguments must be UTF-8".into()) };
+        let Some(arg) = arg.to_str() else {
+            return Err("arguments must be UTF-8".into());
+        };
         match arg {
             "-h" | "--help" => return Ok(None),
             _ if arg.starts_with('/') || arg.starts_with('?') => {
@@ -90,7 +106,10 @@ mod tests {
         assert_eq!(target(&[]), Ok(Some("/".into())));
         assert_eq!(target(&["/items?id=7"]), Ok(Some("/items?id=7".into())));
         assert_eq!(target(&["?q=x"]), Ok(Some("/?q=x".into())));
-        assert_eq!(target(&["name=Ada Lovelace", "x=&"]), Ok(Some("/?name=Ada+Lovelace&x=%26".into())));
+        assert_eq!(
+            target(&["name=Ada Lovelace", "x=&"]),
+            Ok(Some("/?name=Ada+Lovelace&x=%26".into()))
+        );
         assert_eq!(target(&["/p?a=1", "b=2"]), Ok(Some("/p?a=1&b=2".into())));
         assert_eq!(target(&["--help"]), Ok(None));
     }

@@ -50,7 +50,12 @@ pub fn run_process(limits: Limits, handler: impl FnOnce(Request) -> Response) {
     let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let program = program_name();
     if !is_cgi(&vars) {
-        offline::run(&program, std::env::args_os().skip(1).collect(), &limits, handler);
+        offline::run(
+            &program,
+            std::env::args_os().skip(1).collect(),
+            &limits,
+            handler,
+        );
         return;
     }
     if vars.iter().any(|(name, _)| name == "HTTP_PROXY") {
@@ -85,7 +90,9 @@ pub fn run_process(limits: Limits, handler: impl FnOnce(Request) -> Response) {
 
 /// CGI mode when the server set either variable; RFC 3875 only requires REQUEST_METHOD.
 fn is_cgi(vars: &[(OsString, OsString)]) -> bool {
-    vars.iter().any(|(name, value)| (name == "GATEWAY_INTERFACE" || name == "REQUEST_METHOD") && !value.is_empty())
+    vars.iter().any(|(name, value)| {
+        (name == "GATEWAY_INTERFACE" || name == "REQUEST_METHOD") && !value.is_empty()
+    })
 }
 
 fn program_name() -> String {
@@ -93,7 +100,10 @@ fn program_name() -> String {
         .next()
         .as_deref()
         .and_then(|path| Path::new(path).file_name())
-        .map_or_else(|| "cgi".to_owned(), |name| name.to_string_lossy().into_owned())
+        .map_or_else(
+            || "cgi".to_owned(),
+            |name| name.to_string_lossy().into_owned(),
+        )
 }
 
 /// One line per panic, with its location and message, and never a backtrace: servers
@@ -129,7 +139,9 @@ impl Read for RawStdin {
         use std::os::fd::AsFd;
         let file = match &mut self.file {
             Some(file) => file,
-            None => self.file.insert(std::fs::File::from(io::stdin().as_fd().try_clone_to_owned()?)),
+            None => self.file.insert(std::fs::File::from(
+                io::stdin().as_fd().try_clone_to_owned()?,
+            )),
         };
         file.read(buf)
     }

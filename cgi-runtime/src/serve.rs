@@ -32,7 +32,12 @@ pub(crate) fn serve(
     limits: &Limits,
     handler: impl FnOnce(Request) -> Response,
 ) -> io::Result<()> {
-    let Exchange { program, input, output, log } = exchange;
+    let Exchange {
+        program,
+        input,
+        output,
+        log,
+    } = exchange;
     let vars = Variables::new(vars);
     // RFC 3875 §4.3.3: no body for HEAD, whatever the handler or a rejection produced.
     let head_only = vars.bytes("REQUEST_METHOD") == Some(Method::HEAD.as_str().as_bytes());
@@ -41,7 +46,11 @@ pub(crate) fn serve(
         Ok(request) => match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
             Ok(response) => response,
             Err(payload) => {
-                let _ = writeln!(log, "{program}: the handler panicked ({}); answered 500", panic_message(&*payload));
+                let _ = writeln!(
+                    log,
+                    "{program}: the handler panicked ({}); answered 500",
+                    panic_message(&*payload)
+                );
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         },

@@ -153,8 +153,10 @@ impl TestRequest {
     ///
     /// If `form` cannot be urlencoded (a nested struct, for instance).
     pub fn form<T: Serialize + ?Sized>(self, form: &T) -> Self {
-        let body = serde_urlencoded::to_string(form).expect("TestRequest::form: the value cannot be urlencoded");
-        self.header("Content-Type", "application/x-www-form-urlencoded").body(body)
+        let body = serde_urlencoded::to_string(form)
+            .expect("TestRequest::form: the value cannot be urlencoded");
+        self.header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
     }
 
     /// Sets the body (and `CONTENT_LENGTH`).
@@ -197,9 +199,14 @@ impl TestRequest {
         let (vars, body) = self.into_cgi_vars();
         let mut output = Vec::new();
         let mut log = Vec::new();
-        let exchange =
-            Exchange { program: "test", input: Box::new(Cursor::new(body)), output: &mut output, log: &mut log };
-        serve(vars, exchange, &limits, |request| handler.call(request)).expect("writing to a Vec cannot fail");
+        let exchange = Exchange {
+            program: "test",
+            input: Box::new(Cursor::new(body)),
+            output: &mut output,
+            log: &mut log,
+        };
+        serve(vars, exchange, &limits, |request| handler.call(request))
+            .expect("writing to a Vec cannot fail");
         TestResponse::parse(output, String::from_utf8_lossy(&log).into_owned())
     }
 
@@ -235,7 +242,12 @@ impl TestRequest {
             vars.push(("HTTP_COOKIE".into(), self.cookies.join("; ").into()));
         }
         vars.extend(self.vars);
-        (vars.into_iter().map(|(name, value)| (name.into(), value)).collect(), self.body.unwrap_or_default())
+        (
+            vars.into_iter()
+                .map(|(name, value)| (name.into(), value))
+                .collect(),
+            self.body.unwrap_or_default(),
+        )
     }
 }
 
@@ -252,7 +264,11 @@ fn percent_decode_bytes(input: &[u8]) -> Vec<u8> {
     let mut decoded = Vec::with_capacity(input.len());
     let mut index = 0;
     while index < input.len() {
-        let hex = |at: usize| input.get(at).and_then(|&digit| char::from(digit).to_digit(16));
+        let hex = |at: usize| {
+            input
+                .get(at)
+                .and_then(|&digit| char::from(digit).to_digit(16))
+        };
         match (input[index], hex(index + 1), hex(index + 2)) {
             (b'%', Some(high), Some(low)) => {
                 decoded.push((high * 16 + low) as u8);
@@ -297,10 +313,14 @@ pub struct TestResponse {
 impl TestResponse {
     fn parse(raw: Vec<u8>, log: String) -> Self {
         let shown = String::from_utf8_lossy(&raw).into_owned();
-        let end = raw.windows(4).position(|window| window == b"\r\n\r\n").unwrap_or_else(|| {
-            panic!("the CGI output has no blank line after its headers:\n{shown}");
-        });
-        let head = std::str::from_utf8(&raw[..end]).unwrap_or_else(|_| panic!("non-ASCII CGI headers:\n{shown}"));
+        let end = raw
+            .windows(4)
+            .position(|window| window == b"\r\n\r\n")
+            .unwrap_or_else(|| {
+                panic!("the CGI output has no blank line after its headers:\n{shown}");
+            });
+        let head = std::str::from_utf8(&raw[..end])
+            .unwrap_or_else(|_| panic!("non-ASCII CGI headers:\n{shown}"));
         let mut lines = head.split("\r\n");
         let status = lines
             .next()
@@ -308,16 +328,28 @@ impl TestResponse {
             .and_then(|status| status.get(..3))
             .and_then(|code| code.parse::<u16>().ok())
             .and_then(|code| StatusCode::from_u16(code).ok())
-            .unwrap_or_else(|| panic!("the CGI output does not start with a Status line:\n{shown}"));
+            .unwrap_or_else(|| {
+                panic!("the CGI output does not start with a Status line:\n{shown}")
+            });
         let mut headers = HeaderMap::new();
         for line in lines {
-            let (name, value) = line.split_once(": ").unwrap_or_else(|| panic!("malformed header line {line:?}"));
-            let name = HeaderName::from_bytes(name.as_bytes()).unwrap_or_else(|_| panic!("bad header name {name:?}"));
-            let value = HeaderValue::from_str(value).unwrap_or_else(|_| panic!("bad header value {value:?}"));
+            let (name, value) = line
+                .split_once(": ")
+                .unwrap_or_else(|| panic!("malformed header line {line:?}"));
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .unwrap_or_else(|_| panic!("bad header name {name:?}"));
+            let value = HeaderValue::from_str(value)
+                .unwrap_or_else(|_| panic!("bad header value {value:?}"));
             headers.append(name, value);
         }
         let body = raw[end + 4..].to_vec();
-        TestResponse { status, headers, body, raw, log }
+        TestResponse {
+            status,
+            headers,
+            body,
+            raw,
+            log,
+        }
     }
 
     /// The status, from the `Status:` line.

@@ -46,8 +46,12 @@ impl Cookies {
                 let pair = std::str::from_utf8(pair).ok()?.trim();
                 let (name, value) = pair.split_once('=')?;
                 let (name, value) = (name.trim(), value.trim());
-                let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
-                (!name.is_empty() && name.bytes().all(is_token_byte)).then(|| (name.to_owned(), value.to_owned()))
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                (!name.is_empty() && name.bytes().all(is_token_byte))
+                    .then(|| (name.to_owned(), value.to_owned()))
             })
             .collect();
         Cookies { pairs }
@@ -61,7 +65,10 @@ impl Cookies {
     /// assert_eq!(cookies.get("b"), None);
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
     /// The values of every cookie with this name, in the order sent.
@@ -71,7 +78,10 @@ impl Cookies {
     /// assert_eq!(cookies.get_all("a").collect::<Vec<_>>(), ["1", "2"]);
     /// ```
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.pairs.iter().filter(move |(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.pairs
+            .iter()
+            .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
     /// Every cookie as `(name, value)`, in the order sent.
@@ -81,7 +91,9 @@ impl Cookies {
     /// assert_eq!(cookies.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+        self.pairs
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
     /// How many cookies were sent.
@@ -107,7 +119,9 @@ impl FromRequestParts for Cookies {
     type Rejection = Infallible;
 
     fn from_request_parts(request: &Request) -> Result<Self, Self::Rejection> {
-        Ok(Cookies::parse(request.var("HTTP_COOKIE").unwrap_or_default()))
+        Ok(Cookies::parse(
+            request.var("HTTP_COOKIE").unwrap_or_default(),
+        ))
     }
 }
 
@@ -117,9 +131,13 @@ mod tests {
 
     #[test]
     fn junk_is_skipped_never_fatal() {
-        let cookies = Cookies::parse(b"; ;a=1;;b c=2; =3; d; e=\xff; f=\"q\"; g=\"half; h = spaced ");
+        let cookies =
+            Cookies::parse(b"; ;a=1;;b c=2; =3; d; e=\xff; f=\"q\"; g=\"half; h = spaced ");
         let pairs: Vec<_> = cookies.iter().collect();
-        assert_eq!(pairs, [("a", "1"), ("f", "q"), ("g", "\"half"), ("h", "spaced")]);
+        assert_eq!(
+            pairs,
+            [("a", "1"), ("f", "q"), ("g", "\"half"), ("h", "spaced")]
+        );
     }
 
     #[test]

@@ -45,11 +45,13 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for Form<T> {
 
     fn from_request(mut request: Request) -> Result<Self, Self::Rejection> {
         if request.method() == Method::GET || request.method() == Method::HEAD {
-            return query::from_query(&request)
-                .map(Form)
-                .map_err(|rejection| FormRejection::new(rejection.status(), rejection.to_string()));
+            return query::from_query(&request).map(Form).map_err(|rejection| {
+                FormRejection::new(rejection.status(), rejection.to_string())
+            });
         }
-        let media_type = request.content_type().map(|value| value.split(';').next().unwrap_or("").trim());
+        let media_type = request
+            .content_type()
+            .map(|value| value.split(';').next().unwrap_or("").trim());
         if !media_type.is_some_and(|media_type| media_type.eq_ignore_ascii_case(FORM_MEDIA_TYPE)) {
             let found = match request.content_type() {
                 Some(content_type) => format!("the request's is `{content_type}`"),
@@ -64,14 +66,18 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for Form<T> {
             .body_mut()
             .read_to_vec()
             .map_err(|rejection| FormRejection::new(rejection.status(), rejection.to_string()))?;
-        urlencoded::from_bytes(&body).map(Form).map_err(|error| match error {
-            UrlencodedError::Malformed(reason) => {
-                FormRejection::new(StatusCode::BAD_REQUEST, format!("Invalid form data: {reason}"))
-            }
-            UrlencodedError::Mismatch(reason) => {
-                FormRejection::new(StatusCode::UNPROCESSABLE_ENTITY, format!("Invalid form data: {reason}"))
-            }
-        })
+        urlencoded::from_bytes(&body)
+            .map(Form)
+            .map_err(|error| match error {
+                UrlencodedError::Malformed(reason) => FormRejection::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("Invalid form data: {reason}"),
+                ),
+                UrlencodedError::Mismatch(reason) => FormRejection::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("Invalid form data: {reason}"),
+                ),
+            })
     }
 }
 

@@ -188,7 +188,9 @@ impl<T: FromRequestParts> FromRequestParts for Result<T, T::Rejection> {
     }
 }
 
-impl<T: FromRequest<private::ViaRequest>> FromRequest<private::ViaRequest> for Result<T, T::Rejection> {
+impl<T: FromRequest<private::ViaRequest>> FromRequest<private::ViaRequest>
+    for Result<T, T::Rejection>
+{
     type Rejection = Infallible;
 
     fn from_request(request: Request) -> Result<Self, Self::Rejection> {

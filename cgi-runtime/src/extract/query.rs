@@ -1,7 +1,7 @@
 //! `Query<T>`: the query string, typed.
 
-use serde::de::DeserializeOwned;
 use http::StatusCode;
+use serde::de::DeserializeOwned;
 
 use super::urlencoded::{self, UrlencodedError};
 use super::{FromRequestParts, QueryRejection};
@@ -49,7 +49,10 @@ impl<T: DeserializeOwned> FromRequestParts for Query<T> {
 pub(crate) fn from_query<T: DeserializeOwned>(request: &Request) -> Result<T, QueryRejection> {
     urlencoded::from_bytes(request.var("QUERY_STRING").unwrap_or_default()).map_err(|error| {
         let (UrlencodedError::Malformed(reason) | UrlencodedError::Mismatch(reason)) = error;
-        QueryRejection::new(StatusCode::BAD_REQUEST, format!("Invalid query string: {reason}"))
+        QueryRejection::new(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid query string: {reason}"),
+        )
     })
 }
 

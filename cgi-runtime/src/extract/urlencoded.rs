@@ -20,7 +20,11 @@ pub(crate) fn from_bytes<T: DeserializeOwned>(input: &[u8]) -> Result<T, Urlenco
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        UrlencodedError::Mismatch(if path == "." { inner.to_string() } else { format!("field `{path}`: {inner}") })
+        UrlencodedError::Mismatch(if path == "." {
+            inner.to_string()
+        } else {
+            format!("field `{path}`: {inner}")
+        })
     })
 }
 
@@ -50,7 +54,9 @@ fn check_encoding(input: &[u8]) -> Result<(), String> {
             });
         }
         if std::str::from_utf8(&decoded).is_err() {
-            return Err(format!("the text at byte {offset} is not UTF-8 once decoded"));
+            return Err(format!(
+                "the text at byte {offset} is not UTF-8 once decoded"
+            ));
         }
         offset += pair.len() + 1;
     }
@@ -77,25 +83,53 @@ mod tests {
     #[test]
     fn decodes_fields() {
         let person: Person = from_bytes(b"name=Ada+Lovelace&age=36&nickname=%C3%A9").unwrap();
-        assert_eq!(person, Person { name: "Ada Lovelace".into(), age: 36, nickname: Some("é".into()) });
+        assert_eq!(
+            person,
+            Person {
+                name: "Ada Lovelace".into(),
+                age: 36,
+                nickname: Some("é".into())
+            }
+        );
     }
 
     #[test]
     fn errors_name_the_field() {
         let missing = from_bytes::<Person>(b"age=3").unwrap_err();
-        assert_eq!(missing, UrlencodedError::Mismatch("missing field `name`".into()));
+        assert_eq!(
+            missing,
+            UrlencodedError::Mismatch("missing field `name`".into())
+        );
         let wrong = from_bytes::<Person>(b"name=x&age=old").unwrap_err();
-        assert!(matches!(&wrong, UrlencodedError::Mismatch(m) if m.starts_with("field `age`: ")), "{wrong:?}");
+        assert!(
+            matches!(&wrong, UrlencodedError::Mismatch(m) if m.starts_with("field `age`: ")),
+            "{wrong:?}"
+        );
         let repeated = from_bytes::<Person>(b"name=x&age=1&age=2").unwrap_err();
-        assert!(matches!(&repeated, UrlencodedError::Mismatch(m) if m.contains("duplicate field `age`")), "{repeated:?}");
+        assert!(
+            matches!(&repeated, UrlencodedError::Mismatch(m) if m.contains("duplicate field `age`")),
+            "{repeated:?}"
+        );
     }
 
     #[test]
     fn malformed_encoding_is_rejected() {
-        for bad in [&b"a=%"[..], b"a=%2", b"a=%zz", b"a=%%", b"a=1&b=%C3", b"a=%C3%28", b"a=%C0%AF", b"a=%ED%A0%80", b"a=\xff"]
-        {
+        for bad in [
+            &b"a=%"[..],
+            b"a=%2",
+            b"a=%zz",
+            b"a=%%",
+            b"a=1&b=%C3",
+            b"a=%C3%28",
+            b"a=%C0%AF",
+            b"a=%ED%A0%80",
+            b"a=\xff",
+        ] {
             assert!(
-                matches!(from_bytes::<BTreeMap<String, String>>(bad), Err(UrlencodedError::Malformed(_))),
+                matches!(
+                    from_bytes::<BTreeMap<String, String>>(bad),
+                    Err(UrlencodedError::Malformed(_))
+                ),
                 "{:?}",
                 String::from_utf8_lossy(bad)
             );
@@ -104,7 +138,8 @@ mod tests {
 
     #[test]
     fn odd_but_valid_shapes() {
-        let map: BTreeMap<String, String> = from_bytes(b"a=1=2&=v&k=&&flag&plus=%2B&nul=%00").unwrap();
+        let map: BTreeMap<String, String> =
+            from_bytes(b"a=1=2&=v&k=&&flag&plus=%2B&nul=%00").unwrap();
         assert_eq!(map["a"], "1=2");
         assert_eq!(map[""], "v");
         assert_eq!(map["k"], "");

@@ -12,22 +12,36 @@ use super::variables::Variables;
 pub(crate) fn from_variables(vars: &Variables) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in vars.iter() {
-        let Some(suffix) = name.as_encoded_bytes().strip_prefix(b"HTTP_") else { continue };
+        let Some(suffix) = name.as_encoded_bytes().strip_prefix(b"HTTP_") else {
+            continue;
+        };
         // lighttpd and nginx also pass the body headers as HTTP_CONTENT_*; the unprefixed
         // variables are the authoritative ones (the server recomputes the length).
         if suffix == b"CONTENT_TYPE" || suffix == b"CONTENT_LENGTH" {
             continue;
         }
-        let header: Vec<u8> =
-            suffix.iter().map(|&byte| if byte == b'_' { b'-' } else { byte.to_ascii_lowercase() }).collect();
-        let (Ok(name), Ok(value)) =
-            (HeaderName::from_bytes(&header), HeaderValue::from_bytes(value.as_encoded_bytes()))
-        else {
+        let header: Vec<u8> = suffix
+            .iter()
+            .map(|&byte| {
+                if byte == b'_' {
+                    b'-'
+                } else {
+                    byte.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(&header),
+            HeaderValue::from_bytes(value.as_encoded_bytes()),
+        ) else {
             continue;
         };
         headers.append(name, value);
     }
-    for (variable, name) in [("CONTENT_TYPE", CONTENT_TYPE), ("CONTENT_LENGTH", CONTENT_LENGTH)] {
+    for (variable, name) in [
+        ("CONTENT_TYPE", CONTENT_TYPE),
+        ("CONTENT_LENGTH", CONTENT_LENGTH),
+    ] {
         if let Some(Ok(value)) = vars.bytes(variable).map(HeaderValue::from_bytes) {
             headers.insert(name, value);
         }
@@ -41,9 +55,7 @@ mod tests {
     use std::ffi::OsString;
 
     fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
-        let vars = Variables::new(pairs.iter().map(|(k, v)| {
-            (OsString::from(k), os_string(v))
-        }));
+        let vars = Variables::new(pairs.iter().map(|(k, v)| (OsString::from(k), os_string(v))));
         from_variables(&vars)
     }
 
@@ -87,7 +99,11 @@ mod tests {
 
     #[test]
     fn obs_text_is_kept_and_invalid_bytes_are_skipped() {
-        let map = headers(&[("HTTP_X_BIN", &[0xC3, 0xA9, 0xFF]), ("HTTP_X_BAD", b"a\nb"), ("HTTP_X BAD", b"v")]);
+        let map = headers(&[
+            ("HTTP_X_BIN", &[0xC3, 0xA9, 0xFF]),
+            ("HTTP_X_BAD", b"a\nb"),
+            ("HTTP_X BAD", b"v"),
+        ]);
         assert_eq!(map["x-bin"].as_bytes(), &[0xC3, 0xA9, 0xFF]);
         assert!(!map.contains_key("x-bad"));
         assert_eq!(map.len(), 1);

@@ -51,11 +51,18 @@ pub struct Request {
 impl Request {
     /// Builds the request from meta-variables and the body's source, or the response that
     /// a request this malformed gets (after draining what it sent).
-    pub(crate) fn from_variables(vars: Variables, input: Box<dyn Read + Send>, limits: &Limits) -> Result<Request, Response> {
+    pub(crate) fn from_variables(
+        vars: Variables,
+        input: Box<dyn Read + Send>,
+        limits: &Limits,
+    ) -> Result<Request, Response> {
         let method = match vars.bytes("REQUEST_METHOD").map(Method::from_bytes) {
             Some(Ok(method)) => method,
             Some(Err(_)) => {
-                return Err(Response::rejection(StatusCode::BAD_REQUEST, "REQUEST_METHOD is not a valid method.".into()));
+                return Err(Response::rejection(
+                    StatusCode::BAD_REQUEST,
+                    "REQUEST_METHOD is not a valid method.".into(),
+                ));
             }
             None => {
                 return Err(Response::rejection(
@@ -64,13 +71,23 @@ impl Request {
                 ));
             }
         };
-        let framing = body::framing(vars.bytes("CONTENT_LENGTH"), vars.bytes("HTTP_TRANSFER_ENCODING"), limits);
+        let framing = body::framing(
+            vars.bytes("CONTENT_LENGTH"),
+            vars.bytes("HTTP_TRANSFER_ENCODING"),
+            limits,
+        );
         let body = match framing {
             Ok(Framing::None) => RequestBody::empty(),
             Ok(Framing::Length(length)) => RequestBody::new(input, length),
             Err(rejection) => return Err(rejection.into_response(input, limits)),
         };
-        Ok(Request { vars, method, headers: OnceLock::new(), uri: OnceLock::new(), body })
+        Ok(Request {
+            vars,
+            method,
+            headers: OnceLock::new(),
+            uri: OnceLock::new(),
+            body,
+        })
     }
 
     /// The request method (`REQUEST_METHOD`).
@@ -145,7 +162,8 @@ impl Request {
     /// assert_eq!(response.text(), "curl/8");
     /// ```
     pub fn headers(&self) -> &HeaderMap {
-        self.headers.get_or_init(|| headers::from_variables(&self.vars))
+        self.headers
+            .get_or_init(|| headers::from_variables(&self.vars))
     }
 
     /// One request header as text, by case-insensitive name; `None` if absent or not
@@ -159,7 +177,9 @@ impl Request {
     /// assert_eq!(response.text(), "fr");
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers().get(name).and_then(|value| value.to_str().ok())
+        self.headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
     }
 
     /// A meta-variable's raw bytes, by its exact name; `None` if unset or empty.
@@ -209,7 +229,9 @@ impl Request {
     /// assert_eq!(cgi::test::TestRequest::get("/").call(port).text(), "Some(80)");
     /// ```
     pub fn server_port(&self) -> Option<u16> {
-        self.vars.text("SERVER_PORT").and_then(|port| port.parse().ok())
+        self.vars
+            .text("SERVER_PORT")
+            .and_then(|port| port.parse().ok())
     }
 
     /// The protocol of the request (`SERVER_PROTOCOL`): `HTTP/1.1`, `HTTP/1.0`, `INCLUDED`
@@ -243,7 +265,9 @@ impl Request {
     /// assert_eq!(response.text(), "Some(2001:db8::1)");
     /// ```
     pub fn remote_addr(&self) -> Option<IpAddr> {
-        self.vars.text("REMOTE_ADDR").and_then(|addr| addr.parse().ok())
+        self.vars
+            .text("REMOTE_ADDR")
+            .and_then(|addr| addr.parse().ok())
     }
 
     /// The client's port (`REMOTE_PORT`, not in RFC 3875; Python's server omits it).
@@ -254,7 +278,9 @@ impl Request {
     /// assert_eq!(response.text(), "Some(54321)");
     /// ```
     pub fn remote_port(&self) -> Option<u16> {
-        self.vars.text("REMOTE_PORT").and_then(|port| port.parse().ok())
+        self.vars
+            .text("REMOTE_PORT")
+            .and_then(|port| port.parse().ok())
     }
 
     /// Whether the request came over TLS: `HTTPS` is `on`, `ON` or `1` (as Go's
@@ -267,7 +293,10 @@ impl Request {
     /// ```
     pub fn is_https(&self) -> bool {
         matches!(self.vars.bytes("HTTPS"), Some(b"on" | b"ON" | b"1"))
-            || self.vars.bytes("REQUEST_SCHEME").is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"https"))
+            || self
+                .vars
+                .bytes("REQUEST_SCHEME")
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"https"))
     }
 
     /// The body's media type (`CONTENT_TYPE`).

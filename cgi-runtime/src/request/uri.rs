@@ -59,28 +59,45 @@ mod tests {
     use std::ffi::OsString;
 
     fn uri(pairs: &[(&str, &str)]) -> String {
-        from_variables(&Variables::new(pairs.iter().map(|(k, v)| (OsString::from(k), OsString::from(v)))))
-            .to_string()
+        from_variables(&Variables::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+        ))
+        .to_string()
     }
 
     #[test]
     fn request_uri_wins() {
-        assert_eq!(uri(&[("REQUEST_URI", "/path?a=b"), ("SCRIPT_NAME", "/other")]), "/path?a=b");
+        assert_eq!(
+            uri(&[("REQUEST_URI", "/path?a=b"), ("SCRIPT_NAME", "/other")]),
+            "/path?a=b"
+        );
     }
 
     #[test]
     fn rebuilt_from_script_name_path_info_and_query() {
         // Go's TestRequestWithoutRequestURI.
-        let rebuilt = uri(&[("SCRIPT_NAME", "/dir/scriptname"), ("PATH_INFO", "/p1/p2"), ("QUERY_STRING", "a=1&b=2")]);
+        let rebuilt = uri(&[
+            ("SCRIPT_NAME", "/dir/scriptname"),
+            ("PATH_INFO", "/p1/p2"),
+            ("QUERY_STRING", "a=1&b=2"),
+        ]);
         assert_eq!(rebuilt, "/dir/scriptname/p1/p2?a=1&b=2");
     }
 
     #[test]
     fn decoded_paths_are_encoded_again() {
-        let rebuilt = uri(&[("SCRIPT_NAME", "/cgi-bin/env"), ("PATH_INFO", "/a b/é/100%/?")]);
+        let rebuilt = uri(&[
+            ("SCRIPT_NAME", "/cgi-bin/env"),
+            ("PATH_INFO", "/a b/é/100%/?"),
+        ]);
         assert_eq!(rebuilt, "/cgi-bin/env/a%20b/%C3%A9/100%25/%3F");
         // busybox passes a decoded REQUEST_URI.
-        assert_eq!(uri(&[("REQUEST_URI", "/cgi-bin/env/a b?q=1")]), "/cgi-bin/env/a%20b?q=1");
+        assert_eq!(
+            uri(&[("REQUEST_URI", "/cgi-bin/env/a b?q=1")]),
+            "/cgi-bin/env/a%20b?q=1"
+        );
     }
 
     #[test]

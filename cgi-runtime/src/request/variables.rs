@@ -26,7 +26,11 @@ impl Variables {
 
     pub(crate) fn get(&self, name: &str) -> Option<&OsStr> {
         // Later entries win, as with a process environment built by `Command::env`.
-        self.entries.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_os_str())
+        self.entries
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_os_str())
     }
 
     pub(crate) fn bytes(&self, name: &str) -> Option<&[u8]> {
@@ -38,7 +42,9 @@ impl Variables {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
-        self.entries.iter().map(|(key, value)| (key.as_os_str(), value.as_os_str()))
+        self.entries
+            .iter()
+            .map(|(key, value)| (key.as_os_str(), value.as_os_str()))
     }
 }
 
@@ -47,7 +53,11 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Variables {
-        Variables::new(pairs.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))))
+        Variables::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+        )
     }
 
     #[test]
@@ -63,7 +73,10 @@ mod tests {
     #[test]
     fn non_utf8_values_stay_bytes() {
         use std::os::unix::ffi::OsStringExt;
-        let vars = Variables::new([(OsString::from("HTTP_X_BIN"), OsString::from_vec(vec![0xC3, 0xA9, 0xFF]))]);
+        let vars = Variables::new([(
+            OsString::from("HTTP_X_BIN"),
+            OsString::from_vec(vec![0xC3, 0xA9, 0xFF]),
+        )]);
         assert_eq!(vars.bytes("HTTP_X_BIN"), Some(&[0xC3, 0xA9, 0xFF][..]));
         assert_eq!(vars.text("HTTP_X_BIN"), None);
     }

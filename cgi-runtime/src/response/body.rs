@@ -25,7 +25,10 @@ impl Body {
     /// assert!(cgi::Body::empty().is_empty());
     /// ```
     pub fn empty() -> Self {
-        Body { bytes: Cow::Borrowed(&[]), is_text: true }
+        Body {
+            bytes: Cow::Borrowed(&[]),
+            is_text: true,
+        }
     }
 
     /// The bytes.
@@ -56,19 +59,29 @@ impl Body {
     }
 
     pub(crate) fn default_content_type(&self) -> &'static str {
-        if self.is_text { "text/plain; charset=utf-8" } else { "application/octet-stream" }
+        if self.is_text {
+            "text/plain; charset=utf-8"
+        } else {
+            "application/octet-stream"
+        }
     }
 }
 
 impl From<String> for Body {
     fn from(text: String) -> Self {
-        Body { bytes: Cow::Owned(text.into_bytes()), is_text: true }
+        Body {
+            bytes: Cow::Owned(text.into_bytes()),
+            is_text: true,
+        }
     }
 }
 
 impl From<&'static str> for Body {
     fn from(text: &'static str) -> Self {
-        Body { bytes: Cow::Borrowed(text.as_bytes()), is_text: true }
+        Body {
+            bytes: Cow::Borrowed(text.as_bytes()),
+            is_text: true,
+        }
     }
 }
 
@@ -83,12 +96,18 @@ impl From<Cow<'static, str>> for Body {
 
 impl From<Vec<u8>> for Body {
     fn from(bytes: Vec<u8>) -> Self {
-        Body { bytes: Cow::Owned(bytes), is_text: false }
+        Body {
+            bytes: Cow::Owned(bytes),
+            is_text: false,
+        }
     }
 }
 
 impl From<&'static [u8]> for Body {
     fn from(bytes: &'static [u8]) -> Self {
-        Body { bytes: Cow::Borrowed(bytes), is_text: false }
+        Body {
+            bytes: Cow::Borrowed(bytes),
+            is_text: false,
+        }
     }
 }

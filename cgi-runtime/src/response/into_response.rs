@@ -85,7 +85,9 @@ impl IntoResponse for Body {
 impl IntoResponse for StatusCode {
     fn into_response(self) -> Response {
         let reason = self.canonical_reason().unwrap_or("");
-        Response::builder().status(self).body(format!("{} {reason}\n", self.as_u16()))
+        Response::builder()
+            .status(self)
+            .body(format!("{} {reason}\n", self.as_u16()))
     }
 }
 
@@ -109,7 +111,9 @@ impl<R: IntoResponse, E: IntoResponse> IntoResponse for Result<R, E> {
 
 impl IntoResponse for () {
     fn into_response(self) -> Response {
-        Response::builder().status(StatusCode::NO_CONTENT).body(Body::empty())
+        Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Body::empty())
     }
 }
 

@@ -14,8 +14,8 @@ pub use body::Body;
 pub use html::Html;
 pub use into_response::IntoResponse;
 pub use redirect::Redirect;
-pub use set_cookie::{SameSite, SetCookie};
 pub(crate) use set_cookie::is_token_byte;
+pub use set_cookie::{SameSite, SetCookie};
 
 /// A complete response: status, headers and body.
 ///
@@ -56,7 +56,11 @@ impl Response {
     /// assert_eq!(response.status(), cgi::StatusCode::OK);
     /// ```
     pub fn builder() -> ResponseBuilder {
-        ResponseBuilder { status: StatusCode::OK, headers: HeaderMap::new(), failure: None }
+        ResponseBuilder {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            failure: None,
+        }
     }
 
     /// The status code.
@@ -112,8 +116,12 @@ impl Response {
     /// The answer to bad input: the status, a one-line plain-text reason, and the same
     /// reason for the server's error log.
     pub(crate) fn rejection(status: StatusCode, reason: String) -> Response {
-        let mut response = Response::builder().status(status).body(format!("{reason}\n"));
-        response.headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        let mut response = Response::builder()
+            .status(status)
+            .body(format!("{reason}\n"));
+        response
+            .headers
+            .insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         response.diagnostic = Some(format!("{} {}", status.as_u16(), reason));
         response
     }
@@ -121,7 +129,9 @@ impl Response {
     /// A response whose headers are already known to be valid.
     pub(crate) fn with_content_type(content_type: &'static str, body: Body) -> Response {
         let mut response = Response::builder().body(body);
-        response.headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response
+            .headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         response
     }
 }
@@ -212,7 +222,13 @@ impl ResponseBuilder {
     /// assert_eq!(response.body().as_bytes(), &[0, 1, 2]);
     /// ```
     pub fn body(self, body: impl Into<Body>) -> Response {
-        Response { status: self.status, headers: self.headers, body: body.into(), failure: self.failure, diagnostic: None }
+        Response {
+            status: self.status,
+            headers: self.headers,
+            body: body.into(),
+            failure: self.failure,
+            diagnostic: None,
+        }
     }
 
     fn fail(&mut self, reason: String) {

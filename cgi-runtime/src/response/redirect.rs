@@ -91,7 +91,10 @@ impl Redirect {
     }
 
     fn with_status(status: StatusCode, location: &str) -> Self {
-        Redirect { status, location: location.to_owned() }
+        Redirect {
+            status,
+            location: location.to_owned(),
+        }
     }
 }
 

@@ -171,7 +171,10 @@ impl SetCookie {
 
     pub(crate) fn to_header_value(&self) -> Result<HeaderValue, String> {
         if self.name.is_empty() || !self.name.bytes().all(is_token_byte) {
-            return Err(format!("invalid cookie name {:?}: it must be an HTTP token", self.name));
+            return Err(format!(
+                "invalid cookie name {:?}: it must be an HTTP token",
+                self.name
+            ));
         }
         if !self.value.bytes().all(is_cookie_octet) {
             return Err(format!(
@@ -232,12 +235,16 @@ fn is_attribute_byte(byte: u8) -> bool {
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 IMF-fixdate).
 fn http_date(time: SystemTime) -> String {
-    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
     let days = seconds / 86_400;
     let (hour, minute, second) = (seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60);
     let (year, month, day) = civil_from_days(days);
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     format!(
         "{}, {day:02} {} {year} {hour:02}:{minute:02}:{second:02} GMT",
         WEEKDAYS[(days % 7) as usize],
@@ -251,11 +258,16 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let day_of_era = z % 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
     let year = year_of_era + era * 400 + u64::from(month <= 2);
     (year, month, day)
 }
@@ -284,9 +296,18 @@ mod tests {
     #[test]
     fn dates_are_imf_fixdates() {
         assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(http_date(UNIX_EPOCH + Duration::from_secs(951_782_400)), "Tue, 29 Feb 2000 00:00:00 GMT");
-        assert_eq!(http_date(UNIX_EPOCH + Duration::from_secs(1_798_761_599)), "Thu, 31 Dec 2026 23:59:59 GMT");
-        assert_eq!(http_date(UNIX_EPOCH - Duration::from_secs(10)), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            http_date(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "Tue, 29 Feb 2000 00:00:00 GMT"
+        );
+        assert_eq!(
+            http_date(UNIX_EPOCH + Duration::from_secs(1_798_761_599)),
+            "Thu, 31 Dec 2026 23:59:59 GMT"
+        );
+        assert_eq!(
+            http_date(UNIX_EPOCH - Duration::from_secs(10)),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
     }
 
     #[test]
@@ -300,9 +321,22 @@ mod tests {
             ("", "x"),
             ("a=b", "x"),
         ] {
-            assert!(SetCookie::new(name, value).to_header_value().is_err(), "{name:?}={value:?}");
+            assert!(
+                SetCookie::new(name, value).to_header_value().is_err(),
+                "{name:?}={value:?}"
+            );
         }
-        assert!(SetCookie::new("a", "1").path("/; Secure").to_header_value().is_err());
-        assert!(SetCookie::new("a", "1").domain("x\nY").to_header_value().is_err());
+        assert!(
+            SetCookie::new("a", "1")
+                .path("/; Secure")
+                .to_header_value()
+                .is_err()
+        );
+        assert!(
+            SetCookie::new("a", "1")
+                .domain("x\nY")
+                .to_header_value()
+                .is_err()
+        );
     }
 }

@@ -7,8 +7,16 @@ use super::Response;
 
 /// Response headers that describe the connection, not the document: RFC 3875 §6.3.4 says
 /// a script MUST NOT send them, and `Status` belongs to the status code.
-const SERVER_ONLY_HEADERS: [&str; 8] =
-    ["connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer", "status", "proxy-connection"];
+const SERVER_ONLY_HEADERS: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+    "status",
+    "proxy-connection",
+];
 
 const INTERNAL_ERROR: &[u8] = b"Status: 500 Internal Server Error\r\n\
 Content-Type: text/plain; charset=utf-8\r\n\
@@ -23,9 +31,15 @@ Internal Server Error\n";
 ///
 /// A response that cannot be written safely (an invalid header, a server-only header, a
 /// status outside 200-599) becomes a generic 500; the reason goes to the log only.
-pub(crate) fn to_cgi_bytes(response: Response, head_only: bool, log: &mut dyn FnMut(&str)) -> Vec<u8> {
+pub(crate) fn to_cgi_bytes(
+    response: Response,
+    head_only: bool,
+    log: &mut dyn FnMut(&str),
+) -> Vec<u8> {
     if let Err(reason) = check(&response) {
-        log(&format!("answered 500 instead of the handler's response: {reason}"));
+        log(&format!(
+            "answered 500 instead of the handler's response: {reason}"
+        ));
         return INTERNAL_ERROR.to_vec();
     }
     if let Some(diagnostic) = &response.diagnostic {
@@ -76,10 +90,15 @@ fn check(response: &Response) -> Result<(), String> {
         return Err(failure.clone());
     }
     if !(200..=599).contains(&response.status.as_u16()) {
-        return Err(format!("status {} cannot end a CGI response (use 200-599)", response.status.as_u16()));
+        return Err(format!(
+            "status {} cannot end a CGI response (use 200-599)",
+            response.status.as_u16()
+        ));
     }
     if let Some(name) = response.headers.keys().find(|name| is_server_only(name)) {
-        return Err(format!("the `{name}` header is for the server, not the script (RFC 3875 §6.3.4)"));
+        return Err(format!(
+            "the `{name}` header is for the server, not the script (RFC 3875 §6.3.4)"
+        ));
     }
     Ok(())
 }
@@ -102,7 +121,11 @@ fn reason_phrase(status: StatusCode) -> &'static str {
 fn write_header(out: &mut Vec<u8>, name: &HeaderName, value: &[u8]) {
     let mut capitalise = true;
     for &byte in name.as_str().as_bytes() {
-        out.push(if capitalise { byte.to_ascii_uppercase() } else { byte });
+        out.push(if capitalise {
+            byte.to_ascii_uppercase()
+        } else {
+            byte
+        });
         capitalise = byte == b'-';
     }
     out.extend_from_slice(b": ");
@@ -117,7 +140,9 @@ mod tests {
 
     fn cgi(response: impl IntoResponse, head_only: bool) -> (String, Vec<String>) {
         let mut lines = Vec::new();
-        let bytes = to_cgi_bytes(response.into_response(), head_only, &mut |line| lines.push(line.to_owned()));
+        let bytes = to_cgi_bytes(response.into_response(), head_only, &mut |line| {
+            lines.push(line.to_owned())
+        });
         (String::from_utf8(bytes).unwrap(), lines)
     }
 
@@ -134,7 +159,10 @@ mod tests {
     #[test]
     fn head_keeps_the_headers_and_drops_the_body() {
         let (out, _) = cgi(Html("<p>hi</p>"), true);
-        assert_eq!(out, "Status: 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 9\r\n\r\n");
+        assert_eq!(
+            out,
+            "Status: 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 9\r\n\r\n"
+        );
     }
 
     #[test]
@@ -161,26 +189,38 @@ mod tests {
             .cookie(SetCookie::new("b", "2"))
             .body("ok");
         let (out, _) = cgi(response, false);
-        assert!(out.contains("\r\nX-Request-Id: 7\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"), "{out}");
+        assert!(
+            out.contains("\r\nX-Request-Id: 7\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"),
+            "{out}"
+        );
     }
 
     #[test]
     fn invalid_headers_fail_closed() {
         for response in [
-            Response::builder().header("X-Echo", "a\r\nSet-Cookie: admin=1").body("x"),
+            Response::builder()
+                .header("X-Echo", "a\r\nSet-Cookie: admin=1")
+                .body("x"),
             Response::builder().header("X-Echo", "a\nb").body("x"),
             Response::builder().header("X-Echo", "a\0b").body("x"),
             Response::builder().header("Bad Name", "v").body("x"),
-            Response::builder().header("Transfer-Encoding", "chunked").body("x"),
+            Response::builder()
+                .header("Transfer-Encoding", "chunked")
+                .body("x"),
             Response::builder().header("Connection", "close").body("x"),
             Response::builder().header("Status", "200 OK").body("x"),
-            Response::builder().cookie(SetCookie::new("a", "b\r\nX: y")).body("x"),
+            Response::builder()
+                .cookie(SetCookie::new("a", "b\r\nX: y"))
+                .body("x"),
             Redirect::to("/x\r\nSet-Cookie: admin=1").into_response(),
         ] {
             let (out, log) = cgi(response, false);
             assert_eq!(out.as_bytes(), INTERNAL_ERROR);
             assert_eq!(log.len(), 1, "{log:?}");
-            assert!(!log[0].contains("admin=1"), "the log names the problem, not the value: {log:?}");
+            assert!(
+                !log[0].contains("admin=1"),
+                "the log names the problem, not the value: {log:?}"
+            );
         }
     }
 
@@ -196,14 +236,22 @@ mod tests {
 
     #[test]
     fn content_length_is_always_the_real_one() {
-        let response = Response::builder().header("Content-Length", "999").body("four");
+        let response = Response::builder()
+            .header("Content-Length", "999")
+            .body("four");
         let (out, _) = cgi(response, false);
-        assert!(out.contains("\r\nContent-Length: 4\r\n") && !out.contains("999"), "{out}");
+        assert!(
+            out.contains("\r\nContent-Length: 4\r\n") && !out.contains("999"),
+            "{out}"
+        );
     }
 
     #[test]
     fn rejections_log_their_reason() {
-        let (out, log) = cgi(Response::rejection(StatusCode::BAD_REQUEST, "bad thing".into()), false);
+        let (out, log) = cgi(
+            Response::rejection(StatusCode::BAD_REQUEST, "bad thing".into()),
+            false,
+        );
         assert!(out.starts_with("Status: 400 Bad Request\r\n"), "{out}");
         assert!(out.ends_with("\r\n\r\nbad thing\n"), "{out}");
         assert_eq!(log, ["400 bad thing"]);

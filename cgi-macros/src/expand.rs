@@ -1,0 +1,353 @@
+//! Builds the generated `main`.
+
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::args::Args;
+use crate::signature::{Input, Signature};
+
+/// Extractors that read the body, known by name so that misplacing one gets an error that
+/// says so (the trait error alone would only say "not `FromRequestParts`").
+const BODY_EXTRACTORS: [&str; 2] = ["Form", "Request"];
+
+/// The attribute's whole expansion. On any error it still emits the function unchanged,
+/// with the errors and a placeholder `main`, so that IDEs keep working and rustc does not
+/// add "`main` function not found" to the real error.
+pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = Args::parse(args);
+    let signature = syn::parse2::<Signature>(item.clone());
+    let checked = match (args, signature) {
+        (Ok(args), Ok(signature)) => check(&signature).map(|()| (args, signature)),
+        (Err(mut error), Ok(signature)) => {
+            if let Err(more) = check(&signature) {
+                error.combine(more);
+            }
+            Err(error)
+        }
+        (Ok(_), Err(error)) => Err(error),
+        (Err(mut error), Err(more)) => {
+            error.combine(more);
+            Err(error)
+        }
+    };
+    match checked {
+        Ok((args, signature)) => generate(&args, &signature, item),
+        Err(error) => fallback(item, &error),
+    }
+}
+
+/// What the signature must not be, every problem reported at once.
+fn check(signature: &Signature) -> syn::Result<()> {
+    let mut errors: Vec<syn::Error> = Vec::new();
+    if let Some(asyncness) = &signature.asyncness {
+        errors.push(syn::Error::new_spanned(
+            asyncness,
+            "a `#[cgi::main]` function cannot be `async`: a CGI script answers one request and exits, \
+             so there is nothing to wait for concurrently; remove `async` (blocking I/O is fine here)",
+        ));
+    }
+    if let Some(unsafety) = &signature.unsafety {
+        errors.push(syn::Error::new_spanned(
+            unsafety,
+            "a `#[cgi::main]` function cannot be `unsafe`",
+        ));
+    }
+    if !signature.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &signature.generics.params,
+            "a `#[cgi::main]` function cannot be generic: the generated `main` calls one concrete function; \
+             use concrete types",
+        ));
+    }
+    let last = signature.inputs.len().saturating_sub(1);
+    for (position, input) in signature.inputs.iter().enumerate() {
+        match input {
+            Input::Receiver(span) => errors.push(syn::Error::new(
+                *span,
+                "`#[cgi::main]` goes on a free function, not a method: remove `self` \
+                 (call the method from a free function if you need one)",
+            )),
+            Input::Typed(ty) if position < last => {
+                if let Some(name) = body_extractor_name(ty) {
+                    errors.push(syn::Error::new_spanned(
+                        ty,
+                        format!(
+                            "`{name}` reads the request body, so it must be the last argument \
+                             (and only one argument may read the body)"
+                        ),
+                    ));
+                }
+            }
+            Input::Typed(_) => {}
+        }
+    }
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(()),
+        Some(mut first) => {
+            errors.for_each(|error| first.combine(error));
+            Err(first)
+        }
+    }
+}
+
+fn body_extractor_name(ty: &syn::Type) -> Option<&'static str> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    BODY_EXTRACTORS.into_iter().find(|name| last.ident == name)
+}
+
+// Input:
+//
+//     #[cgi::main(max_body = 4096)]
+//     fn search(Query(s): Query<Search>, Form(f): Form<Filter>) -> Html<String> { ... }
+//
+// Output:
+//
+//     fn search(Query(s): Query<Search>, Form(f): Form<Filter>) -> Html<String> { ... }
+//
+//     fn main() {
+//         ::cgi::__private::run(
+//             ::cgi::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
+//             |request: ::cgi::Request| -> ::cgi::Response {
+//                 let arg0 = match <Query<Search> as ::cgi::FromRequestParts>::from_request_parts(&request) {
+//                     Ok(value) => value,
+//                     Err(rejection) => return ::cgi::IntoResponse::into_response(rejection),
+//                 };
+//                 let arg1 = match <Form<Filter> as ::cgi::FromRequest<_>>::from_request(request) { ... };
+//                 ::cgi::IntoResponse::into_response(search(arg0, arg1))
+//             },
+//         )
+//     }
+//
+// Each extraction and the final conversion are spanned on the argument's or the return
+// type, so a type that is not an extractor (or not a response) gets exactly one error,
+// pointing at it. A function named `main` is nested inside the generated one.
+fn generate(args: &Args, signature: &Signature, item: TokenStream) -> TokenStream {
+    let cgi = &args.crate_path;
+    let request = Ident::new("__cgi_request", Span::call_site());
+    let limits = match &args.max_body {
+        Some(max_body) => quote_spanned! {max_body.span()=>
+            #cgi::Limits::default().max_body({ const MAX_BODY: u64 = #max_body; MAX_BODY })
+        },
+        None => quote!(#cgi::Limits::default()),
+    };
+    let types: Vec<&syn::Type> = signature
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            Input::Typed(ty) => Some(&**ty),
+            Input::Receiver(_) => None,
+        })
+        .collect();
+    let arguments: Vec<Ident> = (0..types.len())
+        .map(|index| format_ident!("__cgi_arg{}", index))
+        .collect();
+    let extractions = types.iter().zip(&arguments).enumerate().map(|(position, (ty, argument))| {
+        let extraction = if position + 1 < types.len() {
+            quote_spanned! {ty.span()=> <#ty as #cgi::FromRequestParts>::from_request_parts(&#request) }
+        } else {
+            quote_spanned! {ty.span()=> <#ty as #cgi::FromRequest<_>>::from_request(#request) }
+        };
+        quote! {
+            let #argument = match #extraction {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(rejection) => return #cgi::IntoResponse::into_response(rejection),
+            };
+        }
+    });
+    // With no arguments the request is dropped here, which drains any body it carried.
+    let unused = types
+        .is_empty()
+        .then(|| quote!(::core::mem::drop(#request);));
+    let ident = &signature.ident;
+    let output_span = match &signature.output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => ident.span(),
+    };
+    let respond =
+        quote_spanned! {output_span=> #cgi::IntoResponse::into_response(#ident(#(#arguments),*)) };
+    let run = quote! {
+        #cgi::__private::run(#limits, |#request: #cgi::Request| -> #cgi::Response {
+            #unused
+            #(#extractions)*
+            #respond
+        });
+    };
+    if ident == "main" {
+        quote! {
+            fn main() {
+                #item
+                #run
+            }
+        }
+    } else {
+        quote! {
+            #item
+            fn main() {
+                #run
+            }
+        }
+    }
+}
+
+fn fallback(item: TokenStream, error: &syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    let placeholder_main = (!defines_main(&item)).then(|| {
+        quote!(
+            fn main() {}
+        )
+    });
+    quote! {
+        #item
+        #errors
+        #placeholder_main
+    }
+}
+
+/// Whether the item is itself a function named `main` (then a placeholder would clash).
+fn defines_main(item: &TokenStream) -> bool {
+    let mut tokens = item.clone().into_iter();
+    while let Some(token) = tokens.next() {
+        if matches!(&token, TokenTree::Ident(ident) if ident == "fn") {
+            return matches!(tokens.next(), Some(TokenTree::Ident(ident)) if ident == "main");
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(args: TokenStream, item: TokenStream) -> String {
+        main(args, item).to_string()
+    }
+
+    #[test]
+    fn keeps_the_function_and_adds_main() {
+        let out = expand(
+            quote!(),
+            quote!(
+                fn hello() -> &'static str {
+                    "hi"
+                }
+            ),
+        );
+        assert!(
+            out.starts_with("fn hello () -> & 'static str { \"hi\" } fn main ()"),
+            "{out}"
+        );
+        assert!(
+            out.contains(":: cgi :: __private :: run (:: cgi :: Limits :: default ()"),
+            "{out}"
+        );
+        assert!(
+            out.contains(":: core :: mem :: drop (__cgi_request)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn only_the_last_argument_may_take_the_request() {
+        let out = expand(
+            quote!(),
+            quote!(
+                fn f(q: Query<A>, c: Cookies, f: Form<B>) {}
+            ),
+        );
+        assert_eq!(
+            out.matches("FromRequestParts > :: from_request_parts (& __cgi_request)")
+                .count(),
+            2,
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "< Form < B > as :: cgi :: FromRequest < _ >> :: from_request (__cgi_request)"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("f (__cgi_arg0 , __cgi_arg1 , __cgi_arg2)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn crate_and_max_body_are_used() {
+        let out = expand(
+            quote!(crate = "my_cgi", max_body = 16 * 1024),
+            quote!(
+                fn f() {}
+            ),
+        );
+        assert!(!out.contains(":: cgi ::"), "{out}");
+        assert!(out.contains("my_cgi :: __private :: run"), "{out}");
+        assert!(out.contains("const MAX_BODY : u64 = 16 * 1024"), "{out}");
+    }
+
+    #[test]
+    fn a_function_named_main_is_nested() {
+        let out = expand(
+            quote!(),
+            quote!(
+                fn main() -> &'static str {
+                    "hi"
+                }
+            ),
+        );
+        assert!(
+            out.starts_with("fn main () { fn main () -> & 'static str { \"hi\" }"),
+            "{out}"
+        );
+        assert_eq!(out.matches("fn main").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn errors_keep_the_item_and_add_a_placeholder_main() {
+        let out = expand(
+            quote!(bogus = 1),
+            quote!(
+                async fn handler<T>(self) {}
+            ),
+        );
+        assert!(
+            out.starts_with("async fn handler < T > (self) { }"),
+            "{out}"
+        );
+        for message in [
+            "unknown argument `bogus`",
+            "cannot be `async`",
+            "cannot be generic",
+            "not a method",
+        ] {
+            assert!(out.contains(message), "{message} missing from {out}");
+        }
+        assert!(out.ends_with("fn main () { }"), "{out}");
+        let out = expand(
+            quote!(bogus = 1),
+            quote!(
+                fn main() {}
+            ),
+        );
+        assert!(!out.ends_with("fn main () { }"), "no second main: {out}");
+    }
+
+    #[test]
+    fn a_misplaced_body_extractor_is_named() {
+        let out = expand(
+            quote!(),
+            quote!(
+                fn f(form: Form<A>, q: Query<B>) {}
+            ),
+        );
+        assert!(
+            out.contains("`Form` reads the request body, so it must be the last argument"),
+            "{out}"
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! Reads the annotated function's signature.
+//!
+//! A small parser over syn's `derive` feature instead of `syn::ItemFn`, which needs the
+//! `full` feature: every script crate compiles this macro, and `full` costs it about a
+//! second. The body is never parsed, only skipped as one token tree; the function itself is
+//! emitted exactly as written.
+
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, Generics, ReturnType, Token, Type, Visibility, parenthesized};
+
+/// What the expansion needs to know about the function.
+pub(crate) struct Signature {
+    pub(crate) asyncness: Option<Token![async]>,
+    pub(crate) unsafety: Option<Token![unsafe]>,
+    pub(crate) ident: Ident,
+    pub(crate) generics: Generics,
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) output: ReturnType,
+}
+
+/// One parameter.
+pub(crate) enum Input {
+    /// `self`, `&self`, `mut self: Box<Self>`, ...: the function is a method.
+    Receiver(Span),
+    /// `pattern: Type`.
+    Typed(Box<Type>),
+}
+
+impl Parse for Signature {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        input.call(Attribute::parse_outer)?;
+        input.parse::<Visibility>()?;
+        input.parse::<Option<Token![const]>>()?;
+        let asyncness = input.parse()?;
+        let unsafety = input.parse()?;
+        input.parse::<Option<syn::Abi>>()?;
+        input.parse::<Token![fn]>()?;
+        let ident = input.parse()?;
+        let mut generics: Generics = input.parse()?;
+        let arguments;
+        parenthesized!(arguments in input);
+        let mut inputs = Vec::new();
+        while !arguments.is_empty() {
+            inputs.push(parse_input(&arguments)?);
+            if !arguments.is_empty() {
+                arguments.parse::<Token![,]>()?;
+            }
+        }
+        let output = input.parse()?;
+        generics.where_clause = input.parse()?;
+        match input.parse::<TokenTree>()? {
+            TokenTree::Group(body) if body.delimiter() == proc_macro2::Delimiter::Brace => {}
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "expected the function's body `{ ... }`",
+                ));
+            }
+        }
+        Ok(Signature {
+            asyncness,
+            unsafety,
+            ident,
+            generics,
+            inputs,
+            output,
+        })
+    }
+}
+
+fn parse_input(input: ParseStream<'_>) -> syn::Result<Input> {
+    input.call(Attribute::parse_outer)?;
+    // The pattern runs up to the first `:` that is not part of a `::` path; a struct
+    // pattern's own colons are inside its braces, one token tree.
+    let mut pattern = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) {
+        if input.peek(Token![::]) {
+            input.parse::<Token![::]>()?.to_tokens(&mut pattern);
+        } else if input.peek(Token![:]) {
+            break;
+        } else {
+            input.parse::<TokenTree>()?.to_tokens(&mut pattern);
+        }
+    }
+    let receiver = pattern
+        .clone()
+        .into_iter()
+        .find(|token| matches!(token, TokenTree::Ident(ident) if ident == "self"));
+    let typed = input.peek(Token![:]) && !input.peek(Token![::]);
+    if typed {
+        input.parse::<Token![:]>()?;
+    }
+    match (receiver, typed) {
+        (Some(receiver), true) => {
+            input.parse::<Type>()?;
+            Ok(Input::Receiver(receiver.span()))
+        }
+        (Some(receiver), false) => Ok(Input::Receiver(receiver.span())),
+        (None, true) => Ok(Input::Typed(Box::new(input.parse()?))),
+        (None, false) => Err(syn::Error::new(
+            input.span(),
+            "expected `: Type` after the argument's pattern",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn types(signature: &Signature) -> Vec<String> {
+        signature
+            .inputs
+            .iter()
+            .map(|input| match input {
+                Input::Typed(ty) => ty.to_token_stream().to_string(),
+                Input::Receiver(_) => "self".to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn patterns_and_types() {
+        let signature: Signature = syn::parse2(quote! {
+            #[doc = "x"]
+            pub fn search(
+                cgi::Query(Search { q, page: _ }): cgi::Query<Search>,
+                #[allow(unused)] mut jar: Cookies,
+                (a, b): (u8, u8),
+                _: std::collections::HashMap<String, Vec<u8>>,
+            ) -> Result<Html<String>, (StatusCode, &'static str)> where Search: Clone { body(); }
+        })
+        .unwrap();
+        assert_eq!(signature.ident, "search");
+        assert_eq!(
+            types(&signature),
+            [
+                "cgi :: Query < Search >",
+                "Cookies",
+                "(u8 , u8)",
+                "std :: collections :: HashMap < String , Vec < u8 > >"
+            ]
+        );
+        assert!(signature.asyncness.is_none() && signature.unsafety.is_none());
+        assert!(signature.generics.where_clause.is_some());
+        assert!(matches!(signature.output, ReturnType::Type(..)));
+    }
+
+    #[test]
+    fn receivers_are_recognised() {
+        for receiver in [
+            quote!(self),
+            quote!(&self),
+            quote!(&'a mut self),
+            quote!(mut self),
+            quote!(self: Box<Self>),
+        ] {
+            let signature: Signature =
+                syn::parse2(quote!(fn handler(#receiver, q: Query<X>) {})).unwrap();
+            assert_eq!(types(&signature), ["self", "Query < X >"], "{receiver}");
+        }
+    }
+
+    #[test]
+    fn qualifiers_and_generics_are_kept_for_checking() {
+        let signature: Signature = syn::parse2(quote!(
+            async unsafe fn handler<T: Clone>() {}
+        ))
+        .unwrap();
+        assert!(signature.asyncness.is_some() && signature.unsafety.is_some());
+        assert_eq!(signature.generics.params.len(), 1);
+    }
+
+    #[test]
+    fn not_a_function() {
+        assert!(
+            syn::parse2::<Signature>(quote!(
+                struct Handler;
+            ))
+            .is_err()
+        );
+        assert!(syn::parse2::<Signature>(quote!(fn handler(x) {})).is_err());
+    }
+}
