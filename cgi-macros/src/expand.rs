@@ -113,12 +113,13 @@ fn body_extractor_name(ty: &syn::Type) -> Option<&'static str> {
 //         ::cgi::__private::run(
 //             ::cgi::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
 //             |request: ::cgi::Request| -> ::cgi::Response {
-//                 let arg0 = match <Query<Search> as ::cgi::FromRequestParts>::from_request_parts(&request) {
+//                 let arg0 = match ::cgi::__private::from_request_parts::<Query<Search>>(&request) {
 //                     Ok(value) => value,
-//                     Err(rejection) => return ::cgi::IntoResponse::into_response(rejection),
+//                     Err(rejection) => return rejection,
 //                 };
-//                 let arg1 = match <Form<Filter> as ::cgi::FromRequest<_>>::from_request(request) { ... };
-//                 ::cgi::IntoResponse::into_response(search(arg0, arg1))
+//                 let arg1 = match ::cgi::__private::from_request::<Form<Filter>, _>(request) { ... };
+//                 let response = search(arg0, arg1);
+//                 ::cgi::IntoResponse::into_response(response)
 //             },
 //         )
 //     }
@@ -146,19 +147,23 @@ fn generate(args: &Args, signature: &Signature, item: TokenStream) -> TokenStrea
     let arguments: Vec<Ident> = (0..types.len())
         .map(|index| format_ident!("__cgi_arg{}", index))
         .collect();
-    let extractions = types.iter().zip(&arguments).enumerate().map(|(position, (ty, argument))| {
-        let extraction = if position + 1 < types.len() {
-            quote_spanned! {ty.span()=> <#ty as #cgi::FromRequestParts>::from_request_parts(&#request) }
-        } else {
-            quote_spanned! {ty.span()=> <#ty as #cgi::FromRequest<_>>::from_request(#request) }
-        };
-        quote! {
-            let #argument = match #extraction {
-                ::core::result::Result::Ok(value) => value,
-                ::core::result::Result::Err(rejection) => return #cgi::IntoResponse::into_response(rejection),
+    let extractions = types
+        .iter()
+        .zip(&arguments)
+        .enumerate()
+        .map(|(position, (ty, argument))| {
+            let extraction = if position + 1 < types.len() {
+                quote_spanned! {ty.span()=> #cgi::__private::from_request_parts::<#ty>(&#request) }
+            } else {
+                quote_spanned! {ty.span()=> #cgi::__private::from_request::<#ty, _>(#request) }
             };
-        }
-    });
+            quote! {
+                let #argument = match #extraction {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(rejection) => return rejection,
+                };
+            }
+        });
     // With no arguments the request is dropped here, which drains any body it carried.
     let unused = types
         .is_empty()
@@ -168,12 +173,15 @@ fn generate(args: &Args, signature: &Signature, item: TokenStream) -> TokenStrea
         syn::ReturnType::Type(_, ty) => ty.span(),
         syn::ReturnType::Default => ident.span(),
     };
-    let respond =
-        quote_spanned! {output_span=> #cgi::IntoResponse::into_response(#ident(#(#arguments),*)) };
+    // The value gets a name spanned on the return type, so that a type that is not a
+    // response is reported there, not on the whole call.
+    let value = Ident::new("__cgi_response", output_span);
+    let respond = quote_spanned! {output_span=> #cgi::IntoResponse::into_response(#value) };
     let run = quote! {
         #cgi::__private::run(#limits, |#request: #cgi::Request| -> #cgi::Response {
             #unused
             #(#extractions)*
+            let #value = #ident(#(#arguments),*);
             #respond
         });
     };
@@ -259,16 +267,9 @@ mod tests {
                 fn f(q: Query<A>, c: Cookies, f: Form<B>) {}
             ),
         );
-        assert_eq!(
-            out.matches("FromRequestParts > :: from_request_parts (& __cgi_request)")
-                .count(),
-            2,
-            "{out}"
-        );
+        assert_eq!(out.matches("from_request_parts :: <").count(), 2, "{out}");
         assert!(
-            out.contains(
-                "< Form < B > as :: cgi :: FromRequest < _ >> :: from_request (__cgi_request)"
-            ),
+            out.contains("from_request :: < Form < B > , _ > (__cgi_request)"),
             "{out}"
         );
         assert!(

@@ -35,4 +35,21 @@ pub use http::{HeaderMap, Method, StatusCode};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::run::run_process as run;
+
+    /// Extracts an argument before the last; a rejection is already the response.
+    ///
+    /// Functions rather than `<T as FromRequestParts>::...` paths so that an argument
+    /// that is not an extractor is reported once: the caller names no associated type.
+    pub fn from_request_parts<T: crate::FromRequestParts>(
+        request: &crate::Request,
+    ) -> Result<T, crate::Response> {
+        T::from_request_parts(request).map_err(crate::IntoResponse::into_response)
+    }
+
+    /// Extracts the last argument, which may read the body.
+    pub fn from_request<T: crate::FromRequest<M>, M>(
+        request: crate::Request,
+    ) -> Result<T, crate::Response> {
+        T::from_request(request).map_err(crate::IntoResponse::into_response)
+    }
 }

@@ -1,0 +1,4 @@
+#[cgi::main]
+async fn hello() -> &'static str {
+    "Hello"
+}

@@ -1,0 +1,4 @@
+#[cgi::main]
+fn hello<T: Default>() -> &'static str {
+    "Hello"
+}

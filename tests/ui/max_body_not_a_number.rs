@@ -1,0 +1,4 @@
+#[cgi::main(max_body = "2 MiB")]
+fn hello() -> &'static str {
+    "Hello"
+}

@@ -1,0 +1,10 @@
+struct Page;
+
+impl Page {
+    #[cgi::main]
+    fn render(&self) -> &'static str {
+        "page"
+    }
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[cgi::main]
+fn count() -> usize {
+    42
+}
