@@ -32,8 +32,8 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     match checked {
-        Ok((args, signature)) => generate(&args, &signature, item),
-        Err(error) => fallback(item, &error),
+        Ok((args, signature)) => generate(&args, &signature, &item),
+        Err(error) => fallback(&item, &error),
     }
 }
 
@@ -127,7 +127,7 @@ fn body_extractor_name(ty: &syn::Type) -> Option<&'static str> {
 // Each extraction and the final conversion are spanned on the argument's or the return
 // type, so a type that is not an extractor (or not a response) gets exactly one error,
 // pointing at it. A function named `main` is nested inside the generated one.
-fn generate(args: &Args, signature: &Signature, item: TokenStream) -> TokenStream {
+fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStream {
     let cgi = &args.crate_path;
     let request = Ident::new("__cgi_request", Span::call_site());
     let limits = match &args.max_body {
@@ -202,9 +202,9 @@ fn generate(args: &Args, signature: &Signature, item: TokenStream) -> TokenStrea
     }
 }
 
-fn fallback(item: TokenStream, error: &syn::Error) -> TokenStream {
+fn fallback(item: &TokenStream, error: &syn::Error) -> TokenStream {
     let errors = error.to_compile_error();
-    let placeholder_main = (!defines_main(&item)).then(|| {
+    let placeholder_main = (!defines_main(item)).then(|| {
         quote!(
             fn main() {}
         )

@@ -33,6 +33,8 @@ pub use http::{HeaderMap, Method, StatusCode};
 
 /// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]
+// Each runs once per process: a large `Err` costs nothing worth a `Box`.
+#[allow(clippy::result_large_err)]
 pub mod __private {
     pub use crate::run::run_process as run;
 

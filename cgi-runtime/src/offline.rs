@@ -52,11 +52,11 @@ pub(crate) fn run(
         output: &mut stdout.lock(),
         log: &mut io::stderr(),
     };
-    if let Err(error) = serve(vars.0, exchange, limits, handler) {
-        if error.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("{program}: could not write the response: {error}");
-            std::process::exit(1);
-        }
+    if let Err(error) = serve(vars.0, exchange, limits, handler)
+        && error.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("{program}: could not write the response: {error}");
+        std::process::exit(1);
     }
 }
 

@@ -27,6 +27,7 @@ use crate::serve::{Exchange, serve};
 ///     cgi::run(hello);
 /// }
 /// ```
+#[allow(clippy::needless_doctest_main)] // showing `main` is the point
 pub fn run<T>(handler: impl Handler<T>) {
     run_with(Limits::default(), handler);
 }
@@ -40,6 +41,7 @@ pub fn run<T>(handler: impl Handler<T>) {
 ///     });
 /// }
 /// ```
+#[allow(clippy::needless_doctest_main)] // showing `main` is the point
 pub fn run_with<T>(limits: Limits, handler: impl Handler<T>) {
     run_process(limits, move |request| handler.call(request));
 }

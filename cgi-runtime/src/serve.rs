@@ -42,7 +42,7 @@ pub(crate) fn serve(
     // RFC 3875 §4.3.3: no body for HEAD, whatever the handler or a rejection produced.
     let head_only = vars.bytes("REQUEST_METHOD") == Some(Method::HEAD.as_str().as_bytes());
     let response = match Request::from_variables(vars, input, limits) {
-        Err(rejection) => rejection,
+        Err(rejection) => *rejection,
         Ok(request) => match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
             Ok(response) => response,
             Err(payload) => {

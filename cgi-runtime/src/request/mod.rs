@@ -55,20 +55,20 @@ impl Request {
         vars: Variables,
         input: Box<dyn Read + Send>,
         limits: &Limits,
-    ) -> Result<Request, Response> {
+    ) -> Result<Request, Box<Response>> {
         let method = match vars.bytes("REQUEST_METHOD").map(Method::from_bytes) {
             Some(Ok(method)) => method,
             Some(Err(_)) => {
-                return Err(Response::rejection(
+                return Err(Box::new(Response::rejection(
                     StatusCode::BAD_REQUEST,
                     "REQUEST_METHOD is not a valid method.".into(),
-                ));
+                )));
             }
             None => {
-                return Err(Response::rejection(
+                return Err(Box::new(Response::rejection(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "The server did not set REQUEST_METHOD (RFC 3875 §4.1.12).".into(),
-                ));
+                )));
             }
         };
         let framing = body::framing(
@@ -79,7 +79,7 @@ impl Request {
         let body = match framing {
             Ok(Framing::None) => RequestBody::empty(),
             Ok(Framing::Length(length)) => RequestBody::new(input, length),
-            Err(rejection) => return Err(rejection.into_response(input, limits)),
+            Err(rejection) => return Err(Box::new(rejection.into_response(input, limits))),
         };
         Ok(Request {
             vars,

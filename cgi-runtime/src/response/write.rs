@@ -141,7 +141,7 @@ mod tests {
     fn cgi(response: impl IntoResponse, head_only: bool) -> (String, Vec<String>) {
         let mut lines = Vec::new();
         let bytes = to_cgi_bytes(response.into_response(), head_only, &mut |line| {
-            lines.push(line.to_owned())
+            lines.push(line.to_owned());
         });
         (String::from_utf8(bytes).unwrap(), lines)
     }
