@@ -51,6 +51,7 @@ pub(crate) fn run(
         input: Box::new(io::empty()),
         output: &mut stdout.lock(),
         log: &mut io::stderr(),
+        panic_hook_logs: false,
     };
     if let Err(error) = serve(vars.0, exchange, limits, handler)
         && error.kind() != io::ErrorKind::BrokenPipe

@@ -78,6 +78,7 @@ pub fn run_process(limits: Limits, handler: impl FnOnce(Request) -> Response) {
         input: Box::new(RawStdin::default()),
         output: &mut stdout.lock(),
         log: &mut io::stderr(),
+        panic_hook_logs: true,
     };
     match serve(vars, exchange, &limits, handler) {
         Ok(()) => {}

@@ -22,6 +22,9 @@ pub(crate) struct Exchange<'a> {
     pub(crate) output: &'a mut dyn Write,
     /// The server's error log: the script's stderr.
     pub(crate) log: &'a mut dyn Write,
+    /// Whether a panic hook already logs each panic's location and message (the process
+    /// installs one; the test kit does not), so the core need not repeat the message.
+    pub(crate) panic_hook_logs: bool,
 }
 
 /// Answers one request: builds it (answering malformed ones directly), runs the handler
@@ -37,6 +40,7 @@ pub(crate) fn serve(
         input,
         output,
         log,
+        panic_hook_logs,
     } = exchange;
     let vars = Variables::new(vars);
     // RFC 3875 §4.3.3: no body for HEAD, whatever the handler or a rejection produced.
@@ -45,6 +49,10 @@ pub(crate) fn serve(
         Err(rejection) => *rejection,
         Ok(request) => match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
             Ok(response) => response,
+            Err(_) if panic_hook_logs => {
+                let _ = writeln!(log, "{program}: answered 500 after the panic above");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
             Err(payload) => {
                 let _ = writeln!(
                     log,

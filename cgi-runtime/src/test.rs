@@ -204,6 +204,7 @@ impl TestRequest {
             input: Box::new(Cursor::new(body)),
             output: &mut output,
             log: &mut log,
+            panic_hook_logs: false,
         };
         serve(vars, exchange, &limits, |request| handler.call(request))
             .expect("writing to a Vec cannot fail");
