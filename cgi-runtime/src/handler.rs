@@ -33,6 +33,17 @@ use crate::response::{IntoResponse, Response};
 pub trait Handler<Args>: Sized {
     /// Extracts the arguments from `request`, calls the function, and turns what it
     /// returns into a response. A failed extraction answers with its rejection.
+    ///
+    /// ```
+    /// use cgi::{Handler, Request, Response};
+    /// fn hello() -> &'static str { "hi" }
+    /// // A handler wrapping another one: the same request goes through `call`.
+    /// fn logged(request: Request) -> Response {
+    ///     eprintln!("{} {}", request.method(), request.uri());
+    ///     hello.call(request)
+    /// }
+    /// assert_eq!(cgi::test::TestRequest::get("/").call(logged).text(), "hi");
+    /// ```
     fn call(self, request: Request) -> Response;
 }
 

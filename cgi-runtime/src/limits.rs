@@ -21,6 +21,10 @@ pub struct Limits {
 
 impl Limits {
     /// The default body limit: 2 MiB.
+    ///
+    /// ```
+    /// assert_eq!(cgi::Limits::DEFAULT_MAX_BODY, cgi::Limits::default().max_body_bytes());
+    /// ```
     pub const DEFAULT_MAX_BODY: u64 = 2 * 1024 * 1024;
 
     /// The largest request body, in bytes, that extractors will read. A larger

@@ -62,6 +62,14 @@ pub trait FromRequestParts: Sized {
 
     /// Extracts `Self` from the request's head.
     ///
+    /// ```
+    /// use cgi::{FromRequestParts, Method};
+    /// fn method(request: cgi::Request) -> String {
+    ///     Method::from_request_parts(&request).map(|m| m.to_string()).unwrap_or_default()
+    /// }
+    /// assert_eq!(cgi::test::TestRequest::post("/").call(method).text(), "POST");
+    /// ```
+    ///
     /// # Errors
     ///
     /// The rejection, which becomes the response; the handler does not run.
@@ -110,6 +118,20 @@ pub trait FromRequest<M = private::ViaRequest>: Sized {
     type Rejection: IntoResponse;
 
     /// Extracts `Self`, consuming the request (and so the body).
+    ///
+    /// ```
+    /// use cgi::{Form, FromRequest};
+    /// #[derive(serde::Deserialize)]
+    /// struct Note { text: String }
+    /// fn note(request: cgi::Request) -> String {
+    ///     match Form::<Note>::from_request(request) {
+    ///         Ok(Form(note)) => note.text,
+    ///         Err(rejection) => rejection.to_string(),
+    ///     }
+    /// }
+    /// let response = cgi::test::TestRequest::post("/").form(&[("text", "hi")]).call(note);
+    /// assert_eq!(response.text(), "hi");
+    /// ```
     ///
     /// # Errors
     ///

@@ -20,7 +20,7 @@ macro_rules! define_rejection {
                 $name { status, reason }
             }
 
-            /// The status this rejection answers with.
+            /// The status this rejection answers with; see the type's documentation.
             pub fn status(&self) -> StatusCode {
                 self.status
             }

@@ -41,6 +41,12 @@ use super::{Body, Response};
 )]
 pub trait IntoResponse {
     /// Turns `self` into a response.
+    ///
+    /// ```
+    /// use cgi::IntoResponse;
+    /// let response = (cgi::StatusCode::ACCEPTED, "queued").into_response();
+    /// assert_eq!(response.status().as_u16(), 202);
+    /// ```
     fn into_response(self) -> Response;
 }
 
