@@ -81,16 +81,4 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for Form<T> {
     }
 }
 
-impl<T> std::ops::Deref for Form<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> std::ops::DerefMut for Form<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
-    }
-}
+super::impl_deref!(Form);

@@ -1,5 +1,25 @@
 //! Extractors: typed handler arguments built from the request.
 
+/// `Deref`/`DerefMut` to the inner value, for the tuple-struct extractors, as axum does.
+macro_rules! impl_deref {
+    ($extractor:ident) => {
+        impl<T> std::ops::Deref for $extractor<T> {
+            type Target = T;
+
+            fn deref(&self) -> &T {
+                &self.0
+            }
+        }
+
+        impl<T> std::ops::DerefMut for $extractor<T> {
+            fn deref_mut(&mut self) -> &mut T {
+                &mut self.0
+            }
+        }
+    };
+}
+use impl_deref;
+
 mod cookies;
 mod form;
 mod query;

@@ -56,16 +56,4 @@ pub(crate) fn from_query<T: DeserializeOwned>(request: &Request) -> Result<T, Qu
     })
 }
 
-impl<T> std::ops::Deref for Query<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> std::ops::DerefMut for Query<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
-    }
-}
+super::impl_deref!(Query);
