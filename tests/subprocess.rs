@@ -1,0 +1,1138 @@
+//! Subprocess tests: the built example binaries run as a web server runs a CGI script,
+//! with a cleared environment, the request in meta-variables, the body on a pipe, and the
+//! answer parsed back from stdout by a strict CGI parser.
+//!
+//! Variable sets come from the measurements in the reference (cgi-spec-and-servers.md
+//! §3.6); body cases from §2.4. The examples are built before the first run (see
+//! `build_examples`).
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// A script that has not exited by then is killed and the test fails.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+const HELLO_OUTPUT: &str = "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\nHello, world!\n";
+
+// ---------------------------------------------------------------------------------------
+// Running a script
+// ---------------------------------------------------------------------------------------
+
+/// The built example `name`, next to this test binary: `target/<profile>/deps/subprocess-*`
+/// → `target/<profile>/examples/<name>`.
+fn binary(name: &str) -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps");
+    build_examples(profile_dir);
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --examples` (cargo test builds them first)",
+        path.display()
+    );
+    path
+}
+
+/// The examples this file runs.
+const EXAMPLES: [&str; 5] = [
+    "hello",
+    "greet",
+    "env",
+    "fixture_misbehave",
+    "fixture_small_limit",
+];
+
+/// A full `cargo test` builds the examples first, but `cargo test --test subprocess` builds
+/// only this file and would run stale binaries. So, when run by cargo, build them once
+/// (a no-op after a full `cargo test`; cargo holds no lock while tests run).
+fn build_examples(profile_dir: &Path) {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let Some(cargo) = std::env::var_os("CARGO") else {
+            return;
+        };
+        let (Some(target_dir), Some(profile)) = (
+            profile_dir.parent(),
+            profile_dir.file_name().and_then(OsStr::to_str),
+        ) else {
+            return;
+        };
+        let mut command = Command::new(cargo);
+        command
+            .args(["build", "--quiet", "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir);
+        for example in EXAMPLES {
+            command.args(["--example", example]);
+        }
+        match profile {
+            "debug" => {}
+            "release" => {
+                command.arg("--release");
+            }
+            other => {
+                command.args(["--profile", other]);
+            }
+        }
+        let output = command.output().expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building the examples failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+}
+
+enum Stdin {
+    /// Written by a helper thread, then closed (EOF).
+    Bytes(Vec<u8>),
+    /// Never written and never closed until the script has exited, like the socket
+    /// Python's http.server hands its scripts.
+    HeldOpen,
+}
+
+enum Stdout {
+    Piped,
+    /// A pipe whose reading end is closed before the script starts: every write fails
+    /// with EPIPE, as when the client has gone.
+    ReaderClosed,
+}
+
+struct Script {
+    name: &'static str,
+    command: Command,
+    stdin: Stdin,
+    stdout: Stdout,
+}
+
+/// The script with an empty environment and an empty, closed stdin.
+fn script(name: &'static str) -> Script {
+    let mut command = Command::new(binary(name));
+    command.env_clear();
+    Script {
+        name,
+        command,
+        stdin: Stdin::Bytes(Vec::new()),
+        stdout: Stdout::Piped,
+    }
+}
+
+/// A plain GET with the variables every server sets.
+fn get(name: &'static str, query: &str) -> Script {
+    let script_name = format!("/cgi-bin/{name}");
+    let request_uri = if query.is_empty() {
+        script_name.clone()
+    } else {
+        format!("{script_name}?{query}")
+    };
+    script(name).vars([
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
+        ("REQUEST_METHOD", "GET"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("SERVER_SOFTWARE", "subprocess-test"),
+        ("SERVER_NAME", "localhost"),
+        ("SERVER_PORT", "80"),
+        ("REMOTE_ADDR", "127.0.0.1"),
+        ("HTTP_HOST", "localhost"),
+        ("SCRIPT_NAME", &script_name),
+        ("REQUEST_URI", &request_uri),
+        ("QUERY_STRING", query),
+    ])
+}
+
+/// A POST of `body` with a correct CONTENT_LENGTH.
+fn post(name: &'static str, content_type: &str, body: &[u8]) -> Script {
+    get(name, "")
+        .var("REQUEST_METHOD", "POST")
+        .var("CONTENT_TYPE", content_type)
+        .var("CONTENT_LENGTH", body.len().to_string())
+        .body(body)
+}
+
+impl Script {
+    fn var(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    fn vars<'a>(mut self, vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        self.command.envs(vars);
+        self
+    }
+
+    fn without(mut self, name: &str) -> Self {
+        self.command.env_remove(name);
+        self
+    }
+
+    fn arg(mut self, arg: &str) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
+    fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Stdin::Bytes(body.into());
+        self
+    }
+
+    fn stdin_held_open(mut self) -> Self {
+        self.stdin = Stdin::HeldOpen;
+        self
+    }
+
+    fn stdout_reader_closed(mut self) -> Self {
+        self.stdout = Stdout::ReaderClosed;
+        self
+    }
+
+    /// Runs the script to completion (at most [`TIMEOUT`]).
+    fn run(self) -> Outcome {
+        let Script {
+            name,
+            mut command,
+            stdin,
+            stdout,
+        } = self;
+        command.stdin(Stdio::piped()).stderr(Stdio::piped());
+        match stdout {
+            Stdout::Piped => {
+                command.stdout(Stdio::piped());
+            }
+            Stdout::ReaderClosed => {
+                let (reader, writer) = io::pipe().expect("a pipe");
+                drop(reader);
+                command.stdout(writer);
+            }
+        }
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {name}: {error}"));
+        // Dropping `command` closes the parent's copy of a ReaderClosed pipe's writing end.
+        drop(command);
+        let mut child_stdin = child.stdin.take();
+        let writer: Option<JoinHandle<io::Result<()>>> = match stdin {
+            Stdin::Bytes(bytes) => {
+                let mut pipe = child_stdin.take().expect("piped stdin");
+                // Dropping `pipe` at the end of the thread closes stdin: EOF.
+                Some(thread::spawn(move || pipe.write_all(&bytes)))
+            }
+            Stdin::HeldOpen => None,
+        };
+        let stdout_reader = child.stdout.take().map(read_all);
+        let stderr_reader = read_all(child.stderr.take().expect("piped stderr"));
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waiting for the script") {
+                break status;
+            }
+            if started.elapsed() > TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{name} did not exit within {TIMEOUT:?}");
+            }
+            thread::sleep(Duration::from_millis(5));
+        };
+        let elapsed = started.elapsed();
+        drop(child_stdin);
+        let stdout = stdout_reader
+            .map(|reader| reader.join().expect("the stdout reader"))
+            .unwrap_or_default();
+        let stderr = stderr_reader.join().expect("the stderr reader");
+        Outcome {
+            name,
+            code: status.code(),
+            stdout,
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            elapsed,
+            stdin_written: writer.map(|writer| writer.join().expect("the stdin writer")),
+        }
+    }
+}
+
+fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// What one run produced.
+struct Outcome {
+    name: &'static str,
+    /// `None` if a signal ended the process.
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+    elapsed: Duration,
+    /// Whether the whole body could be written to stdin (`None`: stdin was held open).
+    stdin_written: Option<io::Result<()>>,
+}
+
+impl Outcome {
+    fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Context for assertion messages.
+    fn dump(&self) -> String {
+        format!(
+            "{} exited with {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.name,
+            self.code,
+            self.elapsed,
+            self.stdout_text(),
+            self.stderr
+        )
+    }
+
+    /// The response to a GET or POST, strictly parsed; also checks the exit code is 0.
+    fn response(&self) -> Cgi {
+        self.parsed(false)
+    }
+
+    /// The response to a HEAD: headers only.
+    fn head_response(&self) -> Cgi {
+        self.parsed(true)
+    }
+
+    fn parsed(&self, head: bool) -> Cgi {
+        assert_eq!(self.code, Some(0), "{}", self.dump());
+        parse_cgi(&self.stdout, head)
+            .unwrap_or_else(|error| panic!("invalid CGI output: {error}\n{}", self.dump()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A strict CGI response parser (RFC 3875 §6, in the one canonical form cgikit writes)
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct Cgi {
+    status: u16,
+    head: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Cgi {
+    /// The only value of a header (case-insensitive name); fails if it is repeated.
+    fn header(&self, name: &str) -> Option<&str> {
+        let mut values = self
+            .headers
+            .iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str());
+        let first = values.next();
+        assert!(values.next().is_none(), "`{name}` is repeated: {self:?}");
+        first
+    }
+
+    fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("a UTF-8 body")
+    }
+}
+
+/// `Status: NNN Reason` first, then `Name: value` lines, all ending in CRLF, a blank line,
+/// and a body exactly as long as `Content-Length` says (empty for HEAD).
+fn parse_cgi(raw: &[u8], head: bool) -> Result<Cgi, String> {
+    let end = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or("no CRLF blank line after the headers")?;
+    let block = std::str::from_utf8(&raw[..end]).map_err(|_| "headers are not UTF-8")?;
+    let body = raw[end + 4..].to_vec();
+    let mut lines = block.split("\r\n");
+    for line in block.split("\r\n") {
+        if line
+            .bytes()
+            .any(|byte| byte.is_ascii_control() && byte != b'\t')
+        {
+            return Err(format!("control character in header line {line:?}"));
+        }
+    }
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .strip_prefix("Status: ")
+        .ok_or_else(|| format!("the first line is not `Status: `: {status_line:?}"))?;
+    let (code, reason) = status
+        .split_once(' ')
+        .ok_or_else(|| format!("no reason phrase: {status_line:?}"))?;
+    if code.len() != 3 || !code.bytes().all(|byte| byte.is_ascii_digit()) || reason.is_empty() {
+        return Err(format!("malformed status line {status_line:?}"));
+    }
+    let status: u16 = code.parse().map_err(|_| "status code")?;
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(": ")
+            .ok_or_else(|| format!("header line without `: `: {line:?}"))?;
+        let is_token =
+            |byte: u8| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte);
+        if name.is_empty() || !name.bytes().all(is_token) {
+            return Err(format!("invalid header name {name:?}"));
+        }
+        if name.eq_ignore_ascii_case("status") {
+            return Err("a second Status header".into());
+        }
+        headers.push((name.to_owned(), value.to_owned()));
+    }
+    let lengths: Vec<&str> = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .map(|(_, value)| value.as_str())
+        .collect();
+    match (lengths.as_slice(), head) {
+        ([], _) if !body.is_empty() => return Err("a body without Content-Length".into()),
+        ([], _) => {}
+        ([length], _) => {
+            let length: usize = length
+                .parse()
+                .map_err(|_| format!("Content-Length {length:?}"))?;
+            let expected = if head { 0 } else { length };
+            if body.len() != expected {
+                return Err(format!(
+                    "Content-Length {length} (head: {head}) but the body has {} bytes",
+                    body.len()
+                ));
+            }
+        }
+        _ => return Err("Content-Length is repeated".into()),
+    }
+    Ok(Cgi {
+        status,
+        head: block.to_owned(),
+        headers,
+        body,
+    })
+}
+
+fn bytes(value: &[u8]) -> OsString {
+    OsString::from_vec(value.to_vec())
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Real servers' variable sets (reference §3.6)
+// ---------------------------------------------------------------------------------------
+
+/// Apache 2.4.71 mod_cgid for `GET /cgi-bin/<script>/extra/path?a=1&b=%20x`.
+const APACHE: &[(&str, &str)] = &[
+    ("GATEWAY_INTERFACE", "CGI/1.1"),
+    ("REQUEST_METHOD", "GET"),
+    ("SERVER_PROTOCOL", "HTTP/1.1"),
+    ("QUERY_STRING", "a=1&b=%20x"),
+    ("PATH_INFO", "/extra/path"),
+    ("PATH_TRANSLATED", "/var/www/html/extra/path"),
+    ("HTTP_COOKIE", "sid=abc; theme=dark"),
+    ("HTTP_HOST", "127.0.0.1:18080"),
+    ("HTTP_ACCEPT", "*/*"),
+    ("HTTP_USER_AGENT", "curl/7.88.1"),
+    ("REMOTE_ADDR", "127.0.0.1"),
+    ("REMOTE_PORT", "51234"),
+    ("SERVER_NAME", "127.0.0.1"),
+    ("SERVER_PORT", "18080"),
+    ("SERVER_ADDR", "127.0.0.1"),
+    ("SERVER_SOFTWARE", "Apache/2.4.71 (Debian)"),
+    ("DOCUMENT_ROOT", "/var/www/html"),
+    ("REQUEST_SCHEME", "http"),
+    ("CONTEXT_DOCUMENT_ROOT", "/usr/lib/cgi-bin/"),
+    ("CONTEXT_PREFIX", "/cgi-bin/"),
+    ("SERVER_ADMIN", "webmaster@localhost"),
+    (
+        "SERVER_SIGNATURE",
+        "<address>Apache/2.4.71 (Debian) Server at 127.0.0.1 Port 18080</address>\n",
+    ),
+    (
+        "PATH",
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ),
+];
+
+/// lighttpd 1.4.69: `CONTENT_LENGTH=0` on a GET, `REDIRECT_STATUS=200`, no PATH at all.
+const LIGHTTPD: &[(&str, &str)] = &[
+    ("GATEWAY_INTERFACE", "CGI/1.1"),
+    ("REQUEST_METHOD", "GET"),
+    ("SERVER_PROTOCOL", "HTTP/1.1"),
+    ("QUERY_STRING", "a=1&b=%20x"),
+    ("PATH_INFO", "/extra/path"),
+    ("PATH_TRANSLATED", "/var/www/html/extra/path"),
+    ("CONTENT_LENGTH", "0"),
+    ("HTTP_COOKIE", "sid=abc; theme=dark"),
+    ("HTTP_HOST", "127.0.0.1:18081"),
+    ("HTTP_ACCEPT", "*/*"),
+    ("HTTP_USER_AGENT", "curl/7.88.1"),
+    ("REMOTE_ADDR", "127.0.0.1"),
+    ("REMOTE_PORT", "51236"),
+    ("SERVER_NAME", "127.0.0.1"),
+    ("SERVER_PORT", "18081"),
+    ("SERVER_ADDR", "127.0.0.1"),
+    ("SERVER_SOFTWARE", "lighttpd/1.4.69"),
+    ("DOCUMENT_ROOT", "/var/www/html"),
+    ("REQUEST_SCHEME", "http"),
+    ("REDIRECT_STATUS", "200"),
+];
+
+/// nginx 1.22 + fcgiwrap for `GET /cgi-bin/<script>?a=1&b=%20x`: empty CONTENT_LENGTH,
+/// CONTENT_TYPE, PATH_INFO, SERVER_NAME and REMOTE_USER; HTTP_HOST without the port;
+/// fcgiwrap's own environment (PATH) passed through.
+const NGINX_FCGIWRAP: &[(&str, &str)] = &[
+    ("GATEWAY_INTERFACE", "CGI/1.1"),
+    ("REQUEST_METHOD", "GET"),
+    ("SERVER_PROTOCOL", "HTTP/1.1"),
+    ("QUERY_STRING", "a=1&b=%20x"),
+    ("PATH_INFO", ""),
+    ("CONTENT_LENGTH", ""),
+    ("CONTENT_TYPE", ""),
+    ("HTTP_COOKIE", "sid=abc; theme=dark"),
+    ("HTTP_HOST", "127.0.0.1"),
+    ("HTTP_ACCEPT", "*/*"),
+    ("HTTP_USER_AGENT", "curl/7.88.1"),
+    ("REMOTE_ADDR", "127.0.0.1"),
+    ("REMOTE_PORT", "51238"),
+    ("REMOTE_USER", ""),
+    ("SERVER_NAME", ""),
+    ("SERVER_PORT", "18082"),
+    ("SERVER_ADDR", "127.0.0.1"),
+    ("SERVER_SOFTWARE", "nginx/1.22.1"),
+    ("DOCUMENT_ROOT", "/var/www/html"),
+    ("REQUEST_SCHEME", "http"),
+    ("REDIRECT_STATUS", "200"),
+    ("FCGI_ROLE", "RESPONDER"),
+    (
+        "PATH",
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ),
+];
+
+/// The variables that name the script itself, per server.
+fn script_vars(name: &str, server: &str) -> Vec<(&'static str, String)> {
+    let script_name = format!("/cgi-bin/{name}");
+    let filename = format!("/usr/lib/cgi-bin/{name}");
+    let request_uri = match server {
+        "nginx" => format!("{script_name}?a=1&b=%20x"),
+        _ => format!("{script_name}/extra/path?a=1&b=%20x"),
+    };
+    let mut vars = vec![
+        ("SCRIPT_NAME", script_name.clone()),
+        ("SCRIPT_FILENAME", filename),
+        ("REQUEST_URI", request_uri),
+    ];
+    if server == "nginx" {
+        vars.push(("DOCUMENT_URI", script_name));
+    }
+    vars
+}
+
+fn under_server(name: &'static str, server: &str) -> Script {
+    let vars = match server {
+        "apache" => APACHE,
+        "lighttpd" => LIGHTTPD,
+        "nginx" => NGINX_FCGIWRAP,
+        _ => unreachable!("unknown server {server}"),
+    };
+    let mut script = script(name).vars(vars.iter().copied());
+    for (variable, value) in script_vars(name, server) {
+        script = script.var(variable, value);
+    }
+    script
+}
+
+#[test]
+fn hello_answers_exactly_under_each_servers_variables() {
+    for server in ["apache", "lighttpd", "nginx"] {
+        let outcome = under_server("hello", server).run();
+        assert_eq!(outcome.code, Some(0), "{server}: {}", outcome.dump());
+        assert_eq!(
+            outcome.stdout_text(),
+            HELLO_OUTPUT,
+            "{server}: {}",
+            outcome.dump()
+        );
+        assert_eq!(outcome.stderr, "", "{server}: {}", outcome.dump());
+    }
+}
+
+#[test]
+fn env_page_normalises_each_servers_variables() {
+    for server in ["apache", "lighttpd", "nginx"] {
+        let outcome = under_server("env", server).run();
+        let response = outcome.response();
+        assert_eq!(response.status, 200, "{server}: {}", outcome.dump());
+        assert_eq!(
+            response.header("Content-Type"),
+            Some("text/html; charset=utf-8")
+        );
+        let page = response.text();
+        assert!(
+            page.contains("<dt>method</dt><dd>GET</dd>"),
+            "{server}: {page}"
+        );
+        assert!(
+            page.contains("<tr><th>HTTP_COOKIE</th><td>sid=abc; theme=dark</td></tr>"),
+            "{server}: {page}"
+        );
+        if server == "nginx" {
+            // Empty is unset (RFC 3875 §4.1): nginx's empty variables are not listed.
+            for empty in ["SERVER_NAME", "PATH_INFO", "CONTENT_LENGTH", "REMOTE_USER"] {
+                assert!(
+                    !page.contains(&format!("<th>{empty}</th>")),
+                    "{server}: {empty} listed: {page}"
+                );
+            }
+            assert!(page.contains("<dt>path info</dt><dd>None</dd>"), "{page}");
+        } else {
+            assert!(
+                page.contains("<dt>path info</dt><dd>Some(&quot;/extra/path&quot;)</dd>"),
+                "{server}: {page}"
+            );
+        }
+        assert_eq!(outcome.stderr, "", "{server}: {}", outcome.dump());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Typed query and escaping
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn greet_escapes_the_name() {
+    let outcome = get("greet", "name=%3Cb%3EAda%3C%2Fb%3E").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert_eq!(
+        response.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        response
+            .text()
+            .contains("<p>Hello, &lt;b&gt;Ada&lt;/b&gt;!</p>"),
+        "{}",
+        outcome.dump()
+    );
+    assert!(!response.text().contains("<b>"), "{}", outcome.dump());
+    assert_eq!(outcome.stderr, "");
+}
+
+#[test]
+fn greet_without_name_is_a_400_naming_the_field() {
+    let outcome = get("greet", "greeting=Bonjour").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 400, "{}", outcome.dump());
+    assert!(response.head.starts_with("Status: 400 Bad Request\r\n"));
+    assert!(response.text().contains("`name`"), "{}", outcome.dump());
+    let lines: Vec<&str> = outcome.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", outcome.dump());
+    assert!(
+        lines[0].starts_with("greet: 400 ") && lines[0].contains("`name`"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Minimal and unusual environments
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn request_method_alone_is_enough() {
+    let outcome = script("hello").var("REQUEST_METHOD", "GET").run();
+    assert_eq!(outcome.code, Some(0), "{}", outcome.dump());
+    assert_eq!(outcome.stdout_text(), HELLO_OUTPUT, "{}", outcome.dump());
+    assert_eq!(outcome.stderr, "", "{}", outcome.dump());
+}
+
+#[test]
+fn server_protocol_included_is_accepted() {
+    let outcome = get("hello", "").var("SERVER_PROTOCOL", "INCLUDED").run();
+    assert_eq!(outcome.stdout_text(), HELLO_OUTPUT, "{}", outcome.dump());
+    let outcome = get("env", "").var("SERVER_PROTOCOL", "INCLUDED").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200);
+    assert!(
+        response
+            .text()
+            .contains("<tr><th>SERVER_PROTOCOL</th><td>INCLUDED</td></tr>")
+    );
+}
+
+#[test]
+fn gateway_interface_without_request_method_is_a_500() {
+    let outcome = get("hello", "").without("REQUEST_METHOD").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 500, "{}", outcome.dump());
+    assert!(!response.text().contains("Hello"), "{}", outcome.dump());
+    assert!(
+        outcome.stderr.contains("REQUEST_METHOD"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Bytes that are not UTF-8 (servers pass them through raw: reference §2.5)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn non_utf8_variables_do_not_break_a_script() {
+    let raw = |script: Script| {
+        script
+            .var("HTTP_X_BIN", bytes(b"\xC3\xA9\xFF"))
+            .var("PATH_INFO", bytes(b"/\xC3\xA9\xFF"))
+            .var("QUERY_STRING", bytes(b"a=\xFF&b=%FF"))
+            .var(bytes(b"HTTP_X_\xFF"), "name is not UTF-8")
+    };
+    let outcome = raw(get("hello", "")).run();
+    assert_eq!(outcome.code, Some(0), "{}", outcome.dump());
+    assert_eq!(outcome.stdout_text(), HELLO_OUTPUT, "{}", outcome.dump());
+    assert_eq!(outcome.stderr, "", "{}", outcome.dump());
+
+    let outcome = raw(get("env", "")).run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    let page = response.text();
+    assert!(
+        page.contains("<tr><th>HTTP_X_BIN</th><td>é\u{FFFD}</td></tr>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<tr><th>PATH_INFO</th><td>/é\u{FFFD}</td></tr>"),
+        "{page}"
+    );
+    // The text accessor refuses bytes that are not UTF-8 rather than guessing.
+    assert!(page.contains("<dt>path info</dt><dd>None</dd>"), "{page}");
+    assert!(!outcome.stderr.contains("panicked"), "{}", outcome.dump());
+}
+
+#[test]
+fn a_query_that_is_not_utf8_is_a_400_for_a_string_field() {
+    for query in [&b"name=\xFF"[..], b"name=%FF", b"name=Ada%C0%AF"] {
+        let outcome = get("greet", "").var("QUERY_STRING", bytes(query)).run();
+        let response = outcome.response();
+        assert_eq!(response.status, 400, "{query:?}: {}", outcome.dump());
+        assert!(response.text().contains("UTF-8"), "{}", outcome.dump());
+        assert!(!outcome.stderr.contains("panicked"), "{}", outcome.dump());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Panics (reference §2.10)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_panic_is_a_generic_500_and_one_log_line_without_backtrace() {
+    let outcome = get("fixture_misbehave", "panic=1")
+        .var("RUST_BACKTRACE", "1")
+        .var("RUST_LIB_BACKTRACE", "1")
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 500, "{}", outcome.dump());
+    assert!(
+        response
+            .head
+            .starts_with("Status: 500 Internal Server Error"),
+        "{}",
+        outcome.dump()
+    );
+    assert!(
+        !outcome.stdout_text().contains("secret-token-123"),
+        "the panic message reached the client: {}",
+        outcome.dump()
+    );
+    // Logged once: the hook's line (the core does not repeat the message).
+    assert_eq!(
+        outcome.stderr.matches("secret-token-123").count(),
+        1,
+        "{}",
+        outcome.dump()
+    );
+    let hook_lines: Vec<&str> = outcome
+        .stderr
+        .lines()
+        .filter(|line| line.contains("panicked at"))
+        .collect();
+    assert_eq!(hook_lines.len(), 1, "{}", outcome.dump());
+    assert!(
+        hook_lines[0].starts_with("fixture_misbehave: panicked at ")
+            && hook_lines[0].contains("misbehave.rs:"),
+        "{}",
+        outcome.dump()
+    );
+    assert!(
+        !outcome.stderr.contains("stack backtrace") && !outcome.stderr.contains("note: run with"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. HEAD (RFC 3875 §4.3.3)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn head_has_the_gets_headers_and_no_body() {
+    for (name, query) in [("hello", ""), ("greet", "name=Ada"), ("greet", "")] {
+        let get_response = get(name, query).run().response();
+        let outcome = get(name, query).var("REQUEST_METHOD", "HEAD").run();
+        let head_response = outcome.head_response();
+        assert!(head_response.body.is_empty(), "{}", outcome.dump());
+        assert_eq!(head_response.head, get_response.head, "{name}?{query}");
+        assert!(!get_response.body.is_empty());
+    }
+    let outcome = get("hello", "").var("REQUEST_METHOD", "HEAD").run();
+    assert_eq!(
+        outcome.stdout_text(),
+        "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Response header injection (reference §2.2)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_header_value_from_the_query_is_echoed_when_safe() {
+    let outcome = get("fixture_misbehave", "echo=hello").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert_eq!(response.header("X-Echo"), Some("hello"));
+    assert_eq!(response.text(), "echoed");
+}
+
+#[test]
+fn header_injection_fails_closed_to_a_generic_500() {
+    for query in [
+        "echo=a%0D%0ASet-Cookie:%20admin=1",
+        "echo=a%0ASet-Cookie:%20admin=1",
+        "echo=a%0D%0A%0D%0A<h1>admin</h1>",
+        "echo=a%00admin",
+    ] {
+        let outcome = get("fixture_misbehave", query).run();
+        let response = outcome.response();
+        assert_eq!(response.status, 500, "{query}: {}", outcome.dump());
+        let stdout = outcome.stdout_text();
+        assert!(
+            !stdout.contains("Set-Cookie") && !stdout.contains("admin"),
+            "{}",
+            outcome.dump()
+        );
+        assert!(response.header("X-Echo").is_none());
+        assert!(outcome.stderr.contains("X-Echo"), "{}", outcome.dump());
+        assert!(!outcome.stderr.contains("admin"), "{}", outcome.dump());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. httpoxy (reference §2.1)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn http_proxy_is_not_inherited_by_children() {
+    let outcome = get("fixture_misbehave", "child=1")
+        .var("HTTP_PROXY", "http://evil.invalid:1")
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    let child_env = response.text();
+    // The child does inherit the rest of the environment: the check below means something.
+    assert!(
+        child_env.lines().any(|line| line == "REQUEST_METHOD=GET"),
+        "{child_env}"
+    );
+    assert!(
+        !child_env
+            .lines()
+            .any(|line| line.starts_with("HTTP_PROXY=")),
+        "httpoxy: the child saw HTTP_PROXY:\n{child_env}"
+    );
+    assert!(!child_env.contains("evil.invalid"), "{child_env}");
+}
+
+#[test]
+fn env_page_shows_the_proxy_header_but_not_in_the_process_environment() {
+    let outcome = get("env", "")
+        .var("HTTP_PROXY", "http://evil.invalid:1")
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    let page = response.text();
+    assert!(
+        page.contains("<tr><th>HTTP_PROXY</th><td>http://evil.invalid:1</td></tr>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<dt>HTTP_PROXY in this process&#39;s environment</dt><dd>false</dd>"),
+        "{page}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. The request body (reference §2.4), through `#[cgi::main(max_body = 16)]`
+// ---------------------------------------------------------------------------------------
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+#[test]
+fn a_small_form_post_is_read() {
+    let outcome = post("fixture_small_limit", FORM, b"text=hi").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert_eq!(response.text(), "hi");
+    assert_eq!(outcome.stderr, "", "{}", outcome.dump());
+    // Exactly at the limit: 16 bytes.
+    let outcome = post("fixture_small_limit", FORM, b"text=0123456789a").run();
+    assert_eq!(
+        outcome.response().text(),
+        "0123456789a",
+        "{}",
+        outcome.dump()
+    );
+}
+
+#[test]
+fn a_form_post_under_nginx_variables_is_read() {
+    // nginx also passes HTTP_CONTENT_TYPE / HTTP_CONTENT_LENGTH; the unprefixed ones rule.
+    let outcome = under_server("fixture_small_limit", "nginx")
+        .var("REQUEST_METHOD", "POST")
+        .var("QUERY_STRING", "")
+        .var("CONTENT_TYPE", FORM)
+        .var("CONTENT_LENGTH", "7")
+        .var("HTTP_CONTENT_TYPE", "text/plain")
+        .var("HTTP_CONTENT_LENGTH", "999")
+        .body("text=hi")
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert_eq!(response.text(), "hi");
+}
+
+#[test]
+fn the_body_is_read_up_to_content_length_only() {
+    let outcome = post("fixture_small_limit", FORM, b"text=hi")
+        .body("text=hi&text=again")
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert_eq!(response.text(), "hi");
+}
+
+#[test]
+fn a_body_over_max_body_is_a_413() {
+    let outcome = post("fixture_small_limit", FORM, b"text=0123456789ab").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 413, "{}", outcome.dump());
+    assert!(response.text().contains("16"), "{}", outcome.dump());
+    assert!(outcome.stderr.contains("413"), "{}", outcome.dump());
+}
+
+#[test]
+fn a_large_rejected_body_is_drained_promptly() {
+    // Far more than a pipe holds (64 KiB): the writer only finishes if the script reads it all.
+    let mut body = b"text=".to_vec();
+    body.resize(1 << 20, b'x');
+    for size in [64 * 1024, 1 << 20] {
+        let outcome = post("fixture_small_limit", FORM, &body[..size]).run();
+        let response = outcome.response();
+        assert_eq!(response.status, 413, "{size}: {}", outcome.dump());
+        assert!(
+            matches!(outcome.stdin_written, Some(Ok(()))),
+            "{size}: the body was not drained: {:?}\n{}",
+            outcome.stdin_written,
+            outcome.dump()
+        );
+        assert!(
+            outcome.elapsed < Duration::from_secs(4),
+            "{size}: draining a closed body took {:?}",
+            outcome.elapsed
+        );
+    }
+}
+
+#[test]
+fn a_content_length_that_is_not_a_number_is_a_400() {
+    for length in ["abc", "-1", "+7", " 7", "7 ", "0x7"] {
+        let outcome = post("fixture_small_limit", FORM, b"text=hi")
+            .var("CONTENT_LENGTH", length)
+            .run();
+        let response = outcome.response();
+        assert_eq!(response.status, 400, "{length:?}: {}", outcome.dump());
+        assert!(
+            response.text().contains("CONTENT_LENGTH"),
+            "{}",
+            outcome.dump()
+        );
+    }
+}
+
+#[test]
+fn a_body_shorter_than_content_length_is_a_400() {
+    let outcome = post("fixture_small_limit", FORM, b"t=x")
+        .var("CONTENT_LENGTH", "10")
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 400, "{}", outcome.dump());
+    assert!(
+        response.text().contains("ended early"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+#[test]
+fn chunked_without_content_length_is_a_411() {
+    let outcome = post("fixture_small_limit", FORM, b"")
+        .without("CONTENT_LENGTH")
+        .var("HTTP_TRANSFER_ENCODING", "chunked")
+        .body("7\r\ntext=hi\r\n0\r\n\r\n")
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 411, "{}", outcome.dump());
+    assert!(
+        matches!(outcome.stdin_written, Some(Ok(()))),
+        "the chunked body was not drained: {}",
+        outcome.dump()
+    );
+}
+
+#[test]
+fn chunked_on_a_stdin_that_never_ends_still_answers() {
+    // Python's http.server: stdin is the client socket, so there is no EOF. The drain gives
+    // up after its 5 s timeout.
+    let outcome = post("fixture_small_limit", FORM, b"")
+        .without("CONTENT_LENGTH")
+        .var("HTTP_TRANSFER_ENCODING", "chunked")
+        .stdin_held_open()
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 411, "{}", outcome.dump());
+    assert!(
+        outcome.elapsed < Duration::from_secs(9),
+        "answered only after {:?}",
+        outcome.elapsed
+    );
+}
+
+#[test]
+fn a_body_that_is_not_a_form_is_a_415() {
+    let outcome = post("fixture_small_limit", "text/plain", b"text=hi").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 415, "{}", outcome.dump());
+    assert!(response.text().contains("text/plain"), "{}", outcome.dump());
+}
+
+#[test]
+fn a_form_without_the_field_is_a_422() {
+    let outcome = post("fixture_small_limit", FORM, b"other=1").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 422, "{}", outcome.dump());
+    assert!(response.text().contains("`text`"), "{}", outcome.dump());
+}
+
+#[test]
+fn a_get_never_reads_stdin() {
+    // No CONTENT_LENGTH and a stdin that never ends: reading it would hang until TIMEOUT.
+    for (name, query, expected) in [
+        ("fixture_small_limit", "text=hi", "hi"),
+        ("hello", "", "Hello, world!\n"),
+    ] {
+        let outcome = get(name, query).stdin_held_open().run();
+        let response = outcome.response();
+        assert_eq!(response.status, 200, "{}", outcome.dump());
+        assert_eq!(response.text(), expected);
+        assert!(
+            outcome.elapsed < Duration::from_secs(4),
+            "{name} took {:?}",
+            outcome.elapsed
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. The client has gone: stdout is a broken pipe (reference §2.11)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    for (name, runner) in [
+        ("hello", get("hello", "")),
+        ("env", get("env", "").var("HTTP_X_PAD", "x".repeat(100_000))),
+        ("hello offline", script("hello")),
+    ] {
+        let outcome = runner.stdout_reader_closed().run();
+        assert_eq!(outcome.code, Some(0), "{name}: {}", outcome.dump());
+        for forbidden in ["panicked", "failed printing", "Broken pipe"] {
+            assert!(
+                !outcome.stderr.contains(forbidden),
+                "{name}: {}",
+                outcome.dump()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 11. Offline mode: run from a terminal
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn offline_hello_prints_a_cgi_response_and_a_note() {
+    let outcome = script("hello").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert_eq!(response.text(), "Hello, world!\n");
+    assert!(
+        outcome.stderr.contains("no CGI environment"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+#[test]
+fn offline_arguments_become_the_query() {
+    let outcome = script("greet").arg("name=<Ada>").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert!(
+        response.text().contains("<p>Hello, &lt;Ada&gt;!</p>"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+#[test]
+fn offline_help_prints_usage() {
+    for flag in ["--help", "-h"] {
+        let outcome = script("hello").arg(flag).run();
+        assert_eq!(outcome.code, Some(0), "{}", outcome.dump());
+        let stdout = outcome.stdout_text();
+        assert!(stdout.contains("Usage:"), "{}", outcome.dump());
+        assert!(
+            stdout.contains("hello '/path?a=1&b=2'"),
+            "{}",
+            outcome.dump()
+        );
+        assert!(!stdout.starts_with("Status:"), "{}", outcome.dump());
+    }
+}
+
+#[test]
+fn offline_bad_argument_exits_2() {
+    let outcome = script("hello").arg("-Z").run();
+    assert_eq!(outcome.code, Some(2), "{}", outcome.dump());
+    assert!(outcome.stdout.is_empty(), "{}", outcome.dump());
+    assert!(
+        outcome.stderr.contains("unexpected argument \"-Z\"") && outcome.stderr.contains("Usage:"),
+        "{}",
+        outcome.dump()
+    );
+}
