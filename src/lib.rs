@@ -152,11 +152,16 @@ pub use cgi_macros::main;
 
 #[doc(inline)]
 pub use cgi_runtime::{
-    Body, BodyRejection, Cookies, Form, FormRejection, FromRequest, FromRequestParts, Handler,
-    HeaderMap, Html, IntoResponse, Limits, Method, Query, QueryRejection, Redirect, Request,
-    RequestBody, Response, ResponseBuilder, SameSite, SetCookie, StatusCode, html, http, run,
-    run_with, test,
+    Body, BodyRejection, Bytes, Cookies, Error, Form, FormRejection, FromRequest, FromRequestParts,
+    Handler, HeaderMap, Html, IntoResponse, Limits, LocalRedirect, Method, PathInfo,
+    PathInfoRejection, Query, QueryRejection, Redirect, RemoteAddr, RemoteAddrRejection, Request,
+    RequestBody, Response, ResponseBuilder, SameSite, SetCookie, StatusCode, StringRejection, html,
+    http, run, run_with, test,
 };
+
+#[cfg(feature = "json")]
+#[doc(inline)]
+pub use cgi_runtime::{Json, JsonRejection};
 
 /// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]

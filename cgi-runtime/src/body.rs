@@ -176,62 +176,36 @@ impl std::fmt::Debug for RequestBody {
     }
 }
 
-/// Why the request body could not be read: it ended early or the read failed.
-/// Answers `400 Bad Request`.
-///
-/// ```
-/// fn read(mut request: cgi::Request) -> Result<String, cgi::BodyRejection> {
-///     Ok(format!("{} bytes", request.body_mut().read_to_vec()?.len()))
-/// }
-/// // CONTENT_LENGTH says 10, but only 3 bytes arrive:
-/// let response = cgi::test::TestRequest::post("/").body("abc").var("CONTENT_LENGTH", "10").call(read);
-/// assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
-/// ```
-#[derive(Debug, Clone)]
-pub struct BodyRejection {
-    reason: String,
+crate::extract::define_rejection! {
+    /// Why the request body could not be read: it ended before `CONTENT_LENGTH` bytes, or
+    /// the read failed. Answers `400 Bad Request`.
+    ///
+    /// ```
+    /// fn read(mut request: cgi::Request) -> Result<String, cgi::BodyRejection> {
+    ///     Ok(format!("{} bytes", request.body_mut().read_to_vec()?.len()))
+    /// }
+    /// // CONTENT_LENGTH says 10, but only 3 bytes arrive:
+    /// let response = cgi::test::TestRequest::post("/").body("abc").var("CONTENT_LENGTH", "10").call(read);
+    /// assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
+    /// ```
+    pub struct BodyRejection;
 }
 
 impl BodyRejection {
     fn ended_early(expected: u64, received: u64) -> Self {
-        BodyRejection {
-            reason: format!(
+        BodyRejection::new(
+            StatusCode::BAD_REQUEST,
+            format!(
                 "The request body ended early: CONTENT_LENGTH is {expected} bytes, but only {received} arrived."
             ),
-        }
+        )
     }
 
     fn read_failed(error: &io::Error) -> Self {
-        BodyRejection {
-            reason: format!("The request body could not be read: {error}."),
-        }
-    }
-
-    /// The status this rejection answers with: `400 Bad Request`.
-    ///
-    /// ```
-    /// # fn read(mut request: cgi::Request) -> Result<Vec<u8>, cgi::BodyRejection> { request.body_mut().read_to_vec() }
-    /// # let response = cgi::test::TestRequest::post("/").body("a").var("CONTENT_LENGTH", "2").call(|mut r: cgi::Request| {
-    /// let rejection = r.body_mut().read_to_vec().unwrap_err();
-    /// assert_eq!(rejection.status(), cgi::StatusCode::BAD_REQUEST);
-    /// # });
-    /// ```
-    pub fn status(&self) -> StatusCode {
-        StatusCode::BAD_REQUEST
-    }
-}
-
-impl std::fmt::Display for BodyRejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.reason)
-    }
-}
-
-impl std::error::Error for BodyRejection {}
-
-impl crate::IntoResponse for BodyRejection {
-    fn into_response(self) -> Response {
-        Response::rejection(self.status(), self.reason)
+        BodyRejection::new(
+            StatusCode::BAD_REQUEST,
+            format!("The request body could not be read: {error}."),
+        )
     }
 }
 

@@ -5,9 +5,13 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod body;
+mod error;
 mod extract;
 mod handler;
 pub mod html;
+mod http_compat;
+#[cfg(feature = "json")]
+mod json;
 mod limits;
 mod offline;
 mod request;
@@ -17,17 +21,23 @@ mod serve;
 pub mod test;
 
 pub use body::{BodyRejection, RequestBody};
+pub use error::Error;
 pub use extract::{
-    Cookies, Form, FormRejection, FromRequest, FromRequestParts, Query, QueryRejection,
+    Cookies, Form, FormRejection, FromRequest, FromRequestParts, PathInfo, PathInfoRejection,
+    Query, QueryRejection, RemoteAddr, RemoteAddrRejection, StringRejection,
 };
 pub use handler::Handler;
+#[cfg(feature = "json")]
+pub use json::{Json, JsonRejection};
 pub use limits::Limits;
 pub use request::Request;
 pub use response::{
-    Body, Html, IntoResponse, Redirect, Response, ResponseBuilder, SameSite, SetCookie,
+    Body, Html, IntoResponse, LocalRedirect, Redirect, Response, ResponseBuilder, SameSite,
+    SetCookie,
 };
 pub use run::{run, run_with};
 
+pub use bytes::Bytes;
 pub use http;
 pub use http::{HeaderMap, Method, StatusCode};
 

@@ -8,11 +8,11 @@ use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 
-use http::{Method, StatusCode};
+use http::Method;
 
 use crate::limits::Limits;
 use crate::request::{Request, Variables};
-use crate::response::{IntoResponse, Response, write};
+use crate::response::{Response, write};
 
 /// Where one exchange reads and writes.
 pub(crate) struct Exchange<'a> {
@@ -51,7 +51,7 @@ pub(crate) fn serve(
             Ok(response) => response,
             Err(_) if panic_hook_logs => {
                 let _ = writeln!(log, "{program}: answered 500 after the panic above");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                Response::internal_error()
             }
             Err(payload) => {
                 let _ = writeln!(
@@ -59,14 +59,13 @@ pub(crate) fn serve(
                     "{program}: the handler panicked ({}); answered 500",
                     panic_message(&*payload)
                 );
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                Response::internal_error()
             }
         },
     };
-    let bytes = write::to_cgi_bytes(response, head_only, &mut |line| {
+    write::write_cgi(response, head_only, output, &mut |line| {
         let _ = writeln!(log, "{program}: {line}");
-    });
-    output.write_all(&bytes)?;
+    })?;
     output.flush()
 }
 

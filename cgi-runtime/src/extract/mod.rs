@@ -20,10 +20,27 @@ macro_rules! impl_deref {
 }
 use impl_deref;
 
+/// `Deref` to the inner value, for a non-generic tuple-struct extractor.
+macro_rules! impl_deref_plain {
+    ($extractor:ident, $target:ty) => {
+        impl std::ops::Deref for $extractor {
+            type Target = $target;
+
+            fn deref(&self) -> &$target {
+                &self.0
+            }
+        }
+    };
+}
+use impl_deref_plain;
+
+mod body;
 mod cookies;
 mod form;
+mod path_info;
 mod query;
 mod rejection;
+mod remote_addr;
 mod urlencoded;
 
 use std::convert::Infallible;
@@ -35,8 +52,13 @@ use crate::response::IntoResponse;
 
 pub use cookies::Cookies;
 pub use form::Form;
+pub use path_info::PathInfo;
 pub use query::Query;
-pub use rejection::{FormRejection, QueryRejection};
+pub(crate) use rejection::define_rejection;
+pub use rejection::{
+    FormRejection, PathInfoRejection, QueryRejection, RemoteAddrRejection, StringRejection,
+};
+pub use remote_addr::RemoteAddr;
 
 /// An extractor that reads only the request's head: meta-variables, headers, query.
 /// It may appear in any argument position.

@@ -1,9 +1,5 @@
 //! Rejection types: what an extractor answers when the input is wrong.
 
-use http::StatusCode;
-
-use crate::response::{IntoResponse, Response};
-
 /// Defines a rejection: a status and a one-line reason, shown to the client as plain text
 /// and written to the server's error log.
 macro_rules! define_rejection {
@@ -11,17 +7,17 @@ macro_rules! define_rejection {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $name {
-            status: StatusCode,
+            status: http::StatusCode,
             reason: String,
         }
 
         impl $name {
-            pub(crate) fn new(status: StatusCode, reason: String) -> Self {
+            pub(crate) fn new(status: http::StatusCode, reason: String) -> Self {
                 $name { status, reason }
             }
 
             /// The status this rejection answers with; see the type's documentation.
-            pub fn status(&self) -> StatusCode {
+            pub fn status(&self) -> http::StatusCode {
                 self.status
             }
         }
@@ -32,15 +28,22 @@ macro_rules! define_rejection {
             }
         }
 
-        impl std::error::Error for $name {}
+        // Deliberately not `std::error::Error`: `cgi::Error` turns every such error into a
+        // generic 500, while a rejection converts through this `From` and keeps its status.
+        impl From<$name> for $crate::Error {
+            fn from(rejection: $name) -> Self {
+                $crate::Error::new(rejection.status, rejection.reason)
+            }
+        }
 
-        impl IntoResponse for $name {
-            fn into_response(self) -> Response {
-                Response::rejection(self.status, self.reason)
+        impl $crate::IntoResponse for $name {
+            fn into_response(self) -> $crate::Response {
+                $crate::Response::rejection(self.status, self.reason)
             }
         }
     };
 }
+pub(crate) use define_rejection;
 
 define_rejection! {
     /// Why [`Query`](crate::Query) failed: `400 Bad Request`, with a reason that names the
@@ -90,4 +93,46 @@ define_rejection! {
     /// assert_eq!(response.text(), "422");
     /// ```
     pub struct FormRejection;
+}
+
+define_rejection! {
+    /// Why a `String` body could not be read: `415 Unsupported Media Type` when the
+    /// `Content-Type` declares a charset other than UTF-8, `400 Bad Request` when the bytes
+    /// are not UTF-8 or the body ended early.
+    ///
+    /// ```
+    /// fn echo(body: String) -> String { body }
+    /// let response = cgi::test::TestRequest::post("/").body(vec![0xC3, 0x28]).call(echo);
+    /// assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
+    /// ```
+    pub struct StringRejection;
+}
+
+define_rejection! {
+    /// Why [`PathInfo`](crate::PathInfo) failed: `400 Bad Request` when `PATH_INFO` is not
+    /// UTF-8.
+    ///
+    /// ```
+    /// fn rest(cgi::PathInfo(path): cgi::PathInfo) -> String { path }
+    /// # #[cfg(unix)] {
+    /// use std::os::unix::ffi::OsStrExt;
+    /// let raw = std::ffi::OsStr::from_bytes(b"/caf\xE9");
+    /// let response = cgi::test::TestRequest::get("/").var("PATH_INFO", raw).call(rest);
+    /// assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
+    /// # }
+    /// ```
+    pub struct PathInfoRejection;
+}
+
+define_rejection! {
+    /// Why [`RemoteAddr`](crate::RemoteAddr) failed: `500 Internal Server Error`, because
+    /// the server did not set a valid `REMOTE_ADDR`, which RFC 3875 §4.1.8 requires. Take
+    /// `Option<RemoteAddr>` to do without.
+    ///
+    /// ```
+    /// fn who(addr: cgi::RemoteAddr) -> String { addr.to_string() }
+    /// let response = cgi::test::TestRequest::get("/").var("REMOTE_ADDR", "").call(who);
+    /// assert_eq!(response.status(), cgi::StatusCode::INTERNAL_SERVER_ERROR);
+    /// ```
+    pub struct RemoteAddrRejection;
 }

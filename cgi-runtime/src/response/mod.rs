@@ -1,8 +1,10 @@
 //! What a handler answers, and how it becomes CGI output.
 
+mod attachment;
 mod body;
 mod html;
 mod into_response;
+mod local_redirect;
 mod redirect;
 mod set_cookie;
 pub(crate) mod write;
@@ -13,6 +15,7 @@ use http::{HeaderMap, StatusCode};
 pub use body::Body;
 pub use html::Html;
 pub use into_response::IntoResponse;
+pub use local_redirect::LocalRedirect;
 pub use redirect::Redirect;
 pub(crate) use set_cookie::is_token_byte;
 pub use set_cookie::{SameSite, SetCookie};
@@ -46,6 +49,8 @@ pub struct Response {
     failure: Option<String>,
     /// A line for the server's error log, written along with the response (rejections).
     diagnostic: Option<String>,
+    /// An RFC 3875 §6.2.2 local redirect: written as its `Location` line alone.
+    local_redirect: bool,
 }
 
 impl Response {
@@ -103,10 +108,29 @@ impl Response {
     ///
     /// ```
     /// use cgi::IntoResponse;
-    /// assert_eq!("hi".into_response().body().as_bytes(), b"hi");
+    /// assert_eq!("hi".into_response().body().as_bytes(), Some(&b"hi"[..]));
     /// ```
     pub fn body(&self) -> &Body {
         &self.body
+    }
+
+    /// A response that cannot be given: written as a generic 500, `reason` logged.
+    pub(crate) fn failed(reason: String) -> Response {
+        let mut response = Response::internal_error();
+        response.failure = Some(reason);
+        response
+    }
+
+    /// The generic answer when something went wrong on the script's side: no detail
+    /// reaches the client.
+    pub(crate) fn internal_error() -> Response {
+        Response::builder()
+            .status(StatusCode::INTERNAL_SERVER_ERROR)
+            .body("Internal Server Error\n")
+    }
+
+    pub(crate) fn set_diagnostic(&mut self, line: String) {
+        self.diagnostic = Some(line);
     }
 
     pub(crate) fn set_status(&mut self, status: StatusCode) {
@@ -213,13 +237,29 @@ impl ResponseBuilder {
         self
     }
 
+    /// Makes the response a download: `Content-Disposition: attachment` with `file_name`
+    /// made safe (its last path component, no control characters; a plain-ASCII
+    /// `filename=` and, for other names, the exact one as `filename*=`).
+    ///
+    /// ```
+    /// let response = cgi::Response::builder()
+    ///     .header("Content-Type", "text/csv")
+    ///     .attachment("../sales/2026 Q4.csv")
+    ///     .body("region,total\n");
+    /// assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"2026 Q4.csv\"");
+    /// ```
+    pub fn attachment(self, file_name: &str) -> Self {
+        let value = attachment::content_disposition(file_name);
+        self.header("Content-Disposition", &value)
+    }
+
     /// Finishes the response with a body: a `String` or `&'static str` (sent as
     /// `text/plain; charset=utf-8` unless a `Content-Type` was set), or bytes (sent as
     /// `application/octet-stream` unless set).
     ///
     /// ```
     /// let response = cgi::Response::builder().body(vec![0u8, 1, 2]);
-    /// assert_eq!(response.body().as_bytes(), &[0, 1, 2]);
+    /// assert_eq!(response.body().as_bytes(), Some(&[0, 1, 2][..]));
     /// ```
     pub fn body(self, body: impl Into<Body>) -> Response {
         Response {
@@ -228,6 +268,7 @@ impl ResponseBuilder {
             body: body.into(),
             failure: self.failure,
             diagnostic: None,
+            local_redirect: false,
         }
     }
 

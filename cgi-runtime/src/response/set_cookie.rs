@@ -80,6 +80,22 @@ impl SetCookie {
         }
     }
 
+    /// A cookie that deletes `name` in the browser: empty, expired (`Max-Age=0` and an
+    /// `Expires` in 1970). Give it the same `path` and `domain` the cookie was set with.
+    ///
+    /// ```
+    /// let response = cgi::Response::builder().cookie(cgi::SetCookie::delete("sid").path("/")).body("signed out");
+    /// assert_eq!(
+    ///     response.headers()["set-cookie"],
+    ///     "sid=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    /// );
+    /// ```
+    pub fn delete(name: impl Into<String>) -> Self {
+        SetCookie::new(name, "")
+            .max_age(Duration::ZERO)
+            .expires(UNIX_EPOCH)
+    }
+
     /// `Path=`: the cookie is sent only for URLs under this path.
     ///
     /// ```

@@ -1,9 +1,12 @@
 //! Serialises a response as CGI output (RFC 3875 §6).
 
+use std::io::{self, Read, Write};
+
 use http::StatusCode;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, LOCATION};
 
 use super::Response;
+use super::body::BodyContent;
 
 /// Response headers that describe the connection, not the document: RFC 3875 §6.3.4 says
 /// a script MUST NOT send them, and `Status` belongs to the status code.
@@ -24,70 +27,146 @@ Content-Length: 22\r\n\
 \r\n\
 Internal Server Error\n";
 
-/// The CGI bytes for a response: `Status` first (busybox only honours it there),
-/// `Content-Type` and `Location` next, then the other headers, `Content-Length`, a blank
-/// line and the body; all lines end in CRLF. A HEAD request gets the same headers and no
-/// body (§4.3.3). Lines for the server's error log go to `log`.
+/// Writes a response as CGI output: `Status` first (busybox only honours it there),
+/// `Content-Type` and `Location` next, then the other headers, `Content-Length` when the
+/// length is known, a blank line and the body; all lines end in CRLF. A HEAD request gets
+/// the same headers and no body (§4.3.3). A body in memory goes out in one write; a stream
+/// is copied in chunks. Lines for the server's error log go to `log`.
 ///
 /// A response that cannot be written safely (an invalid header, a server-only header, a
 /// status outside 200-599) becomes a generic 500; the reason goes to the log only.
-pub(crate) fn to_cgi_bytes(
+pub(crate) fn write_cgi(
     response: Response,
     head_only: bool,
+    out: &mut dyn Write,
     log: &mut dyn FnMut(&str),
-) -> Vec<u8> {
+) -> io::Result<()> {
     if let Err(reason) = check(&response) {
         log(&format!(
             "answered 500 instead of the handler's response: {reason}"
         ));
-        return INTERNAL_ERROR.to_vec();
+        return out.write_all(INTERNAL_ERROR);
     }
     if let Some(diagnostic) = &response.diagnostic {
         log(diagnostic);
     }
-    let status = response.status;
+    if response.local_redirect {
+        // RFC 3875 §6.2.2: the Location line alone; the server fetches the path itself.
+        let mut head = Vec::with_capacity(64);
+        if let Some(location) = response.headers.get(LOCATION) {
+            write_header(&mut head, &LOCATION, location.as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+        return out.write_all(&head);
+    }
+    let Response {
+        status,
+        headers,
+        body,
+        ..
+    } = response;
     let has_body = !matches!(status.as_u16(), 204 | 205 | 304);
-    let body = response.body.as_bytes();
-    let mut out = Vec::with_capacity(160 + body.len());
+    let length = body.len();
+    let mut head = Vec::with_capacity(160 + body.as_bytes().map_or(0, <[u8]>::len));
 
-    out.extend_from_slice(b"Status: ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(reason_phrase(status).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    head.extend_from_slice(b"Status: ");
+    head.extend_from_slice(status.as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(reason_phrase(status).as_bytes());
+    head.extend_from_slice(b"\r\n");
 
     if has_body {
-        out.extend_from_slice(b"Content-Type: ");
-        match response.headers.get(CONTENT_TYPE) {
-            Some(value) => out.extend_from_slice(value.as_bytes()),
-            None => out.extend_from_slice(response.body.default_content_type().as_bytes()),
+        head.extend_from_slice(b"Content-Type: ");
+        match headers.get(CONTENT_TYPE) {
+            Some(value) => head.extend_from_slice(value.as_bytes()),
+            None => head.extend_from_slice(body.default_content_type().as_bytes()),
         }
-        out.extend_from_slice(b"\r\n");
+        head.extend_from_slice(b"\r\n");
     }
-    if let Some(location) = response.headers.get(LOCATION) {
-        write_header(&mut out, &LOCATION, location.as_bytes());
+    if let Some(location) = headers.get(LOCATION) {
+        write_header(&mut head, &LOCATION, location.as_bytes());
     }
-    for (name, value) in &response.headers {
+    for (name, value) in &headers {
         // Content-Length is always computed here; a handler's own could disagree with the body.
         if name != CONTENT_TYPE && name != LOCATION && name != CONTENT_LENGTH {
-            write_header(&mut out, name, value.as_bytes());
+            write_header(&mut head, name, value.as_bytes());
         }
     }
-    if has_body {
-        out.extend_from_slice(b"Content-Length: ");
-        out.extend_from_slice(body.len().to_string().as_bytes());
-        out.extend_from_slice(b"\r\n");
+    if let (true, Some(length)) = (has_body, length) {
+        let _ = write!(head, "Content-Length: {length}\r\n");
     }
-    out.extend_from_slice(b"\r\n");
-    if has_body && !head_only {
-        out.extend_from_slice(body);
+    head.extend_from_slice(b"\r\n");
+    let send_body = has_body && !head_only;
+    match body.into_content() {
+        BodyContent::Memory(bytes) => {
+            if send_body {
+                head.extend_from_slice(&bytes);
+            }
+            out.write_all(&head)
+        }
+        BodyContent::Stream { reader, length } => {
+            out.write_all(&head)?;
+            if send_body {
+                copy_stream(reader, length, out, log)
+            } else {
+                Ok(())
+            }
+        }
     }
-    out
+}
+
+/// Copies a streamed body in bounded chunks. The headers are out already, so a stream
+/// that fails or ends short can only be logged and reported as a failed write.
+fn copy_stream(
+    mut reader: Box<dyn Read + Send>,
+    length: Option<u64>,
+    out: &mut dyn Write,
+    log: &mut dyn FnMut(&str),
+) -> io::Result<()> {
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut sent: u64 = 0;
+    loop {
+        let wanted = length.map_or(chunk.len(), |length| {
+            chunk.len().min((length - sent) as usize)
+        });
+        if wanted == 0 {
+            return Ok(());
+        }
+        let read = match reader.read(&mut chunk[..wanted]) {
+            Ok(0) if length.is_none() => return Ok(()),
+            Ok(0) => {
+                let reason = format!(
+                    "the response body ended after {sent} of {} bytes",
+                    length.unwrap_or(0)
+                );
+                log(&reason);
+                return Err(io::Error::other(reason));
+            }
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                log(&format!(
+                    "reading the response body failed after {sent} bytes: {error}"
+                ));
+                return Err(io::Error::other(error));
+            }
+        };
+        out.write_all(&chunk[..read])?;
+        sent += read as u64;
+    }
 }
 
 fn check(response: &Response) -> Result<(), String> {
     if let Some(failure) = &response.failure {
         return Err(failure.clone());
+    }
+    if response.local_redirect {
+        return match response.headers.len() {
+            1 if response.headers.contains_key(LOCATION) => Ok(()),
+            _ => Err(
+                "a local redirect (RFC 3875 §6.2.2) carries a Location and nothing else".to_owned(),
+            ),
+        };
     }
     if !(200..=599).contains(&response.status.as_u16()) {
         return Err(format!(
@@ -140,9 +219,16 @@ mod tests {
 
     fn cgi(response: impl IntoResponse, head_only: bool) -> (String, Vec<String>) {
         let mut lines = Vec::new();
-        let bytes = to_cgi_bytes(response.into_response(), head_only, &mut |line| {
-            lines.push(line.to_owned());
-        });
+        let mut bytes = Vec::new();
+        write_cgi(
+            response.into_response(),
+            head_only,
+            &mut bytes,
+            &mut |line| {
+                lines.push(line.to_owned());
+            },
+        )
+        .unwrap();
         (String::from_utf8(bytes).unwrap(), lines)
     }
 
