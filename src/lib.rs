@@ -1,84 +1,221 @@
 //! # cgikit: CGI scripts in Rust, with one attribute
 //!
 //! A CGI script is a program a web server runs once per request: the request arrives in
-//! environment variables (RFC 3875) and on standard input, and the response goes to
-//! standard output. `#[cgi::main]` turns one ordinary function into such a program:
+//! environment variables (RFC 3875 calls them meta-variables) and on standard input, and
+//! the response goes to standard output. `#[cgi::main]` turns one ordinary function into
+//! such a program.
+//!
+//! This page is a tour, from the smallest script to JSON APIs and downloads. Every example
+//! on it is compiled and run by `cargo test`.
+//!
+//! ## 1. Hello, world
 //!
 //! ```no_run
+//! #[cgi::main]
+//! fn hello() -> &'static str {
+//!     "Hello, world!\n"
+//! }
+//! ```
+//!
+//! `cargo build --release`, copy the binary into your server's `cgi-bin/`, and
+//! `/cgi-bin/hello` answers. Run it in a terminal instead and it prints the response it
+//! would send, `Status` line and all:
+//!
+//! ```text
+//! Status: 200 OK
+//! Content-Type: text/plain; charset=utf-8
+//! Content-Length: 14
+//!
+//! Hello, world!
+//! ```
+//!
+//! ## 2. Reading the request: extractors
+//!
+//! Each argument says what the function needs, and cgikit parses it before the function
+//! runs. Bad input never reaches your code: it gets a precise status and a one-line reason
+//! (also written to the server's error log).
+//!
+//! ```
 //! use cgi::{Html, Query};
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Search {
 //!     q: String,
+//!     page: Option<u32>,
 //! }
 //!
 //! #[cgi::main]
 //! fn search(Query(search): Query<Search>) -> Html<String> {
-//!     Html(format!("<p>You searched for {}</p>", cgi::html::escape(&search.q)))
+//!     let q = cgi::html::escape(&search.q);
+//!     Html(format!("<p>Results for {q}, page {}</p>", search.page.unwrap_or(1)))
 //! }
+//!
+//! // The function is still an ordinary function; the test kit runs it through the
+//! // real request parsing and CGI output:
+//! let response = cgi::test::TestRequest::get("/?q=%3Cb%3E").call(search);
+//! assert_eq!(response.text(), "<p>Results for &lt;b&gt;, page 1</p>");
+//! let response = cgi::test::TestRequest::get("/?page=2").call(search);
+//! assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
+//! assert_eq!(response.text(), "Invalid query string: missing field `q`\n");
 //! ```
-//!
-//! Build it, copy the binary into your server's `cgi-bin/`, and `/cgi-bin/search?q=rust`
-//! answers. Run it in a terminal (`./search '/?q=rust'`) and it prints the CGI response it
-//! would send.
-//!
-//! ## Arguments: extractors
-//!
-//! Each argument says what the function needs from the request, and cgikit parses it
-//! before the function runs. Bad input never reaches your code: it gets a precise error
-//! status and a one-line reason (also written to the server's error log).
 //!
 //! | argument | what it gives | bad input |
 //! |---|---|---|
 //! | [`Query<T>`] | the query string, decoded into `T` (serde) | `400`, naming the field |
-//! | [`Form<T>`] | a submitted HTML form (`POST` body, or the query for `GET`) | `415` wrong type, `422` naming the field |
+//! | [`Form<T>`] | a submitted HTML form (`POST` body, or the query for `GET`) | `415` not a form, `422` naming the field |
+//! | [`Json<T>`] | a JSON body (feature `json`) | `415`, `400` bad syntax, `422` naming the field |
+//! | `String`, `Vec<u8>`, [`Bytes`] | the whole body | `415`/`400` not UTF-8 (`String`) |
 //! | [`Cookies`] | the cookies the browser sent | — |
+//! | [`PathInfo`] | the path after the script's name | `400` not UTF-8 |
+//! | [`RemoteAddr`] | the client's address and port | `500` if the server set none |
 //! | [`Method`], [`HeaderMap`] | the method, the request headers | — |
 //! | [`Request`] | everything: meta-variables, headers, the body | — |
+//! | `http::Request<Vec<u8>>` | the same, as the `http` crate's type | — |
 //! | `Option<E>` | `None` instead of a rejection | — |
-//! | `Result<E, E::Rejection>` | the rejection, to handle yourself | — |
+//! | `Result<E, E::Rejection>` | the rejection, for you to handle | — |
 //!
-//! Only the last argument may read the body ([`Form`], [`Request`]). Your own types
-//! become extractors by implementing [`FromRequestParts`] or [`FromRequest`].
+//! Only the last argument may read the body (`Form`, `Json`, `String`, `Request`...);
+//! the compiler says so otherwise. Your own types become extractors by implementing
+//! [`FromRequestParts`] (reads the head) or [`FromRequest`] (may read the body).
 //!
-//! ## Return values: responses
-//!
-//! Anything that implements [`IntoResponse`]: text (`&'static str`, `String`), [`Html`],
-//! a [`StatusCode`], `(StatusCode, R)`, a [`Redirect`], `Result<R, E>`, `()` for
-//! `204 No Content`, or a [`Response`] built with headers and cookies:
+//! ## 3. Forms
 //!
 //! ```
+//! use cgi::{Form, Html, Method, Redirect, Response, IntoResponse};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Comment {
+//!     author: String,
+//!     text: String,
+//! }
+//!
+//! #[cgi::main]
+//! fn guestbook(method: Method, form: Option<Form<Comment>>) -> Response {
+//!     match (method, form) {
+//!         (Method::POST, Some(Form(comment))) => {
+//!             // ... store comment.author and comment.text ...
+//!             # let _ = (comment.author, comment.text);
+//!             Redirect::to("/cgi-bin/guestbook").into_response() // post/redirect/get
+//!         }
+//!         _ => Html(r#"<form method="post"><input name="author"><textarea name="text"></textarea><button>Sign</button></form>"#)
+//!             .into_response(),
+//!     }
+//! }
+//!
+//! let response = cgi::test::TestRequest::post("/").form(&[("author", "Ada"), ("text", "Hi!")]).call(guestbook);
+//! assert_eq!(response.status(), cgi::StatusCode::SEE_OTHER);
+//! ```
+//!
+//! ## 4. Answering: responses
+//!
+//! Return anything that implements [`IntoResponse`]: text (`&'static str`, `String`),
+//! [`Html`], [`Json`], a [`StatusCode`], `(StatusCode, R)`, a [`Redirect`] (303, 302, 307,
+//! 308) or a [`LocalRedirect`], `Result<R, E>`, `()` for `204 No Content`,
+//! `http::Response<B>`, or a [`Response`] built with headers, cookies, and a body that
+//! may be streamed from a file:
+//!
+//! ```
+//! use std::time::Duration;
 //! use cgi::{Cookies, Response, SameSite, SetCookie};
 //!
 //! #[cgi::main]
 //! fn visit(cookies: Cookies) -> Response {
 //!     let visits: u32 = cookies.get("visits").and_then(|n| n.parse().ok()).unwrap_or(0) + 1;
 //!     Response::builder()
-//!         .cookie(SetCookie::new("visits", visits.to_string()).http_only(true).same_site(SameSite::Lax))
+//!         .header("Cache-Control", "no-store")
+//!         .cookie(
+//!             SetCookie::new("visits", visits.to_string())
+//!                 .max_age(Duration::from_secs(30 * 24 * 3600))
+//!                 .http_only(true)
+//!                 .same_site(SameSite::Lax),
+//!         )
 //!         .body(format!("Visit number {visits}\n"))
 //! }
 //!
-//! // The function stays an ordinary function: test it in-process, down to the CGI bytes.
 //! let response = cgi::test::TestRequest::get("/").cookie("visits", "2").call(visit);
 //! assert_eq!(response.text(), "Visit number 3\n");
-//! assert_eq!(response.header("set-cookie"), Some("visits=3; HttpOnly; SameSite=Lax"));
+//! assert_eq!(response.header("set-cookie"), Some("visits=3; Max-Age=2592000; HttpOnly; SameSite=Lax"));
 //! ```
 //!
-//! ## Safe by default
+//! Downloads: `.attachment("report.csv")` sets a safe `Content-Disposition`, and a
+//! [`std::fs::File`] (or any reader, with [`Body::from_reader`]) as the body is streamed
+//! in chunks, so memory stays small whatever the file's size.
+//!
+//! ## 5. Errors
+//!
+//! Return `Result<T, cgi::Error>` and use `?`. A rejection keeps its status; any other
+//! error becomes a generic `500` whose details go to the server's error log only; and
+//! [`Error::new`] answers with your status and message:
+//!
+//! ```
+//! use cgi::{Error, PathInfo, StatusCode};
+//!
+//! #[cgi::main]
+//! fn page(path: PathInfo) -> Result<String, Error> {
+//!     let Some(segments) = path.checked_segments() else {
+//!         return Err(Error::new(StatusCode::BAD_REQUEST, "That is not a page name."));
+//!     };
+//!     let text = std::fs::read_to_string(format!("/srv/pages/{}.txt", segments.join("/")))?;
+//!     Ok(text)
+//! }
+//!
+//! let response = cgi::test::TestRequest::get("/").var("PATH_INFO", "/../secret").call(page);
+//! assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+//! ```
+//!
+//! ## 6. JSON
+//!
+//! ```
+//! use cgi::Json;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Order { item: String, quantity: u32 }
+//!
+//! #[derive(serde::Serialize)]
+//! struct Receipt { item: String, quantity: u32, total_cents: u64 }
+//!
+//! #[cgi::main]
+//! fn order(Json(order): Json<Order>) -> Json<Receipt> {
+//!     let total_cents = 250 * u64::from(order.quantity);
+//!     Json(Receipt { item: order.item, quantity: order.quantity, total_cents })
+//! }
+//!
+//! let response = cgi::test::TestRequest::post("/")
+//!     .header("Content-Type", "application/json")
+//!     .body(r#"{"item": "tea", "quantity": 2}"#)
+//!     .call(order);
+//! assert_eq!(response.text(), r#"{"item":"tea","quantity":2,"total_cents":500}"#);
+//! ```
+//!
+//! ## 7. Testing and trying
+//!
+//! - In-process: [`test::TestRequest`] builds the environment a server would and runs
+//!   your function through the very code that runs in production.
+//! - In a terminal: run the binary. With no CGI variables in its environment it answers
+//!   one GET built from its arguments: `./search '/?q=rust'` or `./search q=rust`.
+//!
+//! ## 8. Safe by default
 //!
 //! - Bodies are limited (2 MiB; `#[cgi::main(max_body = N)]`), read exactly to
-//!   `CONTENT_LENGTH` and never past it, and drained before answering.
+//!   `CONTENT_LENGTH` and never past it, and drained before answering (servers like
+//!   nginx + fcgiwrap turn an early answer into a 502).
 //! - A header value with CR or LF (a response-splitting attempt) turns the response into a
-//!   generic `500`; it can never reach the output.
+//!   generic `500`; it can never reach the output. So do invalid cookies and headers that
+//!   belong to the server (`Connection`, `Transfer-Encoding`...).
 //! - A panic in your function answers a generic `500`; the message goes to the server's
-//!   error log only.
-//! - `HTTP_PROXY` (httpoxy) is removed from the process environment.
+//!   error log, one line, never to the client.
+//! - `HTTP_PROXY` (httpoxy) is removed from the process environment, so HTTP clients and
+//!   child processes do not use a proxy a client chose.
 //! - Variables that are not UTF-8 never make the script panic.
 //!
-//! ## Without the macro
+//! ## 9. Without the macro
 //!
 //! [`cgi::run`](run) takes any [`Handler`] (a function whose arguments are extractors):
-//! `fn main() { cgi::run(search) }`.
+//! `fn main() { cgi::run(search) }`; [`run_with`] also takes [`Limits`].
+//!
+//! ## Features
+//!
+//! - `json` (on by default): [`Json`], with `serde_json`.
 
 #![forbid(unsafe_code)]
 
