@@ -43,10 +43,11 @@ fn binary(name: &str) -> PathBuf {
 }
 
 /// The examples this file runs.
-const EXAMPLES: [&str; 5] = [
+const EXAMPLES: [&str; 6] = [
     "hello",
     "greet",
     "env",
+    "json_api",
     "fixture_misbehave",
     "fixture_small_limit",
 ];
@@ -1135,4 +1136,56 @@ fn offline_bad_argument_exits_2() {
         "{}",
         outcome.dump()
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// 12. The json_api example: JSON in and out, typed JSON errors
+// ---------------------------------------------------------------------------------------
+
+const JSON: &str = "application/json";
+
+#[test]
+fn json_api_converts() {
+    let outcome = post("json_api", JSON, br#"{"celsius": 21.5}"#).run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert_eq!(response.header("content-type"), Some(JSON));
+    assert_eq!(response.text(), r#"{"fahrenheit":70.7}"#);
+}
+
+#[test]
+fn json_api_errors_are_json_with_their_status() {
+    for (body, status, fragment) in [
+        (&br#"{"celsius": -300}"#[..], 422, "below absolute zero"),
+        (br#"{"celsius": "warm"}"#, 422, "field `celsius`"),
+        (br#"{"celsius": "#, 400, "Malformed JSON"),
+    ] {
+        let outcome = post("json_api", JSON, body).run();
+        let response = outcome.response();
+        assert_eq!(response.status, status, "{}", outcome.dump());
+        assert_eq!(response.header("content-type"), Some(JSON));
+        assert!(response.text().contains(fragment), "{}", outcome.dump());
+        assert!(
+            response.text().contains(&format!("\"status\":{status}")),
+            "{}",
+            outcome.dump()
+        );
+    }
+    let outcome = post("json_api", "text/plain", b"21.5").run();
+    assert_eq!(outcome.response().status, 415, "{}", outcome.dump());
+}
+
+#[test]
+fn json_api_get_is_405_with_allow() {
+    let outcome = get("json_api", "").run();
+    let response = outcome.response();
+    assert_eq!(response.status, 405, "{}", outcome.dump());
+    assert_eq!(response.header("allow"), Some("POST"));
+}
+
+#[test]
+fn json_api_limits_the_body_to_4096_bytes() {
+    let body = format!(r#"{{"celsius": 1{}}}"#, " ".repeat(5000));
+    let outcome = post("json_api", JSON, body.as_bytes()).run();
+    assert_eq!(outcome.response().status, 413, "{}", outcome.dump());
 }
