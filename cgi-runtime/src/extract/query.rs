@@ -11,8 +11,8 @@ use crate::request::Request;
 ///
 /// A missing or mistyped field answers `400 Bad Request` with a reason that names the
 /// field; so does malformed percent-encoding or text that is not UTF-8. Use `Option<T>`
-/// fields for optional parameters. (Repeated keys such as `a=1&a=2` are an error for a
-/// single-valued field.)
+/// fields for optional parameters. `bool` fields take `true`, `false`, and `on` (what a
+/// ticked checkbox sends).
 ///
 /// ```
 /// use cgi::Query;
@@ -33,6 +33,28 @@ use crate::request::Request;
 /// let response = cgi::test::TestRequest::get("/?page=2").call(search);
 /// assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
 /// assert_eq!(response.text(), "Invalid query string: missing field `q`\n");
+/// ```
+///
+/// A repeated key, as `<select multiple>` and checkboxes send it, fills a sequence field
+/// (`Vec<T>`, `[T; N]`, a set) in order; for a single-valued field it is an error
+/// (``duplicate field `q` ``). `serde_urlencoded` cannot deserialize sequences and
+/// `serde_html_form` costs nine crates, so cgikit has its own small deserializer.
+///
+/// ```
+/// use cgi::Query;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Filter {
+///     #[serde(rename = "tag", default)]
+///     tags: Vec<String>,
+/// }
+///
+/// fn filter(Query(filter): Query<Filter>) -> String {
+///     filter.tags.join(",")
+/// }
+///
+/// let response = cgi::test::TestRequest::get("/?tag=a&tag=b").call(filter);
+/// assert_eq!(response.text(), "a,b");
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Query<T>(pub T);

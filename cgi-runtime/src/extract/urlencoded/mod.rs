@@ -1,5 +1,7 @@
 //! `application/x-www-form-urlencoded` into serde types, for `Query` and `Form`.
 
+mod de;
+
 use serde::de::DeserializeOwned;
 
 /// Why urlencoded input could not become the target type.
@@ -14,13 +16,14 @@ pub(crate) enum UrlencodedError {
 /// Decodes `input` into `T`. Unlike WHATWG's lenient decoder, which keeps a stray `%` and
 /// replaces invalid UTF-8 with U+FFFD, malformed input is an error: silently altered form
 /// data is worse than a clear 400.
+///
+/// A repeated key fills a sequence field; see [`de::Deserializer`] for the rules.
 pub(crate) fn from_bytes<T: DeserializeOwned>(input: &[u8]) -> Result<T, UrlencodedError> {
     check_encoding(input).map_err(UrlencodedError::Malformed)?;
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(input));
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    serde_path_to_error::deserialize(de::Deserializer::new(input)).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        UrlencodedError::Mismatch(if path == "." {
+        UrlencodedError::Mismatch(if path == "." || inner.names_the_field() {
             inner.to_string()
         } else {
             format!("field `{path}`: {inner}")
@@ -106,9 +109,9 @@ mod tests {
             "{wrong:?}"
         );
         let repeated = from_bytes::<Person>(b"name=x&age=1&age=2").unwrap_err();
-        assert!(
-            matches!(&repeated, UrlencodedError::Mismatch(m) if m.contains("duplicate field `age`")),
-            "{repeated:?}"
+        assert_eq!(
+            repeated,
+            UrlencodedError::Mismatch("duplicate field `age`".into())
         );
     }
 
