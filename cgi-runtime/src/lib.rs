@@ -13,6 +13,7 @@ mod http_compat;
 #[cfg(feature = "json")]
 mod json;
 mod limits;
+mod multipart;
 mod offline;
 mod request;
 mod response;

@@ -41,7 +41,7 @@ mod path_info;
 mod query;
 mod rejection;
 mod remote_addr;
-mod urlencoded;
+pub(crate) mod urlencoded;
 
 use std::convert::Infallible;
 
