@@ -289,11 +289,11 @@ pub use cgi_macros::main;
 
 #[doc(inline)]
 pub use cgi_runtime::{
-    Body, BodyRejection, Bytes, Cookies, Error, Form, FormRejection, FromRequest, FromRequestParts,
-    Handler, HeaderMap, Html, IntoResponse, Limits, LocalRedirect, Method, PathInfo,
-    PathInfoRejection, Query, QueryRejection, Redirect, RemoteAddr, RemoteAddrRejection, Request,
-    RequestBody, Response, ResponseBuilder, SameSite, SetCookie, StatusCode, StringRejection, html,
-    http, run, run_with, test,
+    Body, BodyRejection, Bytes, Cookies, Error, Field, Form, FormRejection, FromRequest,
+    FromRequestParts, Handler, HeaderMap, Html, IntoResponse, Limits, LocalRedirect, Method,
+    Multipart, MultipartError, MultipartForm, PathInfo, PathInfoRejection, Query, QueryRejection,
+    Redirect, RemoteAddr, RemoteAddrRejection, Request, RequestBody, Response, ResponseBuilder,
+    SameSite, SetCookie, StatusCode, StringRejection, Upload, html, http, run, run_with, test,
 };
 
 #[cfg(feature = "json")]

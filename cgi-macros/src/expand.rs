@@ -9,7 +9,15 @@ use crate::signature::{Input, Signature};
 
 /// Extractors that read the body, known by name so that misplacing one gets an error that
 /// says so (the trait error alone would only say "not `FromRequestParts`").
-const BODY_EXTRACTORS: [&str; 5] = ["Form", "Json", "Request", "String", "Bytes"];
+const BODY_EXTRACTORS: [&str; 7] = [
+    "Form",
+    "Json",
+    "Multipart",
+    "MultipartForm",
+    "Request",
+    "String",
+    "Bytes",
+];
 
 /// The attribute's whole expansion. On any error it still emits the function unchanged,
 /// with the errors and a placeholder `main`, so that IDEs keep working and rustc does not

@@ -31,6 +31,7 @@ pub use handler::Handler;
 #[cfg(feature = "json")]
 pub use json::{Json, JsonRejection};
 pub use limits::Limits;
+pub use multipart::{Field, Multipart, MultipartError, MultipartForm, Upload};
 pub use request::Request;
 pub use response::{
     Body, Html, IntoResponse, LocalRedirect, Redirect, Response, ResponseBuilder, SameSite,

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 /// How much a request may send, and how long cgikit waits for what it discards.
 ///
-/// The defaults suit a form-handling script: a 2 MiB body. `#[cgi::main(max_body = N)]`
+/// The defaults suit a form-handling script: a 2 MiB body. For uploads, raise `max_body`;
+/// the multipart limits (parts, fields, file and field sizes, part headers) have defaults
+/// that keep memory small whatever the body. `#[cgi::main(max_body = N)]`
 /// sets [`max_body`](Limits::max_body) for a script; [`cgi::run_with`](crate::run_with) takes a
 /// whole `Limits`.
 ///
@@ -17,6 +19,11 @@ pub struct Limits {
     max_body: u64,
     drain_cap: u64,
     drain_timeout: Duration,
+    max_parts: usize,
+    max_fields: usize,
+    max_file_size: u64,
+    max_field_size: u64,
+    max_part_headers: usize,
 }
 
 impl Limits {
@@ -67,6 +74,113 @@ impl Limits {
         self
     }
 
+    /// Uploads: the most parts a multipart body may have (default 100).
+    ///
+    /// ```
+    /// let limits = cgi::Limits::default().max_parts(10);
+    /// # assert_eq!(limits.max_parts_count(), 10);
+    /// ```
+    #[must_use]
+    pub fn max_parts(mut self, parts: usize) -> Self {
+        self.max_parts = parts;
+        self
+    }
+
+    /// Uploads: the most text (non-file) fields a [`MultipartForm`](crate::MultipartForm)
+    /// accepts (default 100).
+    ///
+    /// ```
+    /// let limits = cgi::Limits::default().max_fields(20);
+    /// # assert_eq!(limits.max_fields_count(), 20);
+    /// ```
+    #[must_use]
+    pub fn max_fields(mut self, fields: usize) -> Self {
+        self.max_fields = fields;
+        self
+    }
+
+    /// Uploads: the largest single file, in bytes (default: only `max_body` limits it).
+    ///
+    /// ```
+    /// let limits = cgi::Limits::default().max_body(100 << 20).max_file_size(10 << 20);
+    /// # assert_eq!(limits.max_file_size_bytes(), 10 << 20);
+    /// ```
+    #[must_use]
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
+        self
+    }
+
+    /// Uploads: the largest field read into memory (a text field, or
+    /// [`Field::bytes`](crate::Field::bytes)), in bytes (default 64 KiB). Files go to disk.
+    ///
+    /// ```
+    /// let limits = cgi::Limits::default().max_field_size(1 << 20);
+    /// # assert_eq!(limits.max_field_size_bytes(), 1 << 20);
+    /// ```
+    #[must_use]
+    pub fn max_field_size(mut self, bytes: u64) -> Self {
+        self.max_field_size = bytes;
+        self
+    }
+
+    /// Uploads: the largest header block of one part, in bytes (default 8 KiB).
+    ///
+    /// ```
+    /// let limits = cgi::Limits::default().max_part_headers(4096);
+    /// # assert_eq!(limits.max_part_header_bytes(), 4096);
+    /// ```
+    #[must_use]
+    pub fn max_part_headers(mut self, bytes: usize) -> Self {
+        self.max_part_headers = bytes;
+        self
+    }
+
+    /// The most parts of a multipart body.
+    ///
+    /// ```
+    /// assert_eq!(cgi::Limits::default().max_parts_count(), 100);
+    /// ```
+    pub fn max_parts_count(&self) -> usize {
+        self.max_parts
+    }
+
+    /// The most text fields of a multipart form.
+    ///
+    /// ```
+    /// assert_eq!(cgi::Limits::default().max_fields_count(), 100);
+    /// ```
+    pub fn max_fields_count(&self) -> usize {
+        self.max_fields
+    }
+
+    /// The largest uploaded file.
+    ///
+    /// ```
+    /// assert_eq!(cgi::Limits::default().max_file_size_bytes(), u64::MAX);
+    /// ```
+    pub fn max_file_size_bytes(&self) -> u64 {
+        self.max_file_size
+    }
+
+    /// The largest field read into memory.
+    ///
+    /// ```
+    /// assert_eq!(cgi::Limits::default().max_field_size_bytes(), 64 * 1024);
+    /// ```
+    pub fn max_field_size_bytes(&self) -> u64 {
+        self.max_field_size
+    }
+
+    /// The largest part header block.
+    ///
+    /// ```
+    /// assert_eq!(cgi::Limits::default().max_part_header_bytes(), 8 * 1024);
+    /// ```
+    pub fn max_part_header_bytes(&self) -> usize {
+        self.max_part_headers
+    }
+
     /// The body limit in bytes.
     ///
     /// ```
@@ -101,6 +215,11 @@ impl Default for Limits {
             max_body: Self::DEFAULT_MAX_BODY,
             drain_cap: 16 * 1024 * 1024,
             drain_timeout: Duration::from_secs(5),
+            max_parts: 100,
+            max_fields: 100,
+            max_file_size: u64::MAX,
+            max_field_size: 64 * 1024,
+            max_part_headers: 8 * 1024,
         }
     }
 }

@@ -159,6 +159,21 @@ impl TestRequest {
             .body(body)
     }
 
+    /// Sets the body to a `multipart/form-data` upload, with its `Content-Type` and
+    /// boundary, as a browser submits a form with `enctype="multipart/form-data"`.
+    ///
+    /// ```
+    /// use cgi::test::{MultipartBody, TestRequest};
+    /// let request = TestRequest::post("/upload")
+    ///     .multipart(MultipartBody::new().text("title", "Notes").file("doc", "notes.txt", "text/plain", b"..."));
+    /// # let _ = request;
+    /// ```
+    pub fn multipart(self, body: MultipartBody) -> Self {
+        let content_type = format!("multipart/form-data; boundary={}", MultipartBody::BOUNDARY);
+        self.header("Content-Type", &content_type)
+            .body(body.finish())
+    }
+
     /// Sets the body (and `CONTENT_LENGTH`).
     ///
     /// ```
@@ -436,4 +451,90 @@ impl TestResponse {
     pub fn log(&self) -> &str {
         &self.log
     }
+}
+
+/// A `multipart/form-data` body for [`TestRequest::multipart`], built part by part.
+///
+/// ```
+/// use cgi::test::MultipartBody;
+/// let body = MultipartBody::new()
+///     .text("caption", "Sunset")
+///     .file("photo", "sunset.jpg", "image/jpeg", &[0xFF, 0xD8, 0xFF]);
+/// # let _ = body;
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct MultipartBody {
+    bytes: Vec<u8>,
+}
+
+impl MultipartBody {
+    /// The boundary between parts (it appears in no test data we write).
+    const BOUNDARY: &'static str = "cgikit-test-boundary-7f3a9c";
+
+    /// An empty form.
+    ///
+    /// ```
+    /// let body = cgi::test::MultipartBody::new();
+    /// # let _ = body;
+    /// ```
+    pub fn new() -> Self {
+        MultipartBody::default()
+    }
+
+    /// Adds a text field.
+    ///
+    /// ```
+    /// let body = cgi::test::MultipartBody::new().text("name", "Ada");
+    /// # let _ = body;
+    /// ```
+    pub fn text(self, name: &str, value: &str) -> Self {
+        self.part(
+            &format!("Content-Disposition: form-data; name=\"{name}\""),
+            value.as_bytes(),
+        )
+    }
+
+    /// Adds a file field.
+    ///
+    /// ```
+    /// let body = cgi::test::MultipartBody::new().file("doc", "a.txt", "text/plain", b"hello");
+    /// # let _ = body;
+    /// ```
+    pub fn file(self, name: &str, file_name: &str, content_type: &str, data: &[u8]) -> Self {
+        let headers = format!(
+            "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}"
+        );
+        self.part(&headers, data)
+    }
+
+    fn part(mut self, headers: &str, data: &[u8]) -> Self {
+        self.bytes
+            .extend_from_slice(format!("--{}\r\n{headers}\r\n\r\n", Self::BOUNDARY).as_bytes());
+        self.bytes.extend_from_slice(data);
+        self.bytes.extend_from_slice(b"\r\n");
+        self
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.bytes
+            .extend_from_slice(format!("--{}--\r\n", Self::BOUNDARY).as_bytes());
+        self.bytes
+    }
+}
+
+/// An [`Upload`](crate::Upload) of `data` named `file_name` (type
+/// `application/octet-stream`), for unit-testing code that takes one.
+///
+/// ```
+/// let upload = cgi::test::upload("notes.txt", b"hello");
+/// assert_eq!(upload.size(), 5);
+/// assert_eq!(std::fs::read(upload.path()).unwrap(), b"hello");
+/// ```
+///
+/// # Panics
+///
+/// If the temporary file cannot be written.
+pub fn upload(file_name: &str, data: &[u8]) -> crate::Upload {
+    crate::multipart::test_upload(file_name, data)
 }

@@ -14,7 +14,9 @@ pub(crate) struct Disposition {
 pub(crate) fn parse(value: &str) -> Disposition {
     let mut disposition = Disposition::default();
     let mut extended_file_name = None;
-    let mut rest = value.split_once(';').map_or("", |(_, parameters)| parameters);
+    let mut rest = value
+        .split_once(';')
+        .map_or("", |(_, parameters)| parameters);
     while let Some((name, value, after)) = next_parameter(rest) {
         rest = after;
         match name.to_ascii_lowercase().as_str() {
@@ -90,20 +92,36 @@ mod tests {
 
     #[test]
     fn names_and_file_names() {
-        assert_eq!(both("form-data; name=\"title\""), (Some("title".into()), None));
-        assert_eq!(both("form-data; name=\"f\"; filename=\"a b.txt\""), (Some("f".into()), Some("a b.txt".into())));
-        assert_eq!(both("form-data;name=plain;filename=x.png"), (Some("plain".into()), Some("x.png".into())));
-        assert_eq!(both("form-data; NAME=\"a\"; FileName=\"b\""), (Some("a".into()), Some("b".into())));
+        assert_eq!(
+            both("form-data; name=\"title\""),
+            (Some("title".into()), None)
+        );
+        assert_eq!(
+            both("form-data; name=\"f\"; filename=\"a b.txt\""),
+            (Some("f".into()), Some("a b.txt".into()))
+        );
+        assert_eq!(
+            both("form-data;name=plain;filename=x.png"),
+            (Some("plain".into()), Some("x.png".into()))
+        );
+        assert_eq!(
+            both("form-data; NAME=\"a\"; FileName=\"b\""),
+            (Some("a".into()), Some("b".into()))
+        );
     }
 
     #[test]
     fn quoted_values_keep_semicolons_and_escapes() {
-        assert_eq!(both(r#"form-data; name="a;b"; filename="say \"hi\".txt""#), (Some("a;b".into()), Some("say \"hi\".txt".into())));
+        assert_eq!(
+            both(r#"form-data; name="a;b"; filename="say \"hi\".txt""#),
+            (Some("a;b".into()), Some("say \"hi\".txt".into()))
+        );
     }
 
     #[test]
     fn extended_file_names_win() {
-        let value = "form-data; name=\"f\"; filename=\"naive.txt\"; filename*=UTF-8''na%C3%AFve.txt";
+        let value =
+            "form-data; name=\"f\"; filename=\"naive.txt\"; filename*=UTF-8''na%C3%AFve.txt";
         assert_eq!(both(value).1.as_deref(), Some("naïve.txt"));
         assert_eq!(both("form-data; name=f; filename*=ISO-8859-1''x").1, None);
         assert_eq!(both("form-data; name=f; filename*=UTF-8''%zz").1, None);
@@ -111,14 +129,27 @@ mod tests {
 
     #[test]
     fn an_empty_file_name_is_kept_as_empty() {
-        assert_eq!(both("form-data; name=\"f\"; filename=\"\"").1.as_deref(), Some(""));
+        assert_eq!(
+            both("form-data; name=\"f\"; filename=\"\"").1.as_deref(),
+            Some("")
+        );
     }
 
     #[test]
     fn junk_does_not_panic() {
-        for junk in ["", ";", "form-data; name", "form-data; name=\"unterminated", "form-data; =x; ==", "\u{e9}; name=\u{e9}"] {
+        for junk in [
+            "",
+            ";",
+            "form-data; name",
+            "form-data; name=\"unterminated",
+            "form-data; =x; ==",
+            "\u{e9}; name=\u{e9}",
+        ] {
             let _ = parse(junk);
         }
-        assert_eq!(both("form-data; name=\"unterminated").0.as_deref(), Some("unterminated"));
+        assert_eq!(
+            both("form-data; name=\"unterminated").0.as_deref(),
+            Some("unterminated")
+        );
     }
 }

@@ -64,7 +64,10 @@ impl<T> MultipartForm<T> {
     /// assert_eq!(cgi::test::TestRequest::post("/").multipart(body).call(size).text(), "3");
     /// ```
     pub fn file(&self, name: &str) -> Option<&Upload> {
-        self.files(name).next()
+        self.files
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, upload)| upload)
     }
 
     /// Every file sent under `name` (an `<input type="file" multiple>`), in order.
@@ -77,7 +80,10 @@ impl<T> MultipartForm<T> {
     /// assert_eq!(cgi::test::TestRequest::post("/").multipart(body).call(count).text(), "2");
     /// ```
     pub fn files<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Upload> + 'a {
-        self.files.iter().filter(move |(field, _)| field == name).map(|(_, upload)| upload)
+        self.files
+            .iter()
+            .filter(move |(field, _)| field == name)
+            .map(|(_, upload)| upload)
     }
 
     /// Takes the first file sent under `name` out of the form, to keep it (with
@@ -113,20 +119,30 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for MultipartForm<T> {
             if field.file_name().is_some() {
                 let upload = field.into_upload()?;
                 // A file input left empty sends `filename=""` and no data: no file.
-                if upload.size() > 0 || upload.file_name().is_some_and(|file_name| !file_name.is_empty()) {
+                if upload.size() > 0
+                    || upload
+                        .file_name()
+                        .is_some_and(|file_name| !file_name.is_empty())
+                {
                     files.push((name, upload));
                 }
             } else {
                 text_fields += 1;
                 if text_fields > max_fields {
-                    return Err(MultipartError::too_large(format!("more than {max_fields} form fields")));
+                    return Err(MultipartError::too_large(format!(
+                        "more than {max_fields} form fields"
+                    )));
                 }
                 text.append_pair(&name, &field.text()?);
             }
         }
         let fields = urlencoded::from_bytes(text.finish().as_bytes()).map_err(|error| {
-            let (urlencoded::UrlencodedError::Malformed(reason) | urlencoded::UrlencodedError::Mismatch(reason)) = error;
-            MultipartError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("Invalid form data: {reason}"))
+            let (urlencoded::UrlencodedError::Malformed(reason)
+            | urlencoded::UrlencodedError::Mismatch(reason)) = error;
+            MultipartError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("Invalid form data: {reason}"),
+            )
         })?;
         Ok(MultipartForm { fields, files })
     }

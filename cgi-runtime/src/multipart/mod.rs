@@ -93,30 +93,50 @@ impl MultipartError {
     /// assert_eq!(error.status(), cgi::StatusCode::BAD_REQUEST);
     /// ```
     pub fn from_io(error: io::Error) -> Self {
-        match error.get_ref().and_then(|inner| inner.downcast_ref::<ReadFailure>()) {
+        match error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<ReadFailure>())
+        {
             Some(ReadFailure(inner)) => inner.clone(),
-            None => MultipartError::new(StatusCode::BAD_REQUEST, format!("The upload could not be read: {error}.")),
+            None => MultipartError::new(
+                StatusCode::BAD_REQUEST,
+                format!("The upload could not be read: {error}."),
+            ),
         }
     }
 
     fn malformed(reason: impl std::fmt::Display) -> Self {
-        MultipartError::new(StatusCode::BAD_REQUEST, format!("Malformed multipart body: {reason}."))
+        MultipartError::new(
+            StatusCode::BAD_REQUEST,
+            format!("Malformed multipart body: {reason}."),
+        )
     }
 
     fn too_large(reason: impl std::fmt::Display) -> Self {
-        MultipartError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The upload is too large: {reason}."))
+        MultipartError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The upload is too large: {reason}."),
+        )
     }
 
     fn from_parse(error: ParseError) -> Self {
         match error {
             ParseError::Malformed(reason) => Self::malformed(reason),
-            ParseError::HeadersTooLarge(limit) => Self::too_large(format!("a part's headers exceed {limit} bytes")),
-            ParseError::Io(reason) => MultipartError::new(StatusCode::BAD_REQUEST, format!("The upload could not be read: {reason}.")),
+            ParseError::HeadersTooLarge(limit) => {
+                Self::too_large(format!("a part's headers exceed {limit} bytes"))
+            }
+            ParseError::Io(reason) => MultipartError::new(
+                StatusCode::BAD_REQUEST,
+                format!("The upload could not be read: {reason}."),
+            ),
         }
     }
 
     fn storage(error: &io::Error) -> Self {
-        MultipartError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("The upload could not be stored: {error}."))
+        MultipartError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("The upload could not be stored: {error}."),
+        )
     }
 }
 
@@ -138,7 +158,12 @@ impl FromRequest<ViaRequest> for Multipart {
     fn from_request(request: Request) -> Result<Self, Self::Rejection> {
         let boundary = boundary(request.content_type())?;
         let (body, limits) = request.into_body_and_limits();
-        Ok(Multipart { parts: Parts::new(body, &boundary), limits, count: 0, failed: None })
+        Ok(Multipart {
+            parts: Parts::new(body, &boundary),
+            limits,
+            count: 0,
+            failed: None,
+        })
     }
 }
 
@@ -149,10 +174,16 @@ fn boundary(content_type: Option<&str>) -> Result<String, MultipartError> {
     let mut parameters = content_type.split(';');
     let media_type = parameters.next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("multipart/form-data") {
-        let found = if content_type.is_empty() { "none".to_owned() } else { format!("`{content_type}`") };
+        let found = if content_type.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("`{content_type}`")
+        };
         return Err(MultipartError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Expected an upload (Content-Type: multipart/form-data), but the request's Content-Type is {found}."),
+            format!(
+                "Expected an upload (Content-Type: multipart/form-data), but the request's Content-Type is {found}."
+            ),
         ));
     }
     let boundary = parameters
@@ -161,10 +192,16 @@ fn boundary(content_type: Option<&str>) -> Result<String, MultipartError> {
         .map(|(_, value)| value.trim().trim_matches('"').to_owned());
     let is_bchar = |c: char| c.is_ascii_alphanumeric() || "'()+_,-./:=? ".contains(c);
     match boundary {
-        Some(boundary) if (1..=70).contains(&boundary.len()) && boundary.chars().all(is_bchar) && !boundary.ends_with(' ') => {
+        Some(boundary)
+            if (1..=70).contains(&boundary.len())
+                && boundary.chars().all(is_bchar)
+                && !boundary.ends_with(' ') =>
+        {
             Ok(boundary)
         }
-        _ => Err(MultipartError::malformed("the Content-Type has no valid boundary")),
+        _ => Err(MultipartError::malformed(
+            "the Content-Type has no valid boundary",
+        )),
     }
 }
 
@@ -209,12 +246,19 @@ impl Multipart {
     }
 
     fn advance(&mut self) -> Result<Option<(HeaderMap, disposition::Disposition)>, MultipartError> {
-        let Some(headers) = self.parts.next_part(self.limits.max_part_header_bytes()).map_err(MultipartError::from_parse)? else {
+        let Some(headers) = self
+            .parts
+            .next_part(self.limits.max_part_header_bytes())
+            .map_err(MultipartError::from_parse)?
+        else {
             return Ok(None);
         };
         self.count += 1;
         if self.count > self.limits.max_parts_count() {
-            return Err(MultipartError::too_large(format!("more than {} parts", self.limits.max_parts_count())));
+            return Err(MultipartError::too_large(format!(
+                "more than {} parts",
+                self.limits.max_parts_count()
+            )));
         }
         let disposition = headers
             .get(CONTENT_DISPOSITION)
@@ -231,7 +275,9 @@ impl Multipart {
 
 impl std::fmt::Debug for Multipart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Multipart").field("parts_read", &self.count).finish_non_exhaustive()
+        f.debug_struct("Multipart")
+            .field("parts_read", &self.count)
+            .finish_non_exhaustive()
     }
 }
 
@@ -284,7 +330,9 @@ impl Field<'_> {
     /// assert_eq!(cgi::test::TestRequest::post("/").multipart(body).call(kind).text(), "image/png");
     /// ```
     pub fn content_type(&self) -> Option<&str> {
-        self.headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok())
+        self.headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
     }
 
     /// All the part's headers.
@@ -323,7 +371,9 @@ impl Field<'_> {
                 return Ok(bytes);
             }
             if (bytes.len() + n) as u64 > limit {
-                return Err(MultipartError::too_large(format!("the field is over {limit} bytes")));
+                return Err(MultipartError::too_large(format!(
+                    "the field is over {limit} bytes"
+                )));
             }
             bytes.extend_from_slice(&chunk[..n]);
         }
@@ -369,7 +419,8 @@ impl Field<'_> {
     /// written file is removed.
     pub fn save_to(self, path: impl AsRef<std::path::Path>) -> Result<u64, MultipartError> {
         let path = path.as_ref();
-        let mut file = std::fs::File::create(path).map_err(|error| MultipartError::storage(&error))?;
+        let mut file =
+            std::fs::File::create(path).map_err(|error| MultipartError::storage(&error))?;
         let copied = self.copy_into(&mut file);
         if copied.is_err() {
             let _ = std::fs::remove_file(path);
@@ -393,7 +444,8 @@ impl Field<'_> {
     ///
     /// As for reading (`400`, `413`), or the temporary file cannot be written (`500`).
     pub fn into_upload(self) -> Result<Upload, MultipartError> {
-        let (temp, mut file) = TempFile::create().map_err(|error| MultipartError::storage(&error))?;
+        let (temp, mut file) =
+            TempFile::create().map_err(|error| MultipartError::storage(&error))?;
         let file_name = self.file_name.clone();
         let content_type = self.content_type().map(str::to_owned);
         let size = self.copy_into(&mut file)?;
@@ -408,7 +460,8 @@ impl Field<'_> {
             if n == 0 {
                 return Ok(total);
             }
-            out.write_all(&chunk[..n]).map_err(|error| MultipartError::storage(&error))?;
+            out.write_all(&chunk[..n])
+                .map_err(|error| MultipartError::storage(&error))?;
             total += n as u64;
         }
     }
@@ -420,7 +473,10 @@ impl Read for Field<'_> {
             let failure = if error.kind() == io::ErrorKind::UnexpectedEof {
                 MultipartError::malformed(&error)
             } else {
-                MultipartError::new(StatusCode::BAD_REQUEST, format!("The upload could not be read: {error}."))
+                MultipartError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("The upload could not be read: {error}."),
+                )
             };
             self.multipart.failed = Some(failure.clone());
             io::Error::other(ReadFailure(failure))
@@ -446,20 +502,43 @@ impl std::fmt::Debug for Field<'_> {
     }
 }
 
+/// An upload of `data`, for [`cgi::test::upload`](crate::test::upload).
+pub(crate) fn test_upload(file_name: &str, data: &[u8]) -> Upload {
+    let (temp, mut file) = TempFile::create().expect("a writable temporary directory");
+    file.write_all(data)
+        .expect("a writable temporary directory");
+    Upload::new(
+        Some(file_name.to_owned()),
+        Some("application/octet-stream".to_owned()),
+        data.len() as u64,
+        temp,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn boundaries_from_content_types() {
-        assert_eq!(boundary(Some("multipart/form-data; boundary=abc")).unwrap(), "abc");
-        assert_eq!(boundary(Some("Multipart/Form-Data; charset=utf-8; BOUNDARY=\"a b:c\"")).unwrap(), "a b:c");
+        assert_eq!(
+            boundary(Some("multipart/form-data; boundary=abc")).unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            boundary(Some(
+                "Multipart/Form-Data; charset=utf-8; BOUNDARY=\"a b:c\""
+            ))
+            .unwrap(),
+            "a b:c"
+        );
         let status = |content_type| boundary(content_type).unwrap_err().status().as_u16();
         assert_eq!(status(None), 415);
         assert_eq!(status(Some("application/x-www-form-urlencoded")), 415);
         assert_eq!(status(Some("multipart/form-data")), 400);
         assert_eq!(status(Some("multipart/form-data; boundary=")), 400);
-        assert_eq!(status(Some(&*format!("multipart/form-data; boundary={}", "x".repeat(71)))), 400);
+        let too_long = format!("multipart/form-data; boundary={}", "x".repeat(71));
+        assert_eq!(status(Some(&too_long)), 400);
         assert_eq!(status(Some("multipart/form-data; boundary=a\u{e9}")), 400);
     }
 }

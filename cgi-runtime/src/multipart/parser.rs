@@ -68,13 +68,20 @@ impl<R: Read> Parts<R> {
 
     /// Moves to the next part and returns its headers; `None` after the last part.
     /// Whatever is left of the current part's data is skipped.
-    pub(crate) fn next_part(&mut self, max_header_bytes: usize) -> Result<Option<HeaderMap>, ParseError> {
+    pub(crate) fn next_part(
+        &mut self,
+        max_header_bytes: usize,
+    ) -> Result<Option<HeaderMap>, ParseError> {
         loop {
             match self.state {
                 State::Done => return Ok(None),
                 State::Data => {
                     let mut sink = [0u8; 4096];
-                    while self.read_data(&mut sink).map_err(|error| io_to_parse(&error))? > 0 {}
+                    while self
+                        .read_data(&mut sink)
+                        .map_err(|error| io_to_parse(&error))?
+                        > 0
+                    {}
                 }
                 State::Preamble => self.skip_preamble()?,
                 State::AfterDelimiter => self.after_delimiter()?,
@@ -92,7 +99,11 @@ impl<R: Read> Parts<R> {
             let window = &self.buffer[self.start..self.end];
             if let Some(at) = find(window, &self.delimiter) {
                 // The data ends before the delimiter's line break (`\r\n`, or a bare `\n`).
-                let data_end = if at > 0 && window[at - 1] == b'\r' { at - 1 } else { at };
+                let data_end = if at > 0 && window[at - 1] == b'\r' {
+                    at - 1
+                } else {
+                    at
+                };
                 if data_end > 0 {
                     let n = data_end.min(out.len());
                     out[..n].copy_from_slice(&window[..n]);
@@ -129,9 +140,14 @@ impl<R: Read> Parts<R> {
                 return Ok(());
             }
             // Keep only a tail that could begin a delimiter.
-            self.start = self.end.saturating_sub(self.delimiter.len() - 1).max(self.start);
+            self.start = self
+                .end
+                .saturating_sub(self.delimiter.len() - 1)
+                .max(self.start);
             if !self.fill().map_err(|error| io_to_parse(&error))? {
-                return Err(ParseError::Malformed("the multipart body has no boundary line".into()));
+                return Err(ParseError::Malformed(
+                    "the multipart body has no boundary line".into(),
+                ));
             }
         }
     }
@@ -153,7 +169,11 @@ impl<R: Read> Parts<R> {
                     self.state = State::Headers;
                     return Ok(());
                 }
-                _ => return Err(ParseError::Malformed("unexpected bytes after a boundary".into())),
+                _ => {
+                    return Err(ParseError::Malformed(
+                        "unexpected bytes after a boundary".into(),
+                    ));
+                }
             }
         }
     }
@@ -183,7 +203,11 @@ impl<R: Read> Parts<R> {
                 Some((name, value)) => {
                     headers.append(name, value);
                 }
-                None => return Err(ParseError::Malformed("a part has a malformed header line".into())),
+                None => {
+                    return Err(ParseError::Malformed(
+                        "a part has a malformed header line".into(),
+                    ));
+                }
             }
         }
     }
@@ -204,7 +228,9 @@ impl<R: Read> Parts<R> {
                 return Err(ParseError::HeadersTooLarge(max.saturating_sub(2)));
             }
             if !self.fill().map_err(|error| io_to_parse(&error))? {
-                return Err(ParseError::Malformed("the multipart body ends inside a part's headers".into()));
+                return Err(ParseError::Malformed(
+                    "the multipart body ends inside a part's headers".into(),
+                ));
             }
         }
     }
@@ -213,7 +239,9 @@ impl<R: Read> Parts<R> {
     fn ensure(&mut self, n: usize) -> Result<(), ParseError> {
         while self.end - self.start < n {
             if !self.fill().map_err(|error| io_to_parse(&error))? {
-                return Err(ParseError::Malformed("the multipart body ends without its closing boundary".into()));
+                return Err(ParseError::Malformed(
+                    "the multipart body ends without its closing boundary".into(),
+                ));
             }
         }
         Ok(())
@@ -265,7 +293,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     let first = needle[0];
     let mut offset = 0;
     while offset + needle.len() <= haystack.len() {
-        let at = offset + haystack[offset..=haystack.len() - needle.len()].iter().position(|&byte| byte == first)?;
+        let at = offset
+            + haystack[offset..=haystack.len() - needle.len()]
+                .iter()
+                .position(|&byte| byte == first)?;
         if haystack[at..at + needle.len()] == *needle {
             return Some(at);
         }
@@ -288,7 +319,11 @@ mod tests {
 
     impl Read for Pieces {
         fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let limit = if self.position < self.split { self.split } else { self.position + self.chunk };
+            let limit = if self.position < self.split {
+                self.split
+            } else {
+                self.position + self.chunk
+            };
             let n = out.len().min(limit.min(self.data.len()) - self.position);
             out[..n].copy_from_slice(&self.data[self.position..self.position + n]);
             self.position += n;
@@ -298,8 +333,18 @@ mod tests {
 
     type Part = (Vec<(String, String)>, Vec<u8>);
 
-    fn parse(body: &[u8], boundary: &str, split: usize, chunk: usize) -> Result<Vec<Part>, ParseError> {
-        let source = Pieces { data: body.to_vec(), position: 0, split, chunk };
+    fn parse(
+        body: &[u8],
+        boundary: &str,
+        split: usize,
+        chunk: usize,
+    ) -> Result<Vec<Part>, ParseError> {
+        let source = Pieces {
+            data: body.to_vec(),
+            position: 0,
+            split,
+            chunk,
+        };
         let mut parts = Parts::new(source, boundary);
         let mut result = Vec::new();
         while let Some(headers) = parts.next_part(8192)? {
@@ -326,7 +371,11 @@ mod tests {
         let whole = parse(body, boundary, body.len(), body.len().max(1));
         for split in 0..=body.len() {
             for chunk in [1, 3, 64] {
-                assert_eq!(parse(body, boundary, split, chunk), whole, "split at {split}, chunks of {chunk}");
+                assert_eq!(
+                    parse(body, boundary, split, chunk),
+                    whole,
+                    "split at {split}, chunks of {chunk}"
+                );
             }
         }
         whole
@@ -349,8 +398,17 @@ epilogue, also ignored\r\n";
     fn parts_and_data_whatever_the_reads() {
         let parts = parse_every_way(BODY, "XyZ").unwrap();
         assert_eq!(parts.len(), 2);
-        assert_eq!(parts[0].0, [("content-disposition".to_owned(), "form-data; name=\"title\"".to_owned())]);
-        assert_eq!(parts[0].1, b"Hello --XyZ is not a boundary here, nor is\r\n-XyZ, nor \r--XyZ");
+        assert_eq!(
+            parts[0].0,
+            [(
+                "content-disposition".to_owned(),
+                "form-data; name=\"title\"".to_owned()
+            )]
+        );
+        assert_eq!(
+            parts[0].1,
+            b"Hello --XyZ is not a boundary here, nor is\r\n-XyZ, nor \r--XyZ"
+        );
         assert_eq!(parts[1].0.len(), 2);
         assert_eq!(parts[1].1, b"\x00\x01\r\n\r\x02");
     }
@@ -381,7 +439,9 @@ epilogue, also ignored\r\n";
     fn a_long_boundary_and_a_large_part() {
         let boundary = "x".repeat(70);
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n").into_bytes();
+        let mut body =
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n")
+                .into_bytes();
         body.extend_from_slice(&data);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         for chunk in [1, 4096, 65536] {
@@ -395,14 +455,28 @@ epilogue, also ignored\r\n";
         for (body, what) in [
             (&b""[..], "no boundary"),
             (b"just text", "no boundary"),
-            (b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\ndata without end", "ends inside a part"),
-            (b"--b\r\nContent-Disposition: form-data; name=\"a\"", "ends inside a part's headers"),
-            (b"--b\r\nno colon here\r\n\r\nx\r\n--b--", "malformed header"),
-            (b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b", "without its closing boundary"),
+            (
+                b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\ndata without end",
+                "ends inside a part",
+            ),
+            (
+                b"--b\r\nContent-Disposition: form-data; name=\"a\"",
+                "ends inside a part's headers",
+            ),
+            (
+                b"--b\r\nno colon here\r\n\r\nx\r\n--b--",
+                "malformed header",
+            ),
+            (
+                b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b",
+                "without its closing boundary",
+            ),
             (b"--bxyz\r\n\r\n", "unexpected bytes"),
         ] {
             match parse_every_way(body, "b") {
-                Err(ParseError::Malformed(message)) => assert!(message.contains(what), "{message:?} for {body:?}"),
+                Err(ParseError::Malformed(message)) => {
+                    assert!(message.contains(what), "{message:?} for {body:?}");
+                }
                 other => panic!("{other:?} for {body:?}"),
             }
         }
@@ -413,9 +487,17 @@ epilogue, also ignored\r\n";
         let mut body = b"--b\r\nX-Long: ".to_vec();
         body.extend(std::iter::repeat_n(b'a', 10_000));
         body.extend_from_slice(b"\r\n\r\nx\r\n--b--");
-        let source = Pieces { data: body, position: 0, split: 0, chunk: 512 };
+        let source = Pieces {
+            data: body,
+            position: 0,
+            split: 0,
+            chunk: 512,
+        };
         let mut parts = Parts::new(source, "b");
-        assert_eq!(parts.next_part(8192), Err(ParseError::HeadersTooLarge(8192)));
+        assert_eq!(
+            parts.next_part(8192),
+            Err(ParseError::HeadersTooLarge(8192))
+        );
     }
 
     #[test]

@@ -30,13 +30,10 @@ use std::path::{Path, PathBuf};
 ///     )))
 /// }
 ///
-/// let body = "--b\r\nContent-Disposition: form-data; name=\"caption\"\r\n\r\nSunset\r\n\
-///             --b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"s.jpg\"\r\n\
-///             Content-Type: image/jpeg\r\n\r\n\xFF\xD8\xFF\r\n--b--\r\n";
-/// let response = cgi::test::TestRequest::post("/")
-///     .header("Content-Type", "multipart/form-data; boundary=b")
-///     .body(body)
-///     .call(receive);
+/// let body = cgi::test::MultipartBody::new()
+///     .text("caption", "Sunset")
+///     .file("photo", "s.jpg", "image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10]);
+/// let response = cgi::test::TestRequest::post("/").multipart(body).call(receive);
 /// assert_eq!(response.text(), "<p>Sunset: 6 bytes of image/jpeg</p>");
 /// ```
 #[derive(Debug)]
@@ -48,8 +45,18 @@ pub struct Upload {
 }
 
 impl Upload {
-    pub(crate) fn new(file_name: Option<String>, content_type: Option<String>, size: u64, temp: TempFile) -> Self {
-        Upload { file_name, content_type, size, temp }
+    pub(crate) fn new(
+        file_name: Option<String>,
+        content_type: Option<String>,
+        size: u64,
+        temp: TempFile,
+    ) -> Self {
+        Upload {
+            file_name,
+            content_type,
+            size,
+            temp,
+        }
     }
 
     /// The file name the client sent, as sent (untrusted).
@@ -175,7 +182,11 @@ impl TempFile {
         for attempt in 0u64..64 {
             let mut hasher = random.build_hasher();
             hasher.write_u64(attempt);
-            let path = directory.join(format!("cgikit-upload-{}-{:016x}", std::process::id(), hasher.finish()));
+            let path = directory.join(format!(
+                "cgikit-upload-{}-{:016x}",
+                std::process::id(),
+                hasher.finish()
+            ));
             let mut options = OpenOptions::new();
             options.read(true).write(true).create_new(true);
             #[cfg(unix)]
@@ -186,7 +197,10 @@ impl TempFile {
                 Err(error) => return Err(error),
             }
         }
-        Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free temporary file name"))
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "no free temporary file name",
+        ))
     }
 }
 

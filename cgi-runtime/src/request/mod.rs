@@ -46,6 +46,7 @@ pub struct Request {
     headers: OnceLock<HeaderMap>,
     uri: OnceLock<Uri>,
     body: RequestBody,
+    limits: Limits,
 }
 
 impl Request {
@@ -87,6 +88,7 @@ impl Request {
             headers: OnceLock::new(),
             uri: OnceLock::new(),
             body,
+            limits: limits.clone(),
         })
     }
 
@@ -344,6 +346,11 @@ impl Request {
     /// ```
     pub fn body_mut(&mut self) -> &mut RequestBody {
         &mut self.body
+    }
+
+    /// The body, and the limits the script runs with (for extractors that stream it).
+    pub(crate) fn into_body_and_limits(self) -> (RequestBody, Limits) {
+        (self.body, self.limits)
     }
 }
 
