@@ -221,8 +221,9 @@ impl TestRequest {
             log: &mut log,
             panic_hook_logs: false,
         };
-        serve(vars, exchange, &limits, |request| handler.call(request))
-            .expect("writing to a Vec cannot fail");
+        // Writing to a Vec cannot fail; an error here is a streamed body that failed after
+        // its headers, which the log already tells.
+        let _ = serve(vars, exchange, &limits, |request| handler.call(request));
         TestResponse::parse(output, String::from_utf8_lossy(&log).into_owned())
     }
 
@@ -246,18 +247,38 @@ impl TestRequest {
         if let Some(body) = &self.body {
             vars.push(("CONTENT_LENGTH".into(), body.len().to_string().into()));
         }
+        let defaults = vars.len();
         for (name, value) in &self.headers {
             let upper = name.to_ascii_uppercase().replace('-', "_");
             let variable = match upper.as_str() {
                 "CONTENT_TYPE" | "CONTENT_LENGTH" => upper,
                 _ => format!("HTTP_{upper}"),
             };
-            vars.push((variable, value.into()));
+            // A header given twice is joined as Apache joins it; one given once replaces
+            // the default (HTTP_HOST).
+            match vars[defaults..]
+                .iter_mut()
+                .find(|(existing, _)| *existing == variable)
+            {
+                Some((_, joined)) => {
+                    joined.push(", ");
+                    joined.push(value);
+                }
+                None => {
+                    vars.retain(|(existing, _)| *existing != variable);
+                    vars.push((variable, value.into()));
+                }
+            }
         }
         if !self.cookies.is_empty() {
+            vars.retain(|(existing, _)| existing != "HTTP_COOKIE");
             vars.push(("HTTP_COOKIE".into(), self.cookies.join("; ").into()));
         }
-        vars.extend(self.vars);
+        // `var` sets a meta-variable outright: it replaces any other value of that name.
+        for (name, value) in self.vars {
+            vars.retain(|(existing, _)| *existing != name);
+            vars.push((name, value));
+        }
         (
             vars.into_iter()
                 .map(|(name, value)| (name.into(), value))

@@ -199,9 +199,13 @@ impl SetCookie {
             ));
         }
         let mut line = format!("{}={}", self.name, self.value);
-        for (attribute, value) in [("Path", &self.path), ("Domain", &self.domain)] {
+        let attributes = [
+            ("Path", &self.path, is_path_byte as fn(u8) -> bool),
+            ("Domain", &self.domain, is_domain_byte),
+        ];
+        for (attribute, value, allowed) in attributes {
             if let Some(value) = value {
-                if !value.bytes().all(is_attribute_byte) {
+                if value.is_empty() || !value.bytes().all(allowed) {
                     return Err(format!("invalid {attribute} for cookie `{}`", self.name));
                 }
                 line.push_str(&format!("; {attribute}={value}"));
@@ -244,9 +248,16 @@ fn is_cookie_octet(byte: u8) -> bool {
     matches!(byte, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
 }
 
-/// RFC 6265 `av-octet`: any visible character or space except `;`.
-fn is_attribute_byte(byte: u8) -> bool {
-    (0x20..0x7F).contains(&byte) && byte != b';'
+/// A `Path` byte: RFC 6265 allows any visible character but `;`; space, `"` and `,` are
+/// refused too, because clients and proxies that join `Set-Cookie` lines with commas
+/// would read what follows a comma as another cookie.
+fn is_path_byte(byte: u8) -> bool {
+    byte.is_ascii_graphic() && !matches!(byte, b';' | b'"' | b',')
+}
+
+/// A `Domain` byte: a host name (RFC 6265 §4.1.2.3), optionally with a leading dot.
+fn is_domain_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.'
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 IMF-fixdate).
