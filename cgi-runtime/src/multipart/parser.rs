@@ -40,6 +40,7 @@ pub(crate) struct Parts<R> {
     source: R,
     /// `\n--boundary`: a delimiter is this, optionally preceded by `\r` (bare LF tolerated).
     delimiter: Vec<u8>,
+    finder: memchr::memmem::Finder<'static>,
     buffer: Box<[u8]>,
     start: usize,
     end: usize,
@@ -57,6 +58,7 @@ impl<R: Read> Parts<R> {
         buffer[0] = b'\n';
         Parts {
             source,
+            finder: memchr::memmem::Finder::new(&delimiter).into_owned(),
             delimiter,
             buffer,
             start: 0,
@@ -97,7 +99,7 @@ impl<R: Read> Parts<R> {
         }
         loop {
             let window = &self.buffer[self.start..self.end];
-            if let Some(at) = find(window, &self.delimiter) {
+            if let Some(at) = self.finder.find(window) {
                 // The data ends before the delimiter's line break (`\r\n`, or a bare `\n`).
                 let data_end = if at > 0 && window[at - 1] == b'\r' {
                     at - 1
@@ -134,7 +136,7 @@ impl<R: Read> Parts<R> {
     fn skip_preamble(&mut self) -> Result<(), ParseError> {
         loop {
             let window = &self.buffer[self.start..self.end];
-            if let Some(at) = find(window, &self.delimiter) {
+            if let Some(at) = self.finder.find(window) {
                 self.start += at + self.delimiter.len();
                 self.state = State::AfterDelimiter;
                 return Ok(());
@@ -217,7 +219,7 @@ impl<R: Read> Parts<R> {
         let mut line = Vec::new();
         loop {
             let window = &self.buffer[self.start..self.end];
-            if let Some(at) = window.iter().position(|&byte| byte == b'\n') {
+            if let Some(at) = memchr::memchr(b'\n', window) {
                 line.extend_from_slice(&window[..=at]);
                 self.start += at + 1;
                 return Ok(line);
@@ -285,24 +287,6 @@ fn io_to_parse(error: &io::Error) -> ParseError {
     } else {
         ParseError::Io(error.to_string())
     }
-}
-
-/// The first position of `needle` in `haystack`. Scans for the needle's first byte (a
-/// line break, rare in most data) and compares only there.
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    let first = needle[0];
-    let mut offset = 0;
-    while offset + needle.len() <= haystack.len() {
-        let at = offset
-            + haystack[offset..=haystack.len() - needle.len()]
-                .iter()
-                .position(|&byte| byte == first)?;
-        if haystack[at..at + needle.len()] == *needle {
-            return Some(at);
-        }
-        offset = at + 1;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -498,13 +482,5 @@ epilogue, also ignored\r\n";
             parts.next_part(8192),
             Err(ParseError::HeadersTooLarge(8192))
         );
-    }
-
-    #[test]
-    fn find_is_exact() {
-        assert_eq!(find(b"abc\n--b", b"\n--b"), Some(3));
-        assert_eq!(find(b"\n-\n--", b"\n--b"), None);
-        assert_eq!(find(b"", b"\n--b"), None);
-        assert_eq!(find(b"\n--b", b"\n--b"), Some(0));
     }
 }
