@@ -65,6 +65,7 @@
 //! | [`Form<T>`] | a submitted HTML form (`POST` body, or the query for `GET`) | `415` not a form, `422` naming the field |
 //! | [`Json<T>`] | a JSON body (feature `json`) | `415`, `400` bad syntax, `422` naming the field |
 //! | `String`, `Vec<u8>`, [`Bytes`] | the whole body | `415`/`400` not UTF-8 (`String`) |
+//! | [`Multipart`], [`MultipartForm<T>`] | an upload form, streamed | `415`, `400` malformed, `413` over a limit |
 //! | [`Cookies`] | the cookies the browser sent | — |
 //! | [`PathInfo`] | the path after the script's name | `400` not UTF-8 |
 //! | [`RemoteAddr`] | the client's address and port | `500` if the server set none |
@@ -187,16 +188,47 @@
 //! assert_eq!(response.text(), r#"{"item":"tea","quantity":2,"total_cents":500}"#);
 //! ```
 //!
-//! ## 7. Testing and trying
+//! ## 7. Uploads
+//!
+//! A form with `enctype="multipart/form-data"` sends files. [`MultipartForm<T>`] gives its
+//! text fields in a struct and its files as [`Upload`]s, received into temporary files
+//! that are deleted unless you keep them; [`Multipart`] streams the parts one by one.
+//! Either way memory stays at one buffer whatever the file size. Raise the body limit:
+//!
+//! ```
+//! use cgi::{Html, MultipartForm};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Homework {
+//!     student: String,
+//! }
+//!
+//! #[cgi::main(max_body = 20 << 20)]
+//! fn hand_in(mut form: MultipartForm<Homework>) -> Result<Html<String>, cgi::Error> {
+//!     let Some(file) = form.take_file("work") else {
+//!         return Err(cgi::Error::new(cgi::StatusCode::UNPROCESSABLE_ENTITY, "Attach your work."));
+//!     };
+//!     let size = file.size();
+//!     // file.persist(format!("/srv/homework/{}.pdf", ...))?;   // keep it; else it is deleted
+//!     Ok(Html(format!("<p>Thanks, {}: {size} bytes.</p>", cgi::html::escape(&form.fields.student))))
+//! }
+//!
+//! let body = cgi::test::MultipartBody::new().text("student", "Ada").file("work", "hw.pdf", "application/pdf", b"%PDF");
+//! let response = cgi::test::TestRequest::post("/").multipart(body).call(hand_in);
+//! assert_eq!(response.text(), "<p>Thanks, Ada: 4 bytes.</p>");
+//! ```
+//!
+//! ## 8. Testing and trying
 //!
 //! - In-process: [`test::TestRequest`] builds the environment a server would and runs
 //!   your function through the very code that runs in production.
 //! - In a terminal: run the binary. With no CGI variables in its environment it answers
 //!   one GET built from its arguments: `./search '/?q=rust'` or `./search q=rust`.
 //!
-//! ## 8. Safe by default
+//! ## 9. Safe by default
 //!
-//! - Bodies are limited (2 MiB; `#[cgi::main(max_body = N)]`), read exactly to
+//! - Bodies are limited (2 MiB; `#[cgi::main(max_body = N)]`; uploads also by part count,
+//!   field count, file and field size, part headers: [`Limits`]), read exactly to
 //!   `CONTENT_LENGTH` and never past it, and drained before answering (servers like
 //!   nginx + fcgiwrap turn an early answer into a 502).
 //! - A header value with CR or LF (a response-splitting attempt) turns the response into a
@@ -208,7 +240,7 @@
 //!   child processes do not use a proxy a client chose.
 //! - Variables that are not UTF-8 never make the script panic.
 //!
-//! ## 9. Without the macro
+//! ## 10. Without the macro
 //!
 //! [`cgi::run`](run) takes any [`Handler`] (a function whose arguments are extractors):
 //! `fn main() { cgi::run(search) }`; [`run_with`] also takes [`Limits`].
