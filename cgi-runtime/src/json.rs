@@ -110,13 +110,19 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for Json<T> {
 
 /// `application/json`, or `application/<anything>+json` (`application/problem+json`).
 fn is_json_media_type(content_type: &str) -> bool {
-    let media_type = content_type.split(';').next().unwrap_or("").trim();
-    let Some((kind, subtype)) = media_type.split_once('/') else {
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .as_bytes();
+    let Some(slash) = media_type.iter().position(|&byte| byte == b'/') else {
         return false;
     };
-    kind.eq_ignore_ascii_case("application")
-        && (subtype.eq_ignore_ascii_case("json")
-            || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+    let (kind, subtype) = (&media_type[..slash], &media_type[slash + 1..]);
+    kind.eq_ignore_ascii_case(b"application")
+        && (subtype.eq_ignore_ascii_case(b"json")
+            || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case(b"+json"))
 }
 
 /// Serialises `T`; a value that cannot be serialised (a map with non-string keys, say)

@@ -57,16 +57,36 @@ pub(crate) fn serve(
                 let _ = writeln!(
                     log,
                     "{program}: the handler panicked ({}); answered 500",
-                    panic_message(&*payload)
+                    one_line(panic_message(&*payload))
                 );
                 Response::internal_error()
             }
         },
     };
     write::write_cgi(response, head_only, output, &mut |line| {
-        let _ = writeln!(log, "{program}: {line}");
+        let _ = writeln!(log, "{program}: {}", one_line(line));
     })?;
     output.flush()
+}
+
+/// A log line as one line: reasons quote request data, and a CR or LF in it must not let
+/// a client forge lines in the server's error log.
+fn one_line(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.contains(char::is_control) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    std::borrow::Cow::Owned(
+        line.chars()
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect(),
+    )
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> &str {
@@ -75,4 +95,18 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("a non-text panic payload")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_stay_one_line() {
+        assert_eq!(one_line("plain reason"), "plain reason");
+        assert_eq!(
+            one_line("text/x\nforged: log line\r"),
+            "text/x\\nforged: log line\\r"
+        );
+    }
 }

@@ -211,7 +211,7 @@ impl ResponseBuilder {
             }
             (Err(_), _) => self.fail(format!("invalid response header name {name:?}")),
             (Ok(_), Err(_)) => self.fail(format!(
-                "invalid value for response header `{name}`: it contains a control character (CR, LF, NUL, ...) or non-ASCII text"
+                "invalid value for response header `{name}`: it contains a control character (CR, LF, NUL, ...)"
             )),
         }
         self

@@ -45,7 +45,13 @@ pub(crate) fn write_cgi(
         log(&format!(
             "answered 500 instead of the handler's response: {reason}"
         ));
-        return out.write_all(INTERNAL_ERROR);
+        // RFC 3875 §4.3.3: no body for HEAD, the generic answer included.
+        let head_length = INTERNAL_ERROR.len() - "Internal Server Error\n".len();
+        return out.write_all(if head_only {
+            &INTERNAL_ERROR[..head_length]
+        } else {
+            INTERNAL_ERROR
+        });
     }
     if let Some(diagnostic) = &response.diagnostic {
         log(diagnostic);
@@ -308,6 +314,15 @@ mod tests {
                 "the log names the problem, not the value: {log:?}"
             );
         }
+    }
+
+    #[test]
+    fn head_gets_no_body_even_with_the_generic_500() {
+        let (out, _) = cgi(Response::builder().header("X", "a\nb").body("x"), true);
+        assert_eq!(
+            out,
+            "Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\n\r\n"
+        );
     }
 
     #[test]
