@@ -1118,7 +1118,7 @@ fn offline_help_prints_usage() {
         let stdout = outcome.stdout_text();
         assert!(stdout.contains("Usage:"), "{}", outcome.dump());
         assert!(
-            stdout.contains("hello '/path?a=1&b=2'"),
+            stdout.contains("hello '/items?id=7'") && stdout.contains("hello --serve"),
             "{}",
             outcome.dump()
         );

@@ -5,6 +5,8 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod body;
+#[cfg(feature = "serve")]
+mod dev_server;
 mod error;
 mod extract;
 mod handler;

@@ -240,7 +240,7 @@ impl TestRequest {
             ("REQUEST_METHOD".into(), self.method.as_str().into()),
             ("REQUEST_URI".into(), self.target.as_str().into()),
             ("SCRIPT_NAME".into(), "".into()),
-            ("PATH_INFO".into(), percent_decode(path)),
+            ("PATH_INFO".into(), percent_decode_path(path)),
             ("QUERY_STRING".into(), query.into()),
             ("HTTP_HOST".into(), "localhost".into()),
         ];
@@ -289,7 +289,7 @@ impl TestRequest {
 }
 
 /// Decodes `%HH` in a path, as servers do for `PATH_INFO`; other bytes pass through.
-fn percent_decode(path: &str) -> OsString {
+pub(crate) fn percent_decode_path(path: &str) -> OsString {
     let decoded: Vec<u8> = percent_decode_bytes(path.as_bytes());
     match String::from_utf8(decoded) {
         Ok(text) => text.into(),

@@ -1,24 +1,49 @@
-//! Offline mode: the script run in a terminal answers one request built from its arguments.
+//! Offline mode: the script run in a terminal answers one request built from its
+//! arguments, or serves itself to a browser (`--serve`).
+
+mod args;
 
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+
+use http::Method;
 
 use crate::limits::Limits;
 use crate::request::Request;
 use crate::response::Response;
 use crate::serve::{Exchange, serve};
 use crate::test::TestRequest;
+use args::{CliRequest, Command, Data};
 
 const USAGE: &str = "\
 This program is a CGI script: a web server runs it, with the request in environment
-variables (RFC 3875). Run from a terminal, it answers one GET request built from its
-arguments and prints the raw CGI response.
+variables (RFC 3875). Run from a terminal, it answers one request built from its
+arguments and prints the raw CGI response, or serves itself to a browser.
 
 Usage:
-  SCRIPT                     GET /
-  SCRIPT '/path?a=1&b=2'     GET that path and query
-  SCRIPT a=1 b=2             GET /?a=1&b=2 (as Perl's CGI.pm takes them)
-  SCRIPT --help              this text
+  SCRIPT [OPTIONS] [/PATH?QUERY] [NAME=VALUE ...]
+  SCRIPT --serve [ADDRESS] [--trace]
+
+Requests (as curl, and as Perl's CGI.pm takes NAME=VALUE):
+  SCRIPT                          GET /
+  SCRIPT '/items?id=7'            GET that path and query
+  SCRIPT name=Ada page=2          GET /?name=Ada&page=2
+  SCRIPT -d 'name=Ada' /sign      POST a form (application/x-www-form-urlencoded)
+  SCRIPT -d @form.txt             POST the contents of a file (-d @- reads stdin)
+  SCRIPT -X DELETE /items/7       another method
+  SCRIPT -H 'Accept: text/html'   add a request header
+  SCRIPT -b 'sid=abc; theme=dark' send cookies
+
+Development server:
+  SCRIPT --serve                  serve on http://127.0.0.1:8000/, running this program
+                                  as a CGI script for each request, as a web server would
+  SCRIPT --serve 127.0.0.1:9000   another address (loopback unless you say otherwise)
+  SCRIPT --serve --trace          also print each request's CGI variables and the head
+                                  of the script's response
+
+Options:
+  -X, --request METHOD    -d, --data DATA|@FILE|@-    -H, --header 'NAME: VALUE'
+  -b, --cookie 'A=B; C=D'     -h, --help
 ";
 
 pub(crate) fn run(
@@ -27,97 +52,131 @@ pub(crate) fn run(
     limits: &Limits,
     handler: impl FnOnce(Request) -> Response,
 ) {
-    let target = match target_from_args(&args) {
-        Ok(Some(target)) => target,
-        Ok(None) => {
-            let _ = io::stdout().write_all(USAGE.replace("SCRIPT", program).as_bytes());
-            return;
-        }
+    let usage = || USAGE.replace("SCRIPT", program);
+    let command = match args::parse(&args) {
+        Ok(command) => command,
         Err(message) => {
-            eprintln!(
-                "{program}: {message}\n\n{}",
-                USAGE.replace("SCRIPT", program)
-            );
+            eprintln!("{program}: {message}\n\n{}", usage());
             std::process::exit(2);
         }
     };
-    eprintln!("{program}: no CGI environment, so answering GET {target} (see --help)");
-    let vars = TestRequest::get(&target)
-        .var("SERVER_SOFTWARE", "cgikit-offline")
-        .into_cgi_vars();
-    let stdout = io::stdout();
-    let exchange = Exchange {
-        program,
-        input: Box::new(io::empty()),
-        output: &mut stdout.lock(),
-        log: &mut io::stderr(),
-        panic_hook_logs: false,
-    };
-    if let Err(error) = serve(vars.0, exchange, limits, handler)
-        && error.kind() != io::ErrorKind::BrokenPipe
-    {
-        eprintln!("{program}: could not write the response: {error}");
+    match command {
+        Command::Help => {
+            let _ = io::stdout().write_all(usage().as_bytes());
+        }
+        Command::Serve { address, trace } => serve_command(program, &address, trace),
+        Command::Request(request) => match build(request) {
+            Ok(prepared) => answer(program, prepared, limits, handler),
+            Err(message) => {
+                eprintln!("{program}: {message}");
+                std::process::exit(2);
+            }
+        },
+    }
+}
+
+#[cfg(feature = "serve")]
+fn serve_command(program: &str, address: &str, trace: bool) {
+    if let Err(error) = crate::dev_server::run(program, address, trace) {
+        eprintln!("{program}: {error}");
         std::process::exit(1);
     }
 }
 
-/// The request target the arguments describe; `None` for `--help`.
-fn target_from_args(args: &[OsString]) -> Result<Option<String>, String> {
-    let mut path = None;
-    let mut pairs = Vec::new();
-    for arg in args {
-        let Some(arg) = arg.to_str() else {
-            return Err("arguments must be UTF-8".into());
-        };
-        match arg {
-            "-h" | "--help" => return Ok(None),
-            _ if arg.starts_with('/') || arg.starts_with('?') => {
-                if path.replace(arg).is_some() {
-                    return Err("give at most one path".into());
-                }
-            }
-            _ if arg.contains('=') && !arg.starts_with('-') => pairs.push(arg),
-            _ => return Err(format!("unexpected argument {arg:?}")),
-        }
-    }
-    let mut target = path.unwrap_or("/").to_owned();
-    if target.starts_with('?') {
-        target.insert(0, '/');
-    }
-    for pair in pairs {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        target.push(if target.contains('?') { '&' } else { '?' });
-        target.extend(form_urlencoded::byte_serialize(name.as_bytes()));
-        target.push('=');
-        target.extend(form_urlencoded::byte_serialize(value.as_bytes()));
-    }
-    Ok(Some(target))
+#[cfg(not(feature = "serve"))]
+fn serve_command(program: &str, _address: &str, _trace: bool) {
+    eprintln!("{program}: built without cgikit's `serve` feature, so --serve is not available");
+    std::process::exit(2);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The request's meta-variables and body, as a server would pass them.
+/// A request ready for the core, and how to describe it to the person.
+struct Prepared {
+    description: String,
+    vars: Vec<(OsString, OsString)>,
+    body: Vec<u8>,
+}
 
-    fn target(args: &[&str]) -> Result<Option<String>, String> {
-        target_from_args(&args.iter().map(OsString::from).collect::<Vec<_>>())
+fn build(request: CliRequest) -> Result<Prepared, String> {
+    let mut body = Vec::new();
+    for (index, data) in request.data.iter().enumerate() {
+        if index > 0 {
+            body.push(b'&');
+        }
+        match data {
+            Data::Text(text) => body.extend_from_slice(text.as_bytes()),
+            Data::File(path) => {
+                body.extend(
+                    std::fs::read(path)
+                        .map_err(|error| format!("cannot read {}: {error}", path.display()))?,
+                );
+            }
+            Data::Stdin => {
+                io::stdin()
+                    .read_to_end(&mut body)
+                    .map_err(|error| format!("cannot read stdin: {error}"))?;
+            }
+        }
     }
-
-    #[test]
-    fn arguments_become_a_request_target() {
-        assert_eq!(target(&[]), Ok(Some("/".into())));
-        assert_eq!(target(&["/items?id=7"]), Ok(Some("/items?id=7".into())));
-        assert_eq!(target(&["?q=x"]), Ok(Some("/?q=x".into())));
-        assert_eq!(
-            target(&["name=Ada Lovelace", "x=&"]),
-            Ok(Some("/?name=Ada+Lovelace&x=%26".into()))
-        );
-        assert_eq!(target(&["/p?a=1", "b=2"]), Ok(Some("/p?a=1&b=2".into())));
-        assert_eq!(target(&["--help"]), Ok(None));
+    let has_data = !request.data.is_empty();
+    let method = match &request.method {
+        Some(method) => Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("{method:?} is not an HTTP method"))?,
+        None if has_data => Method::POST,
+        None => Method::GET,
+    };
+    let description = format!("{method} {}", request.target);
+    let mut test_request = TestRequest::get(&request.target)
+        .method(method)
+        .var("SERVER_SOFTWARE", "cgikit-offline");
+    let has_content_type = request
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+    for (name, value) in &request.headers {
+        test_request = test_request.header(name, value);
     }
+    if !request.cookies.is_empty() {
+        test_request = test_request.header("Cookie", &request.cookies.join("; "));
+    }
+    if has_data {
+        // As curl: -d sends a form unless a Content-Type says otherwise.
+        if !has_content_type {
+            test_request = test_request.header("Content-Type", "application/x-www-form-urlencoded");
+        }
+        test_request = test_request.body(body);
+    }
+    let (vars, body) = test_request.into_cgi_vars();
+    Ok(Prepared {
+        description,
+        vars,
+        body,
+    })
+}
 
-    #[test]
-    fn bad_arguments_are_explained() {
-        assert!(target(&["-X"]).unwrap_err().contains("unexpected argument"));
-        assert!(target(&["/a", "/b"]).is_err());
+fn answer(
+    program: &str,
+    Prepared {
+        description,
+        vars,
+        body,
+    }: Prepared,
+    limits: &Limits,
+    handler: impl FnOnce(Request) -> Response,
+) {
+    eprintln!("{program}: no CGI environment, so answering {description} (see --help)");
+    let stdout = io::stdout();
+    let exchange = Exchange {
+        program,
+        input: Box::new(io::Cursor::new(body)),
+        output: &mut stdout.lock(),
+        log: &mut io::stderr(),
+        panic_hook_logs: false,
+    };
+    if let Err(error) = serve(vars, exchange, limits, handler)
+        && error.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("{program}: could not write the response: {error}");
+        std::process::exit(1);
     }
 }

@@ -1,0 +1,246 @@
+//! `--serve`: a development web server that runs the script as a CGI child per request, as
+//! a faithful host would (Go's `net/http/cgi.Handler` is the model), so a script can be
+//! tried in a browser without installing a web server.
+
+mod cgi_output;
+mod environment;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use cgi_output::Output;
+use environment::RequestLine;
+
+/// How many local redirects one request may follow (a script redirecting to itself).
+const MAX_LOCAL_REDIRECTS: usize = 10;
+
+struct Settings {
+    program: String,
+    script: PathBuf,
+    trace: bool,
+    local: SocketAddr,
+}
+
+/// Serves until the process is stopped (Ctrl-C).
+pub(crate) fn run(program: &str, address: &str, trace: bool) -> io::Result<()> {
+    let script = std::env::current_exe()?;
+    let server = tiny_http::Server::http(address)
+        .map_err(|error| io::Error::other(format!("cannot listen on {address}: {error}")))?;
+    let local = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| io::Error::other("not an IP address"))?;
+    eprintln!("{program}: serving http://{local}/ (Ctrl-C stops)");
+    if !local.ip().is_loopback() {
+        eprintln!(
+            "{program}: warning: {local} is reachable from other machines; this server is for development only"
+        );
+    }
+    let settings = Arc::new(Settings {
+        program: program.to_owned(),
+        script,
+        trace,
+        local,
+    });
+    for request in server.incoming_requests() {
+        let settings = Arc::clone(&settings);
+        std::thread::spawn(move || answer(&settings, request));
+    }
+    Ok(())
+}
+
+fn answer(settings: &Settings, mut request: tiny_http::Request) {
+    let started = Instant::now();
+    let line = RequestLine {
+        method: request.method().to_string(),
+        target: request.url().to_owned(),
+        protocol: format!("HTTP/{}", request.http_version()),
+        headers: request
+            .headers()
+            .iter()
+            .map(|header| (header.field.to_string(), header.value.to_string()))
+            .collect(),
+        body_length: 0,
+        local: settings.local,
+        remote: request.remote_addr().copied(),
+    };
+    let (method, target) = (line.method.clone(), line.target.clone());
+    // tiny_http has already removed any chunked framing: the script gets a plain body with
+    // its CONTENT_LENGTH, as lighttpd and nginx give it.
+    let mut body = Vec::new();
+    let (status, response) = match std::io::Read::read_to_end(request.as_reader(), &mut body) {
+        Err(error) => bad_gateway(&format!("could not read the request body: {error}")),
+        Ok(_) => run_script(
+            settings,
+            RequestLine {
+                body_length: body.len(),
+                ..line
+            },
+            &body,
+        ),
+    };
+    let _ = request.respond(response);
+    eprintln!(
+        "{}: {method} {target} -> {status} ({} ms)",
+        settings.program,
+        started.elapsed().as_millis()
+    );
+}
+
+/// Runs the script, following local redirects, and builds the HTTP response.
+fn run_script(
+    settings: &Settings,
+    mut line: RequestLine,
+    mut body: &[u8],
+) -> (u16, tiny_http::ResponseBox) {
+    for _ in 0..=MAX_LOCAL_REDIRECTS {
+        let vars = environment::build(&line);
+        if settings.trace {
+            trace_vars(&settings.program, &vars);
+        }
+        let raw = match execute(&settings.script, vars, body) {
+            Ok(raw) => raw,
+            Err(error) => {
+                return bad_gateway(&format!(
+                    "{}: could not run the script: {error}",
+                    settings.program
+                ));
+            }
+        };
+        if settings.trace {
+            trace_head(&settings.program, &raw);
+        }
+        match cgi_output::parse(&raw) {
+            Err(reason) => {
+                eprintln!(
+                    "{}: the script's output is malformed: {reason}",
+                    settings.program
+                );
+                return bad_gateway(&format!(
+                    "Bad Gateway: the script's output is malformed: {reason}\n"
+                ));
+            }
+            Ok(Output::Document {
+                status,
+                headers,
+                body,
+            }) => {
+                return (
+                    status,
+                    document(status, &headers, body, line.method == "HEAD"),
+                );
+            }
+            Ok(Output::LocalRedirect(location)) => {
+                // §6.2.2: the server fetches the new location itself, as a GET without body
+                // (what Apache does).
+                line = RequestLine {
+                    method: "GET".into(),
+                    target: location,
+                    body_length: 0,
+                    ..line
+                };
+                body = &[];
+            }
+        }
+    }
+    bad_gateway("Bad Gateway: too many local redirects\n")
+}
+
+fn execute(script: &Path, vars: Vec<(OsString, OsString)>, body: &[u8]) -> io::Result<Vec<u8>> {
+    let mut child = Command::new(script)
+        .env_clear()
+        .envs(vars)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        // The script's error log is this terminal.
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let body = body.to_vec();
+    // Written on its own thread: a script may answer before reading all of a large body.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&body);
+    });
+    let output = child.wait_with_output()?;
+    let _ = writer.join();
+    Ok(output.stdout)
+}
+
+/// The HTTP response for a script's document. For HEAD the body is dropped whatever the
+/// script sent (RFC 3875 §4.3.3 forbids one, not every script obeys) and the script's own
+/// Content-Length is kept, as a GET would have had it.
+fn document(
+    status: u16,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+    head: bool,
+) -> tiny_http::ResponseBox {
+    let declared_length = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.parse::<usize>().ok());
+    let (body, length) = if head {
+        (Vec::new(), declared_length.unwrap_or(body.len()))
+    } else {
+        (body.clone(), body.len())
+    };
+    let mut response = tiny_http::Response::new(
+        tiny_http::StatusCode(status),
+        Vec::new(),
+        io::Cursor::new(body),
+        Some(length),
+        None,
+    );
+    for (name, value) in headers {
+        // The host frames the response itself.
+        if name.eq_ignore_ascii_case("content-length") {
+            continue;
+        }
+        if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            response.add_header(header);
+        }
+    }
+    response.boxed()
+}
+
+fn bad_gateway(message: &str) -> (u16, tiny_http::ResponseBox) {
+    let response = tiny_http::Response::from_string(message)
+        .with_status_code(502)
+        .with_header(
+            tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"text/plain; charset=utf-8"[..])
+                .expect("a valid header"),
+        );
+    (502, response.boxed())
+}
+
+fn trace_vars(program: &str, vars: &[(OsString, OsString)]) {
+    let mut sorted: Vec<_> = vars.iter().collect();
+    sorted.sort();
+    let mut out = io::stderr().lock();
+    let _ = writeln!(out, "{program}: --- CGI variables ---");
+    for (name, value) in sorted {
+        let _ = writeln!(
+            out,
+            "{program}:   {}={}",
+            name.to_string_lossy(),
+            value.to_string_lossy()
+        );
+    }
+}
+
+fn trace_head(program: &str, raw: &[u8]) {
+    let head_end = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .map_or(raw.len().min(2048), |at| at);
+    let mut out = io::stderr().lock();
+    let _ = writeln!(out, "{program}: --- the script's response head ---");
+    for line in String::from_utf8_lossy(&raw[..head_end]).lines() {
+        let _ = writeln!(out, "{program}:   {line}");
+    }
+}
