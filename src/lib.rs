@@ -321,7 +321,7 @@ pub use cgi_macros::main;
 
 #[doc(inline)]
 pub use cgi_runtime::{
-    Body, BodyRejection, Bytes, Cookies, Error, Field, Form, FormRejection, FromRequest,
+    Body, BodyRejection, Bytes, Cookies, Csrf, Error, Field, Form, FormRejection, FromRequest,
     FromRequestParts, Handler, HeaderMap, Html, IntoResponse, Limits, LocalRedirect, Method,
     Multipart, MultipartError, MultipartForm, PathInfo, PathInfoRejection, Query, QueryRejection,
     Redirect, RemoteAddr, RemoteAddrRejection, Request, RequestBody, Response, ResponseBuilder,

@@ -5,6 +5,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod body;
+mod csrf;
 #[cfg(feature = "serve")]
 mod dev_server;
 mod error;
@@ -24,6 +25,7 @@ mod serve;
 pub mod test;
 
 pub use body::{BodyRejection, RequestBody};
+pub use csrf::Csrf;
 pub use error::Error;
 pub use extract::{
     Cookies, Form, FormRejection, FromRequest, FromRequestParts, PathInfo, PathInfoRejection,

@@ -293,6 +293,20 @@ impl FromRequestParts for HeaderMap {
     }
 }
 
+/// The URI the client asked for (see [`Request::uri`]).
+///
+/// ```
+/// fn here(uri: cgi::http::Uri) -> String { uri.path().to_owned() }
+/// assert_eq!(cgi::test::TestRequest::get("/guestbook?page=2").call(here).text(), "/guestbook");
+/// ```
+impl FromRequestParts for http::Uri {
+    type Rejection = Infallible;
+
+    fn from_request_parts(request: &Request) -> Result<Self, Self::Rejection> {
+        Ok(request.uri().clone())
+    }
+}
+
 /// The whole request, body included: only as the last argument.
 impl FromRequest<private::ViaRequest> for Request {
     type Rejection = Infallible;

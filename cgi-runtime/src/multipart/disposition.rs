@@ -14,6 +14,7 @@ pub(crate) struct Disposition {
 pub(crate) fn parse(value: &str) -> Disposition {
     let mut disposition = Disposition::default();
     let mut extended_file_name = None;
+    let mut has_extended_file_name = false;
     let mut rest = value
         .split_once(';')
         .map_or("", |(_, parameters)| parameters);
@@ -22,12 +23,18 @@ pub(crate) fn parse(value: &str) -> Disposition {
         match name.to_ascii_lowercase().as_str() {
             "name" => disposition.name = Some(value),
             "filename" => disposition.file_name = Some(value),
-            "filename*" => extended_file_name = decode_extended(&value),
+            "filename*" => {
+                has_extended_file_name = true;
+                extended_file_name = decode_extended(&value);
+            }
             _ => {}
         }
     }
     if extended_file_name.is_some() {
         disposition.file_name = extended_file_name;
+    } else if has_extended_file_name && disposition.file_name.is_none() {
+        // A file all the same, whose name we cannot read (another charset).
+        disposition.file_name = Some(String::new());
     }
     disposition
 }
@@ -123,8 +130,22 @@ mod tests {
         let value =
             "form-data; name=\"f\"; filename=\"naive.txt\"; filename*=UTF-8''na%C3%AFve.txt";
         assert_eq!(both(value).1.as_deref(), Some("naïve.txt"));
-        assert_eq!(both("form-data; name=f; filename*=ISO-8859-1''x").1, None);
-        assert_eq!(both("form-data; name=f; filename*=UTF-8''%zz").1, None);
+        assert_eq!(
+            both("form-data; name=f; filename*=ISO-8859-1''x")
+                .1
+                .as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            both("form-data; name=f; filename*=UTF-8''%zz").1.as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            both("form-data; name=f; filename=\"a.txt\"; filename*=ISO-8859-1''x")
+                .1
+                .as_deref(),
+            Some("a.txt")
+        );
     }
 
     #[test]

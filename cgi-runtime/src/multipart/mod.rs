@@ -307,7 +307,8 @@ impl Field<'_> {
     }
 
     /// The file name the client sent for a file field, as sent (untrusted; never use it as
-    /// a path as it is). `Some("")` when the form's file input was left empty.
+    /// a path as it is). `Some("")` when the form's file input was left empty, or when the
+    /// name came only as an RFC 8187 `filename*` in a charset other than UTF-8.
     ///
     /// ```
     /// fn file(mut m: cgi::Multipart) -> String {

@@ -184,7 +184,13 @@ impl<R: Read> Parts<R> {
         let mut headers = HeaderMap::new();
         let mut total = 0;
         loop {
-            let line = self.read_line(max_header_bytes.saturating_sub(total) + 2)?;
+            let line = self
+                .read_line(max_header_bytes.saturating_sub(total) + 2)
+                // The line's own budget is what is left; the limit to report is the whole.
+                .map_err(|error| match error {
+                    ParseError::HeadersTooLarge(_) => ParseError::HeadersTooLarge(max_header_bytes),
+                    other => other,
+                })?;
             total += line.len();
             if total > max_header_bytes {
                 return Err(ParseError::HeadersTooLarge(max_header_bytes));

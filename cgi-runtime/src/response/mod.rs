@@ -104,6 +104,26 @@ impl Response {
         &mut self.headers
     }
 
+    /// Adds a `Set-Cookie` header to a response already made (an invalid cookie makes it a
+    /// generic 500, as with [`ResponseBuilder::cookie`]).
+    ///
+    /// ```
+    /// use cgi::IntoResponse;
+    /// let mut response = cgi::Html("<p>hi</p>").into_response();
+    /// response.add_cookie(cgi::SetCookie::new("seen", "1"));
+    /// assert_eq!(response.headers()["set-cookie"], "seen=1");
+    /// ```
+    pub fn add_cookie(&mut self, cookie: SetCookie) {
+        match cookie.to_header_value() {
+            Ok(value) => {
+                self.headers.append(http::header::SET_COOKIE, value);
+            }
+            Err(reason) => {
+                self.failure.get_or_insert(reason);
+            }
+        }
+    }
+
     /// The body.
     ///
     /// ```
