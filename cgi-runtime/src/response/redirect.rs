@@ -100,6 +100,9 @@ impl Redirect {
 
 impl IntoResponse for Redirect {
     fn into_response(self) -> Response {
+        if self.location.is_empty() {
+            return Response::failed("a redirect needs a location; it was empty".to_owned());
+        }
         let link = escape(&self.location);
         Response::builder()
             .status(self.status)
