@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::extract::private::ViaRequest;
-use crate::extract::{FromRequest, define_rejection};
+use crate::extract::{FromRequest, define_rejection, media_type, unsupported_media_type};
 use crate::request::Request;
 use crate::response::{IntoResponse, Response};
 
@@ -70,13 +70,11 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for Json<T> {
 
     fn from_request(mut request: Request) -> Result<Self, Self::Rejection> {
         if !request.content_type().is_some_and(is_json_media_type) {
-            let found = match request.content_type() {
-                Some(content_type) => format!("the request's is `{content_type}`"),
-                None => "the request has none".to_owned(),
-            };
+            let reason =
+                unsupported_media_type("a JSON body", "application/json", request.content_type());
             return Err(JsonRejection::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Expected a JSON body (Content-Type: application/json), but {found}."),
+                reason,
             ));
         }
         let body = request
@@ -110,12 +108,7 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for Json<T> {
 
 /// `application/json`, or `application/<anything>+json` (`application/problem+json`).
 fn is_json_media_type(content_type: &str) -> bool {
-    let media_type = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .as_bytes();
+    let media_type = media_type(content_type).as_bytes();
     let Some(slash) = media_type.iter().position(|&byte| byte == b'/') else {
         return false;
     };

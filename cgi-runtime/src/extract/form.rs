@@ -4,7 +4,9 @@ use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::urlencoded::{self, UrlencodedError};
-use super::{FormRejection, FromRequest, private::ViaRequest, query};
+use super::{
+    FormRejection, FromRequest, media_type, private::ViaRequest, query, unsupported_media_type,
+};
 use crate::request::Request;
 
 /// An HTML form submission, decoded into `T` with serde.
@@ -49,17 +51,14 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for Form<T> {
                 FormRejection::new(rejection.status(), rejection.to_string())
             });
         }
-        let media_type = request
-            .content_type()
-            .map(|value| value.split(';').next().unwrap_or("").trim());
-        if !media_type.is_some_and(|media_type| media_type.eq_ignore_ascii_case(FORM_MEDIA_TYPE)) {
-            let found = match request.content_type() {
-                Some(content_type) => format!("the request's is `{content_type}`"),
-                None => "the request has none".to_owned(),
-            };
+        let content_type = request.content_type();
+        if !content_type
+            .is_some_and(|value| media_type(value).eq_ignore_ascii_case(FORM_MEDIA_TYPE))
+        {
+            let reason = unsupported_media_type("a form body", FORM_MEDIA_TYPE, content_type);
             return Err(FormRejection::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Expected a form body (Content-Type: {FORM_MEDIA_TYPE}), but {found}."),
+                reason,
             ));
         }
         let body = request

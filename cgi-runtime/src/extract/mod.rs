@@ -181,6 +181,27 @@ pub trait FromRequest<M = private::ViaRequest>: Sized {
     fn from_request(request: Request) -> Result<Self, Self::Rejection>;
 }
 
+/// A media type without its parameters: `text/html; charset=utf-8` → `text/html`.
+pub(crate) fn media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
+}
+
+/// The reason a body extractor gives for a `415`: what it expected, what came.
+pub(crate) fn unsupported_media_type(
+    what: &str,
+    expected: &str,
+    content_type: Option<&str>,
+) -> String {
+    match content_type {
+        Some(content_type) => {
+            format!(
+                "Expected {what} (Content-Type: {expected}), but the request's is `{content_type}`."
+            )
+        }
+        None => format!("Expected {what} (Content-Type: {expected}), but the request has none."),
+    }
+}
+
 pub(crate) mod private {
     /// Marks a [`FromRequest`](super::FromRequest) that came from a `FromRequestParts`.
     #[derive(Debug)]

@@ -12,7 +12,7 @@ use http::{HeaderMap, StatusCode};
 
 use crate::body::RequestBody;
 use crate::extract::private::ViaRequest;
-use crate::extract::{FromRequest, define_rejection};
+use crate::extract::{FromRequest, define_rejection, unsupported_media_type};
 use crate::limits::Limits;
 use crate::request::Request;
 use parser::{ParseError, Parts};
@@ -174,16 +174,11 @@ fn boundary(content_type: Option<&str>) -> Result<String, MultipartError> {
     let mut parameters = content_type.split(';');
     let media_type = parameters.next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("multipart/form-data") {
-        let found = if content_type.is_empty() {
-            "none".to_owned()
-        } else {
-            format!("`{content_type}`")
-        };
+        let found = Some(content_type).filter(|value| !value.is_empty());
+        let reason = unsupported_media_type("an upload", "multipart/form-data", found);
         return Err(MultipartError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "Expected an upload (Content-Type: multipart/form-data), but the request's Content-Type is {found}."
-            ),
+            reason,
         ));
     }
     let boundary = parameters
