@@ -6,7 +6,9 @@
 
 mod body;
 mod csrf;
-#[cfg(feature = "serve")]
+// The development server is for `cargo run`: left out of release builds, whose start-up
+// would otherwise pay for binding its ~50 socket and process functions at every request.
+#[cfg(all(feature = "serve", debug_assertions))]
 mod dev_server;
 mod error;
 mod extract;

@@ -75,7 +75,7 @@ pub(crate) fn run(
     }
 }
 
-#[cfg(feature = "serve")]
+#[cfg(all(feature = "serve", debug_assertions))]
 fn serve_command(program: &str, address: &str, trace: bool) {
     if let Err(error) = crate::dev_server::run(program, address, trace) {
         eprintln!("{program}: {error}");
@@ -83,9 +83,16 @@ fn serve_command(program: &str, address: &str, trace: bool) {
     }
 }
 
-#[cfg(not(feature = "serve"))]
+#[cfg(not(all(feature = "serve", debug_assertions)))]
 fn serve_command(program: &str, _address: &str, _trace: bool) {
-    eprintln!("{program}: built without cgikit's `serve` feature, so --serve is not available");
+    if cfg!(feature = "serve") {
+        eprintln!(
+            "{program}: --serve is in debug builds only (`cargo run -- --serve`); release builds, \
+             the ones to deploy, leave the development server out to start faster"
+        );
+    } else {
+        eprintln!("{program}: built without cgikit's `serve` feature, so --serve is not available");
+    }
     std::process::exit(2);
 }
 
