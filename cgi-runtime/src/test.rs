@@ -261,7 +261,12 @@ impl TestRequest {
                 .find(|(existing, _)| *existing == variable)
             {
                 Some((_, joined)) => {
-                    joined.push(", ");
+                    // Several Cookie headers are one cookie list (RFC 6265 §5.4).
+                    joined.push(if variable == "HTTP_COOKIE" {
+                        "; "
+                    } else {
+                        ", "
+                    });
                     joined.push(value);
                 }
                 None => {
@@ -271,8 +276,17 @@ impl TestRequest {
             }
         }
         if !self.cookies.is_empty() {
-            vars.retain(|(existing, _)| existing != "HTTP_COOKIE");
-            vars.push(("HTTP_COOKIE".into(), self.cookies.join("; ").into()));
+            let cookies = self.cookies.join("; ");
+            match vars[defaults..]
+                .iter_mut()
+                .find(|(existing, _)| existing == "HTTP_COOKIE")
+            {
+                Some((_, joined)) => {
+                    joined.push("; ");
+                    joined.push(cookies);
+                }
+                None => vars.push(("HTTP_COOKIE".into(), cookies.into())),
+            }
         }
         // `var` sets a meta-variable outright: it replaces any other value of that name.
         for (name, value) in self.vars {

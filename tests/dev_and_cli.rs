@@ -1,0 +1,1928 @@
+//! The script as a person meets it outside a web server, and the storage the examples keep:
+//!
+//! 1. the offline command line (`SCRIPT -X … -d … -H … -b … /path?query name=value`), each
+//!    form printing the raw CGI response;
+//! 2. the `--serve` development server, over real HTTP with a tiny client written here:
+//!    escaping, HEAD, forms with their CSRF cookie, redirects (local ones followed by the
+//!    server), joined cookies, httpoxy, a broken child answered with 502, the request log,
+//!    and stopping;
+//! 3. the guestbook's file under 200 concurrent POSTs, CSRF refusals, escaping, validation;
+//! 4. the login example's session cookie, sign-out, and `REMOTE_USER` trust.
+//!
+//! Binaries run with a cleared environment; CGI output is parsed strictly (as in
+//! `tests/subprocess.rs`). The examples are built before the first run (see
+//! `build_examples`).
+
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// A script that has not exited by then is killed and the test fails.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A valid CSRF token (32 hex digits): the cookie and the form field carry the same one.
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+// ---------------------------------------------------------------------------------------
+// The binaries
+// ---------------------------------------------------------------------------------------
+
+/// The examples this file runs.
+const EXAMPLES: [&str; 8] = [
+    "hello",
+    "greet",
+    "env",
+    "json_api",
+    "guestbook",
+    "login",
+    "redirects",
+    "fixture_broken_child",
+];
+
+/// The built example `name`, next to this test binary: `target/<profile>/deps/dev_and_cli-*`
+/// → `target/<profile>/examples/<name>`.
+fn binary(name: &str) -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps");
+    build_examples(profile_dir);
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --examples` (cargo test builds them first)",
+        path.display()
+    );
+    path
+}
+
+/// `cargo test --test dev_and_cli` builds only this file and would run stale examples. So,
+/// when run by cargo, build them once (a no-op after a full `cargo test`).
+fn build_examples(profile_dir: &Path) {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let Some(cargo) = std::env::var_os("CARGO") else {
+            return;
+        };
+        let (Some(target_dir), Some(profile)) = (
+            profile_dir.parent(),
+            profile_dir.file_name().and_then(OsStr::to_str),
+        ) else {
+            return;
+        };
+        let mut command = Command::new(cargo);
+        command
+            .args(["build", "--quiet", "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir);
+        for example in EXAMPLES {
+            command.args(["--example", example]);
+        }
+        match profile {
+            "debug" => {}
+            "release" => {
+                command.arg("--release");
+            }
+            other => {
+                command.args(["--profile", other]);
+            }
+        }
+        let output = command.output().expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building the examples failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+}
+
+/// `n` random bytes as hex, from the OS.
+fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut file| file.read_exact(&mut bytes))
+        .expect("/dev/urandom");
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A fresh directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "cgikit-dev-and-cli-{label}-{}-{}",
+            std::process::id(),
+            random_hex(6)
+        ));
+        fs::create_dir_all(&path).expect("a temporary directory");
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Running a process to completion
+// ---------------------------------------------------------------------------------------
+
+/// What one run produced.
+struct Outcome {
+    label: String,
+    /// `None` if a signal ended the process.
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl Outcome {
+    fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Context for assertion messages.
+    fn dump(&self) -> String {
+        format!(
+            "{} exited with {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.label,
+            self.code,
+            self.stdout_text(),
+            self.stderr
+        )
+    }
+
+    /// The response to a GET or POST, strictly parsed; also checks the exit code is 0.
+    fn response(&self) -> Cgi {
+        self.parsed(false)
+    }
+
+    /// The response to a HEAD: headers only.
+    fn head_response(&self) -> Cgi {
+        self.parsed(true)
+    }
+
+    fn parsed(&self, head: bool) -> Cgi {
+        assert_eq!(self.code, Some(0), "{}", self.dump());
+        parse_cgi(&self.stdout, head)
+            .unwrap_or_else(|error| panic!("invalid CGI output: {error}\n{}", self.dump()))
+    }
+}
+
+fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// Runs `command` with `input` on stdin (then EOF), at most [`TIMEOUT`].
+fn run(label: String, mut command: Command, input: Vec<u8>) -> Outcome {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {label}: {error}"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    // Dropping the pipe at the end of the thread closes stdin: EOF.
+    let writer = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let stdout = read_all(child.stdout.take().expect("piped stdout"));
+    let stderr = read_all(child.stderr.take().expect("piped stderr"));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the process") {
+            break status;
+        }
+        if started.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{label} did not exit within {TIMEOUT:?}");
+        }
+        thread::sleep(Duration::from_millis(2));
+    };
+    let _ = writer.join();
+    Outcome {
+        label,
+        code: status.code(),
+        stdout: stdout.join().expect("the stdout reader"),
+        stderr: String::from_utf8_lossy(&stderr.join().expect("the stderr reader")).into_owned(),
+    }
+}
+
+/// The example `name` run from a terminal: no CGI variables, these arguments.
+fn cli(name: &str, args: &[&str]) -> Outcome {
+    cli_with_stdin(name, args, b"")
+}
+
+fn cli_with_stdin(name: &str, args: &[&str], stdin: &[u8]) -> Outcome {
+    let mut command = Command::new(binary(name));
+    command.env_clear().args(args);
+    run(format!("{name} {args:?}"), command, stdin.to_vec())
+}
+
+/// A CGI request to one example, as a web server would make it.
+struct CgiRequest {
+    name: &'static str,
+    vars: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl CgiRequest {
+    fn get(name: &'static str, path_info: &str, query: &str) -> Self {
+        let script_name = format!("/cgi-bin/{name}");
+        let mut uri = format!("{script_name}{path_info}");
+        if !query.is_empty() {
+            uri = format!("{uri}?{query}");
+        }
+        let mut request = CgiRequest {
+            name,
+            vars: Vec::new(),
+            body: Vec::new(),
+        };
+        for (name, value) in [
+            ("GATEWAY_INTERFACE", "CGI/1.1"),
+            ("REQUEST_METHOD", "GET"),
+            ("SERVER_PROTOCOL", "HTTP/1.1"),
+            ("SERVER_SOFTWARE", "dev-and-cli-test"),
+            ("SERVER_NAME", "localhost"),
+            ("SERVER_PORT", "80"),
+            ("REMOTE_ADDR", "127.0.0.1"),
+            ("HTTP_HOST", "localhost"),
+            ("SCRIPT_NAME", &script_name),
+            ("REQUEST_URI", &uri),
+            ("QUERY_STRING", query),
+        ] {
+            request = request.var(name, value);
+        }
+        if !path_info.is_empty() {
+            request = request.var("PATH_INFO", path_info);
+        }
+        request
+    }
+
+    /// A POST of a urlencoded form.
+    fn post_form(name: &'static str, path_info: &str, fields: &[(&str, &str)]) -> Self {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        CgiRequest::get(name, path_info, "")
+            .var("REQUEST_METHOD", "POST")
+            .var("CONTENT_TYPE", FORM)
+            .var("CONTENT_LENGTH", body.len().to_string())
+            .body(body)
+    }
+
+    fn var(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.vars.retain(|(existing, _)| existing != name);
+        self.vars.push((name.to_owned(), value.into()));
+        self
+    }
+
+    fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    fn run(self) -> Outcome {
+        let mut command = Command::new(binary(self.name));
+        command
+            .env_clear()
+            .envs(self.vars.iter().map(|(n, v)| (n, v)));
+        let label = format!("{} (CGI) {:?}", self.name, self.vars);
+        run(label, command, self.body)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A strict CGI response parser (RFC 3875 §6, in the one canonical form cgikit writes)
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct Cgi {
+    status: u16,
+    head: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Cgi {
+    /// The only value of a header (case-insensitive name); fails if it is repeated.
+    fn header(&self, name: &str) -> Option<&str> {
+        let values = header_values(&self.headers, name);
+        assert!(values.len() <= 1, "`{name}` is repeated: {self:?}");
+        values.first().copied()
+    }
+
+    fn header_all(&self, name: &str) -> Vec<&str> {
+        header_values(&self.headers, name)
+    }
+
+    fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("a UTF-8 body")
+    }
+}
+
+fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers
+        .iter()
+        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+        .collect()
+}
+
+/// `Status: NNN Reason` first, then `Name: value` lines, all ending in CRLF, a blank line,
+/// and a body exactly as long as `Content-Length` says (empty for HEAD).
+fn parse_cgi(raw: &[u8], head: bool) -> Result<Cgi, String> {
+    let end = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or("no CRLF blank line after the headers")?;
+    let block = std::str::from_utf8(&raw[..end]).map_err(|_| "headers are not UTF-8")?;
+    let body = raw[end + 4..].to_vec();
+    for line in block.split("\r\n") {
+        if line
+            .bytes()
+            .any(|byte| byte.is_ascii_control() && byte != b'\t')
+        {
+            return Err(format!("control character in header line {line:?}"));
+        }
+    }
+    let mut lines = block.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .strip_prefix("Status: ")
+        .ok_or_else(|| format!("the first line is not `Status: `: {status_line:?}"))?;
+    let (code, reason) = status
+        .split_once(' ')
+        .ok_or_else(|| format!("no reason phrase: {status_line:?}"))?;
+    if code.len() != 3 || !code.bytes().all(|byte| byte.is_ascii_digit()) || reason.is_empty() {
+        return Err(format!("malformed status line {status_line:?}"));
+    }
+    let status: u16 = code.parse().map_err(|_| "status code")?;
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(": ")
+            .ok_or_else(|| format!("header line without `: `: {line:?}"))?;
+        let is_token =
+            |byte: u8| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte);
+        if name.is_empty() || !name.bytes().all(is_token) {
+            return Err(format!("invalid header name {name:?}"));
+        }
+        if name.eq_ignore_ascii_case("status") {
+            return Err("a second Status header".into());
+        }
+        headers.push((name.to_owned(), value.to_owned()));
+    }
+    let lengths = header_values(&headers, "content-length");
+    match lengths.as_slice() {
+        [] if !body.is_empty() => return Err("a body without Content-Length".into()),
+        [] => {}
+        [length] => {
+            let length: usize = length
+                .parse()
+                .map_err(|_| format!("Content-Length {length:?}"))?;
+            let expected = if head { 0 } else { length };
+            if body.len() != expected {
+                return Err(format!(
+                    "Content-Length {length} (head: {head}) but the body has {} bytes",
+                    body.len()
+                ));
+            }
+        }
+        _ => return Err("Content-Length is repeated".into()),
+    }
+    Ok(Cgi {
+        status,
+        head: block.to_owned(),
+        headers,
+        body,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. The offline command line
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn cli_no_arguments_is_a_get_of_the_root() {
+    let outcome = cli("hello", &[]);
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert_eq!(
+        outcome.stdout_text(),
+        "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\nHello, world!\n"
+    );
+    assert!(
+        outcome.stderr.contains("answering GET /"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+#[test]
+fn cli_path_with_query_and_name_value_pairs() {
+    for args in [&["/?name=Ada"][..], &["name=Ada"], &["?name=Ada"]] {
+        let outcome = cli("greet", args);
+        let response = outcome.response();
+        assert_eq!(response.status, 200, "{}", outcome.dump());
+        assert_eq!(
+            response.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        assert!(
+            response.text().contains("<p>Hello, Ada!</p>"),
+            "{}",
+            outcome.dump()
+        );
+        assert!(
+            outcome.stderr.contains("answering GET /?name=Ada"),
+            "{}",
+            outcome.dump()
+        );
+    }
+    // A pair is urlencoded into the query, then escaped in the page.
+    let outcome = cli("greet", &["name=<Ada & Bob>", "greeting=Salut"]);
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert!(
+        response
+            .text()
+            .contains("<p>Salut, &lt;Ada &amp; Bob&gt;!</p>"),
+        "{}",
+        outcome.dump()
+    );
+    // Without the field: the script's 400.
+    let outcome = cli("greet", &[]);
+    assert_eq!(outcome.response().status, 400, "{}", outcome.dump());
+}
+
+#[test]
+fn cli_data_makes_a_form_post() {
+    let dir = TempDir::new("cli-guestbook");
+    let file = dir.path().join("entries.txt");
+    let mut command = Command::new(binary("guestbook"));
+    command
+        .env_clear()
+        .env("GUESTBOOK_FILE", &file)
+        .args(["-d", "name=x&message=y&csrf_token=z"]);
+    let outcome = run("guestbook -d".into(), command, Vec::new());
+    let response = outcome.response();
+    // A POST (GET would show the page: 200) of a form (any other type: 415), refused only
+    // because no CSRF cookie came with it.
+    assert_eq!(response.status, 403, "{}", outcome.dump());
+    assert!(
+        outcome.stderr.contains("answering POST /"),
+        "{}",
+        outcome.dump()
+    );
+    assert!(!file.exists(), "a refused POST wrote {}", file.display());
+}
+
+#[test]
+fn cli_head_has_no_body() {
+    let outcome = cli("hello", &["-X", "HEAD"]);
+    let response = outcome.head_response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert!(response.body.is_empty(), "{}", outcome.dump());
+    assert_eq!(response.header("content-length"), Some("14"));
+    assert_eq!(
+        outcome.stdout_text(),
+        "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\n"
+    );
+    // The same head as the GET's.
+    let get = cli("hello", &[]);
+    assert_eq!(response.head, get.response().head, "{}", get.dump());
+    // And an unknown method name is refused before anything runs.
+    let outcome = cli("hello", &["-X", "NOT A METHOD"]);
+    assert_eq!(outcome.code, Some(2), "{}", outcome.dump());
+    assert!(outcome.stdout.is_empty(), "{}", outcome.dump());
+    assert!(
+        outcome.stderr.contains("is not an HTTP method"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+#[test]
+fn cli_headers_and_cookies_reach_the_script() {
+    let outcome = cli(
+        "env",
+        &[
+            "-H",
+            "Accept-Language: fr",
+            "-b",
+            "sid=abc; theme=dark",
+            "/some/path?a=1",
+        ],
+    );
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    let page = response.text();
+    for row in [
+        "<tr><th>HTTP_ACCEPT_LANGUAGE</th><td>fr</td></tr>",
+        "<tr><th>HTTP_COOKIE</th><td>sid=abc; theme=dark</td></tr>",
+        "<tr><th>PATH_INFO</th><td>/some/path</td></tr>",
+        "<tr><th>QUERY_STRING</th><td>a=1</td></tr>",
+        "<tr><th>REQUEST_METHOD</th><td>GET</td></tr>",
+    ] {
+        assert!(page.contains(row), "{row} missing:\n{page}");
+    }
+    // Two -b are one cookie list.
+    let outcome = cli("env", &["-b", "a=1", "-b", "b=2"]);
+    let page = outcome.response();
+    assert!(
+        page.text()
+            .contains("<tr><th>HTTP_COOKIE</th><td>a=1; b=2</td></tr>"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+// Regression: `-H 'Cookie: …'` plus `-b` used to be joined with ", ", which made the
+// first cookie swallow the others.
+#[test]
+fn cli_cookie_header_and_cookie_option_are_one_cookie_list() {
+    for args in [
+        &["-H", "Cookie: x=1", "-b", "y=2"][..],
+        &["-H", "Cookie: x=1", "-H", "Cookie: y=2"],
+    ] {
+        let outcome = cli("env", args);
+        let response = outcome.response();
+        assert!(
+            response
+                .text()
+                .contains("<tr><th>HTTP_COOKIE</th><td>x=1; y=2</td></tr>"),
+            "{args:?}: {}",
+            outcome.dump()
+        );
+    }
+    let dir = TempDir::new("cli-cookies");
+    let file = dir.path().join("entries.txt");
+    let mut command = Command::new(binary("guestbook"));
+    let cookie = format!("cgikit_csrf={TOKEN}");
+    let data = format!("name=a&message=b&csrf_token={TOKEN}");
+    command.env_clear().env("GUESTBOOK_FILE", &file).args([
+        "-H",
+        "Cookie: theme=dark",
+        "-b",
+        &cookie,
+        "-d",
+        &data,
+    ]);
+    let outcome = run("guestbook -H Cookie -b".into(), command, Vec::new());
+    assert_eq!(outcome.response().status, 303, "{}", outcome.dump());
+}
+
+#[test]
+fn cli_data_from_a_file_and_from_stdin() {
+    let dir = TempDir::new("cli-json");
+    let file = dir.path().join("body.json");
+    fs::write(&file, r#"{"celsius": 100}"#).expect("the body file");
+    let at_file = format!("@{}", file.display());
+    let from_file = cli(
+        "json_api",
+        &["-H", "Content-Type: application/json", "-d", &at_file],
+    );
+    let from_stdin = cli_with_stdin(
+        "json_api",
+        &["-H", "Content-Type: application/json", "-d", "@-"],
+        br#"{"celsius": 100}"#,
+    );
+    let inline = cli(
+        "json_api",
+        &[
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"celsius": 100}"#,
+        ],
+    );
+    for outcome in [&from_file, &from_stdin, &inline] {
+        let response = outcome.response();
+        assert_eq!(response.status, 200, "{}", outcome.dump());
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/json"),
+            "{}",
+            outcome.dump()
+        );
+        assert_eq!(
+            response.text(),
+            r#"{"fahrenheit":212.0}"#,
+            "{}",
+            outcome.dump()
+        );
+        assert!(
+            outcome.stderr.contains("answering POST /"),
+            "{}",
+            outcome.dump()
+        );
+    }
+    // Without the Content-Type, -d sends a form: the JSON API refuses it.
+    let outcome = cli("json_api", &["-d", r#"{"celsius": 100}"#]);
+    assert_eq!(outcome.response().status, 415, "{}", outcome.dump());
+    // A missing file is a usage error, not a request.
+    let missing = format!("@{}", dir.path().join("missing.json").display());
+    let outcome = cli("json_api", &["-d", &missing]);
+    assert_eq!(outcome.code, Some(2), "{}", outcome.dump());
+    assert!(outcome.stdout.is_empty(), "{}", outcome.dump());
+    assert!(outcome.stderr.contains("cannot read"), "{}", outcome.dump());
+}
+
+#[test]
+fn cli_bad_arguments_exit_2_with_usage() {
+    for (args, message) in [
+        (&["-Z"][..], "unexpected argument \"-Z\""),
+        (&["-X"], "-X needs a value"),
+        (&["-H", "nocolon"], "-H needs 'Name: value'"),
+        (&["/a", "/b"], "at most one path"),
+        (&["--trace"], "--trace goes with --serve"),
+        (&["--serve", "/a"], "--serve takes only an address"),
+    ] {
+        let outcome = cli("hello", args);
+        assert_eq!(outcome.code, Some(2), "{args:?}: {}", outcome.dump());
+        assert!(outcome.stdout.is_empty(), "{args:?}: {}", outcome.dump());
+        assert!(
+            outcome.stderr.contains(message) && outcome.stderr.contains("Usage:"),
+            "{args:?}: {}",
+            outcome.dump()
+        );
+        assert!(
+            outcome.stderr.starts_with("hello: "),
+            "{args:?}: {}",
+            outcome.dump()
+        );
+    }
+}
+
+#[test]
+fn cli_help_exits_0() {
+    for flag in ["--help", "-h"] {
+        let outcome = cli("greet", &[flag]);
+        assert_eq!(outcome.code, Some(0), "{}", outcome.dump());
+        let usage = outcome.stdout_text();
+        assert!(usage.contains("Usage:"), "{}", outcome.dump());
+        assert!(
+            usage.contains("greet --serve") && usage.contains("greet -d @form.txt"),
+            "{}",
+            outcome.dump()
+        );
+        assert!(!usage.contains("SCRIPT"), "{}", outcome.dump());
+        assert!(!usage.starts_with("Status:"), "{}", outcome.dump());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A tiny HTTP/1.1 client
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct Http {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Http {
+    fn header(&self, name: &str) -> Option<&str> {
+        let values = header_values(&self.headers, name);
+        assert!(values.len() <= 1, "`{name}` is repeated: {self:?}");
+        values.first().copied()
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends one request with `Connection: close` and reads the answer to EOF.
+fn http(
+    address: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Http {
+    let mut stream = TcpStream::connect(address).expect("connect to the dev server");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("a timeout");
+    stream.set_write_timeout(Some(TIMEOUT)).expect("a timeout");
+    let mut request =
+        format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes).expect("send the request");
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .unwrap_or_else(|error| panic!("{method} {target}: reading the response: {error}"));
+    parse_http(&raw, method == "HEAD")
+        .unwrap_or_else(|error| panic!("{method} {target}: {error}\n{raw:?}"))
+}
+
+fn parse_http(raw: &[u8], head: bool) -> Result<Http, String> {
+    let end = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or("no blank line after the headers")?;
+    let block = std::str::from_utf8(&raw[..end]).map_err(|_| "headers are not UTF-8")?;
+    let rest = &raw[end + 4..];
+    let mut lines = block.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let mut parts = status_line.splitn(3, ' ');
+    let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
+        return Err(format!("malformed status line {status_line:?}"));
+    };
+    if !version.starts_with("HTTP/1.") || code.len() != 3 {
+        return Err(format!("malformed status line {status_line:?}"));
+    }
+    let status: u16 = code.parse().map_err(|_| format!("status {code:?}"))?;
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("not a header line: {line:?}"))?;
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    let chunked = header_values(&headers, "transfer-encoding")
+        .iter()
+        .any(|value| value.eq_ignore_ascii_case("chunked"));
+    let body = if head || status == 204 || status == 304 {
+        if !rest.is_empty() {
+            return Err(format!("{} bytes of body for a HEAD/204/304", rest.len()));
+        }
+        Vec::new()
+    } else if chunked {
+        dechunk(rest)?
+    } else if let [length] = header_values(&headers, "content-length").as_slice() {
+        let length: usize = length.parse().map_err(|_| "Content-Length")?;
+        if rest.len() != length {
+            return Err(format!(
+                "Content-Length {length} but {} bytes followed",
+                rest.len()
+            ));
+        }
+        rest.to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok(Http {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut raw: &[u8]) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|window| window == b"\r\n")
+            .ok_or("a chunk size line without CRLF")?;
+        let size_text = std::str::from_utf8(&raw[..line_end]).map_err(|_| "chunk size")?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| "chunk size")?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        if raw.len() < size + 2 {
+            return Err("a truncated chunk".into());
+        }
+        body.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The development server
+// ---------------------------------------------------------------------------------------
+
+/// What the server wrote on stderr so far, and whether it has closed it.
+#[derive(Default)]
+struct Log {
+    text: Mutex<(String, bool)>,
+    changed: Condvar,
+}
+
+/// `EXAMPLE --serve 127.0.0.1:PORT`, stopped (killed) when dropped.
+struct DevServer {
+    name: &'static str,
+    child: Child,
+    address: SocketAddr,
+    log: Arc<Log>,
+}
+
+/// A variable of the server's own environment that must never reach a child.
+const SERVER_ONLY_VAR: &str = "CGIKIT_TEST_SERVER_ONLY";
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("its address").port()
+}
+
+impl DevServer {
+    fn start(name: &'static str) -> DevServer {
+        DevServer::start_with(name, &[])
+    }
+
+    /// `EXAMPLE --serve 127.0.0.1:PORT ARGS...`, once its banner is out.
+    fn start_with(name: &'static str, args: &[&str]) -> DevServer {
+        let mut failures = Vec::new();
+        for _ in 0..4 {
+            let address: SocketAddr = format!("127.0.0.1:{}", free_port())
+                .parse()
+                .expect("an address");
+            let mut command = Command::new(binary(name));
+            command
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env(SERVER_ONLY_VAR, "leaked")
+                .args(["--serve", &address.to_string()])
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            let mut child = command
+                .spawn()
+                .unwrap_or_else(|error| panic!("cannot start {name} --serve: {error}"));
+            let log = Arc::new(Log::default());
+            let mut stderr = child.stderr.take().expect("piped stderr");
+            let writer = Arc::clone(&log);
+            thread::spawn(move || {
+                let mut buffer = [0u8; 4096];
+                loop {
+                    let read = stderr.read(&mut buffer).unwrap_or(0);
+                    let mut text = writer.text.lock().expect("the log");
+                    if read == 0 {
+                        text.1 = true;
+                    } else {
+                        text.0.push_str(&String::from_utf8_lossy(&buffer[..read]));
+                    }
+                    writer.changed.notify_all();
+                    if read == 0 {
+                        return;
+                    }
+                }
+            });
+            let mut server = DevServer {
+                name,
+                child,
+                address,
+                log,
+            };
+            let banner = format!("{name}: serving http://{address}/ (Ctrl-C stops)\n");
+            if server.wait_for_log(|log| log.contains(&banner)) {
+                return server;
+            }
+            failures.push(server.stderr());
+            server.stop_now();
+        }
+        panic!(
+            "{name} --serve did not start:\n{}",
+            failures.join("\n---\n")
+        );
+    }
+
+    /// Waits (at most [`TIMEOUT`]) until the log satisfies `condition`; false if the
+    /// server closed its stderr or the time ran out first.
+    fn wait_for_log(&self, condition: impl Fn(&str) -> bool) -> bool {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut text = self.log.text.lock().expect("the log");
+        loop {
+            if condition(&text.0) {
+                return true;
+            }
+            let now = Instant::now();
+            if text.1 || now >= deadline {
+                return false;
+            }
+            text = self
+                .log
+                .changed
+                .wait_timeout(text, deadline - now)
+                .expect("the log")
+                .0;
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.log.text.lock().expect("the log").0.clone()
+    }
+
+    /// Waits for the request log line `NAME: METHOD TARGET -> STATUS (N ms)` and returns it.
+    fn request_line(&self, method: &str, target: &str, status: u16) -> String {
+        let prefix = format!("{}: {method} {target} -> {status} (", self.name);
+        let matches = |line: &str| {
+            line.strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(" ms)"))
+                .is_some_and(|ms| !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let found = self.wait_for_log(|log| log.lines().any(matches));
+        assert!(found, "no log line `{prefix}N ms)`:\n{}", self.stderr());
+        self.stderr()
+            .lines()
+            .find(|line| matches(line))
+            .expect("the line")
+            .to_owned()
+    }
+
+    fn get(&self, target: &str) -> Http {
+        http(self.address, "GET", target, &[], b"")
+    }
+
+    fn request(&self, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Http {
+        http(self.address, method, target, headers, body)
+    }
+
+    fn stop_now(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits at most `limit` for the server to exit.
+    fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for the server") {
+                return Some(status);
+            }
+            if started.elapsed() > limit {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+#[test]
+fn serve_greet_escapes_and_logs_each_request() {
+    let server = DevServer::start("greet");
+    let response = server.get("/?name=%3CAda%3E");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        response.text().contains("<p>Hello, &lt;Ada&gt;!</p>"),
+        "{}",
+        response.text()
+    );
+    assert!(!response.text().contains("<Ada>"));
+    server.request_line("GET", "/?name=%3CAda%3E", 200);
+
+    let response = server.get("/");
+    assert_eq!(response.status, 400, "{response:?}");
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert!(response.text().contains("`name`"), "{}", response.text());
+    server.request_line("GET", "/", 400);
+    // The script's own error log (its stderr) is the server's terminal.
+    assert!(
+        server.wait_for_log(
+            |log| log.contains("greet: 400 Invalid query string: missing field `name`")
+        ),
+        "{}",
+        server.stderr()
+    );
+
+    // HEAD: the GET's headers, Content-Length included, and no body.
+    let get = server.get("/?name=Ada");
+    let head = server.request("HEAD", "/?name=Ada", &[], b"");
+    assert_eq!(head.status, 200, "{head:?}");
+    assert!(head.body.is_empty(), "{head:?}");
+    assert_eq!(
+        head.header("content-length"),
+        Some(get.body.len().to_string().as_str()),
+        "{head:?}"
+    );
+    assert_eq!(head.header("content-type"), get.header("content-type"));
+    server.request_line("HEAD", "/?name=Ada", 200);
+}
+
+#[test]
+fn serve_guestbook_form_with_csrf_cookie() {
+    let server = DevServer::start("guestbook");
+    // The dev server gives its children a clean environment, so GUESTBOOK_FILE cannot be
+    // set: the entries go to the shared default file, and the entry is made unique.
+    let marker = random_hex(8);
+    let page = server.get("/");
+    assert_eq!(page.status, 200, "{page:?}");
+    let set_cookie = page.header("set-cookie").expect("a CSRF cookie");
+    let token = set_cookie
+        .strip_prefix("cgikit_csrf=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("cgikit_csrf=TOKEN")
+        .to_owned();
+    assert_eq!(token.len(), 32, "{set_cookie}");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    assert!(
+        page.text().contains(&format!(
+            "<input type=\"hidden\" name=\"csrf_token\" value=\"{token}\">"
+        )),
+        "{}",
+        page.text()
+    );
+
+    let name = format!("<script>{marker}</script>");
+    let message = format!("hello {marker} & <b>bold</b>");
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("name", &name)
+        .append_pair("message", &message)
+        .append_pair("csrf_token", &token)
+        .finish();
+    let cookie = format!("cgikit_csrf={token}");
+    let posted = server.request(
+        "POST",
+        "/",
+        &[("Cookie", &cookie), ("Content-Type", FORM)],
+        body.as_bytes(),
+    );
+    assert_eq!(posted.status, 303, "{posted:?}");
+    assert_eq!(posted.header("location"), Some("/"), "{posted:?}");
+    server.request_line("POST", "/", 303);
+
+    let page = server.request("GET", "/", &[("Cookie", &cookie)], b"");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.header("set-cookie").is_none(), "{page:?}");
+    let text = page.text();
+    let escaped_name = format!("<h3>&lt;script&gt;{marker}&lt;/script&gt;</h3>");
+    let escaped_message = format!("<p>hello {marker} &amp; &lt;b&gt;bold&lt;/b&gt;</p>");
+    assert_eq!(text.matches(&escaped_name).count(), 1, "{text}");
+    assert_eq!(text.matches(&escaped_message).count(), 1, "{text}");
+    assert_eq!(text.matches(marker.as_str()).count(), 2, "{text}");
+    assert!(!text.contains("<script>"), "{text}");
+
+    // Without the cookie, the same POST is refused.
+    let forged = server.request("POST", "/", &[("Content-Type", FORM)], body.as_bytes());
+    assert_eq!(forged.status, 403, "{forged:?}");
+}
+
+#[test]
+fn serve_login_session_cookie_round_trip() {
+    // Sessions go to the default directory (the children's environment is clean); each
+    // sign-in makes a new random id, and signing out removes it again.
+    let server = DevServer::start("login");
+    let page = server.get("/");
+    assert_eq!(page.status, 200, "{page:?}");
+    let set_cookie = page.header("set-cookie").expect("a CSRF cookie");
+    let token = set_cookie
+        .strip_prefix("cgikit_csrf=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("cgikit_csrf=TOKEN")
+        .to_owned();
+    assert!(page.text().contains("action=\"/login\""), "{}", page.text());
+    let csrf_cookie = format!("cgikit_csrf={token}");
+    let body = format!("user=student&password=cgikit&csrf_token={token}");
+    let signed_in = server.request(
+        "POST",
+        "/login",
+        &[("Cookie", &csrf_cookie), ("Content-Type", FORM)],
+        body.as_bytes(),
+    );
+    assert_eq!(signed_in.status, 303, "{signed_in:?}");
+    assert_eq!(signed_in.header("location"), Some("/"));
+    let session = signed_in.header("set-cookie").expect("a session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    let id = session_id(session);
+    let session_cookie = format!("session={id}");
+    // Two Cookie headers, as an HTTP/2 proxy may split them: joined with "; ".
+    let page = server.request(
+        "GET",
+        "/",
+        &[("Cookie", &csrf_cookie), ("Cookie", &session_cookie)],
+        b"",
+    );
+    assert!(
+        page.text().contains("Signed in as <b>student</b>"),
+        "{}",
+        page.text()
+    );
+    let body = format!("csrf_token={token}");
+    let signed_out = server.request(
+        "POST",
+        "/logout",
+        &[
+            ("Cookie", &format!("{csrf_cookie}; {session_cookie}")),
+            ("Content-Type", FORM),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(signed_out.status, 303, "{signed_out:?}");
+    let deleted = signed_out.header("set-cookie").expect("a deleting cookie");
+    assert!(
+        deleted.starts_with("session=;") && deleted.contains("Max-Age=0"),
+        "{deleted}"
+    );
+    let page = server.request(
+        "GET",
+        "/",
+        &[("Cookie", &format!("{csrf_cookie}; {session_cookie}"))],
+        b"",
+    );
+    assert!(!page.text().contains("Signed in as"), "{}", page.text());
+}
+
+#[test]
+fn serve_large_bodies_and_concurrent_requests() {
+    let server = DevServer::start("greet");
+    // Sixteen requests at once: each runs its own child.
+    let address = server.address;
+    let clients: Vec<_> = (0..16)
+        .map(|index| {
+            thread::spawn(move || {
+                let response = http(address, "GET", &format!("/?name=n{index}"), &[], b"");
+                (index, response)
+            })
+        })
+        .collect();
+    for client in clients {
+        let (index, response) = client.join().expect("a client thread");
+        assert_eq!(response.status, 200, "{response:?}");
+        assert!(
+            response
+                .text()
+                .contains(&format!("<p>Hello, n{index}!</p>")),
+            "{}",
+            response.text()
+        );
+    }
+    drop(server);
+
+    // A megabyte to a script that never reads it, and to one that refuses it.
+    let big = vec![b'a'; 1 << 20];
+    let server = DevServer::start("hello");
+    let response = server.request("POST", "/", &[("Content-Type", FORM)], &big);
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.text(), "Hello, world!\n");
+    drop(server);
+    let server = DevServer::start("json_api");
+    let response = server.request("POST", "/", &[("Content-Type", "application/json")], &big);
+    assert_eq!(response.status, 413, "{response:?}");
+    let response = server.request(
+        "POST",
+        "/",
+        &[("Content-Type", "application/json")],
+        br#"{"celsius": 100}"#,
+    );
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.text(), r#"{"fahrenheit":212.0}"#);
+}
+
+#[test]
+fn serve_redirects_and_local_redirects() {
+    let server = DevServer::start("redirects");
+    let response = server.get("/see-other");
+    assert_eq!(response.status, 303, "{response:?}");
+    assert_eq!(response.header("location"), Some("/landed"));
+
+    // A local redirect: the server fetched /landed itself; the client sees no redirect.
+    let response = server.get("/local");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert!(response.header("location").is_none(), "{response:?}");
+    assert!(
+        response.text().contains("<title>Landed</title>")
+            && response.text().contains("You arrived with <b>GET</b>"),
+        "{}",
+        response.text()
+    );
+    server.request_line("GET", "/local", 200);
+    // ... and re-ran it as a GET without the body, even after a POST.
+    let response = server.request("POST", "/local", &[("Content-Type", FORM)], b"a=1");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert!(
+        response.text().contains("You arrived with <b>GET</b>"),
+        "{}",
+        response.text()
+    );
+
+    // HEAD through a local redirect: the GET's length, no body.
+    let get = server.get("/local");
+    let head = server.request("HEAD", "/local", &[], b"");
+    assert_eq!(head.status, 200, "{head:?}");
+    assert!(head.body.is_empty(), "{head:?}");
+    assert_eq!(
+        head.header("content-length"),
+        Some(get.body.len().to_string().as_str()),
+        "{head:?}"
+    );
+
+    let response = server.request("POST", "/temporary", &[("Content-Type", FORM)], b"a=1");
+    assert_eq!(response.status, 307, "{response:?}");
+    assert_eq!(response.header("location"), Some("/landed"));
+    server.request_line("POST", "/temporary", 307);
+
+    let response = server.get("/permanent");
+    assert_eq!(response.status, 308, "{response:?}");
+    let response = server.get("/found");
+    assert_eq!(response.status, 302, "{response:?}");
+}
+
+#[test]
+fn serve_joins_cookies_drops_proxy_and_cleans_the_environment() {
+    let server = DevServer::start("env");
+    let response = server.request(
+        "GET",
+        "/p%20q?x=1",
+        &[
+            ("Cookie", "a=1"),
+            ("Cookie", "b=2"),
+            ("Proxy", "http://evil:1"),
+            ("X_Forwarded_For", "6.6.6.6"),
+            ("Accept-Language", "fr"),
+        ],
+        b"",
+    );
+    assert_eq!(response.status, 200, "{response:?}");
+    let page = response.text();
+    for row in [
+        "<tr><th>HTTP_COOKIE</th><td>a=1; b=2</td></tr>",
+        "<tr><th>HTTP_ACCEPT_LANGUAGE</th><td>fr</td></tr>",
+        "<tr><th>GATEWAY_INTERFACE</th><td>CGI/1.1</td></tr>",
+        "<tr><th>SERVER_SOFTWARE</th><td>cgikit-dev</td></tr>",
+        "<tr><th>PATH_INFO</th><td>/p q</td></tr>",
+        "<tr><th>REQUEST_URI</th><td>/p%20q?x=1</td></tr>",
+        "<tr><th>QUERY_STRING</th><td>x=1</td></tr>",
+        "<tr><th>REQUEST_METHOD</th><td>GET</td></tr>",
+        "<tr><th>SERVER_PROTOCOL</th><td>HTTP/1.1</td></tr>",
+        "<tr><th>REMOTE_ADDR</th><td>127.0.0.1</td></tr>",
+        "<tr><th>SERVER_NAME</th><td>127.0.0.1</td></tr>",
+        &format!(
+            "<tr><th>SERVER_PORT</th><td>{}</td></tr>",
+            server.address.port()
+        ),
+    ] {
+        assert!(page.contains(row), "{row} missing:\n{page}");
+    }
+    // An underscored header cannot pose as a dashed one.
+    assert!(!page.contains("6.6.6.6"), "{page}");
+    // httpoxy: no HTTP_PROXY at all, not even in the request's variables.
+    assert!(!page.contains("<tr><th>HTTP_PROXY</th>"), "{page}");
+    assert!(!page.contains("evil"), "{page}");
+    // The server's own environment does not leak into the child.
+    assert!(!page.contains(SERVER_ONLY_VAR), "{page}");
+    assert!(!page.contains("leaked"), "{page}");
+}
+
+#[test]
+fn serve_answers_502_for_a_broken_child() {
+    let server = DevServer::start("fixture_broken_child");
+    let fine = server.get("/");
+    assert_eq!(fine.status, 200, "{fine:?}");
+    assert_eq!(fine.text(), "fine\n");
+
+    let response = server.get("/?garbage");
+    assert_eq!(response.status, 502, "{response:?}");
+    assert!(response.text().contains("malformed"), "{}", response.text());
+    assert!(
+        !response.text().contains("garbage without headers"),
+        "{}",
+        response.text()
+    );
+    server.request_line("GET", "/?garbage", 502);
+    let expected = "fixture_broken_child: the script's output is malformed: the script's headers do not end with a blank line";
+    assert!(
+        server.wait_for_log(|log| log.contains(expected)),
+        "{}",
+        server.stderr()
+    );
+
+    let response = server.get("/?nothing");
+    assert_eq!(response.status, 502, "{response:?}");
+    server.request_line("GET", "/?nothing", 502);
+    let expected =
+        "fixture_broken_child: the script's output is malformed: the script wrote nothing";
+    assert!(
+        server.wait_for_log(|log| log.contains(expected)),
+        "{}",
+        server.stderr()
+    );
+
+    // The server is still serving after broken children.
+    assert_eq!(server.get("/").status, 200);
+}
+
+/// Whether this process ignores SIGINT (a non-interactive shell's background job does):
+/// its children would inherit that, and Ctrl-C could not stop them.
+fn sigint_ignored() -> bool {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (2 - 1)) != 0)
+}
+
+#[test]
+fn serve_stops_on_ctrl_c() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let mut server = DevServer::start("hello");
+    let response = server.get("/");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.text(), "Hello, world!\n");
+    server.request_line("GET", "/", 200);
+
+    let by_sigint = !sigint_ignored();
+    if by_sigint {
+        let status = Command::new("kill")
+            .args(["-INT", &server.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -INT failed: {status:?}");
+    } else {
+        server.child.kill().expect("kill the server");
+    }
+    let status = server
+        .wait_exit(Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("the server still runs 5 s after being told to stop"));
+    if by_sigint {
+        assert_eq!(status.signal(), Some(2), "{status:?}");
+    }
+    assert!(
+        TcpStream::connect_timeout(&server.address, Duration::from_secs(1)).is_err(),
+        "the port still answers"
+    );
+}
+
+#[test]
+fn serve_trace_prints_the_variables_and_the_response_head() {
+    let server = DevServer::start_with("greet", &["--trace"]);
+    let response = server.get("/?name=Ada");
+    assert_eq!(response.status, 200, "{response:?}");
+    server.request_line("GET", "/?name=Ada", 200);
+    let log = server.stderr();
+    for expected in [
+        "greet: --- CGI variables ---",
+        "greet:   QUERY_STRING=name=Ada",
+        "greet:   REQUEST_METHOD=GET",
+        "greet: --- the script's response head ---",
+        "greet:   Status: 200 OK",
+    ] {
+        assert!(
+            log.lines().any(|line| line == expected),
+            "{expected}:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn serve_on_a_busy_port_fails_with_exit_1() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let address = listener.local_addr().expect("its address").to_string();
+    let mut command = Command::new(binary("hello"));
+    command.env_clear().args(["--serve", &address]);
+    let outcome = run(format!("hello --serve {address}"), command, Vec::new());
+    assert_eq!(outcome.code, Some(1), "{}", outcome.dump());
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("hello: cannot listen on {address}")),
+        "{}",
+        outcome.dump()
+    );
+    assert!(!outcome.stderr.contains("serving"), "{}", outcome.dump());
+    drop(listener);
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. The guestbook's storage
+// ---------------------------------------------------------------------------------------
+
+/// A guestbook POST as CGI, storing in `file`, with this cookie (if any) and these fields.
+fn guestbook_post(file: &Path, cookie: Option<&str>, fields: &[(&str, &str)]) -> Outcome {
+    let mut request = CgiRequest::post_form("guestbook", "", fields)
+        .var("GUESTBOOK_FILE", file.to_string_lossy());
+    if let Some(cookie) = cookie {
+        request = request.var("HTTP_COOKIE", cookie);
+    }
+    request.run()
+}
+
+fn guestbook_page(file: &Path) -> Outcome {
+    CgiRequest::get("guestbook", "", "")
+        .var("GUESTBOOK_FILE", file.to_string_lossy())
+        .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}"))
+        .run()
+}
+
+#[test]
+fn guestbook_keeps_every_entry_under_concurrent_posts() {
+    const THREADS: usize = 8;
+    const EACH: usize = 25;
+    let dir = TempDir::new("guestbook-concurrent");
+    let file = Arc::new(dir.path().join("entries.txt"));
+    let cookie = format!("cgikit_csrf={TOKEN}");
+    let failures = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|thread_index| {
+            let file = Arc::clone(&file);
+            let cookie = cookie.clone();
+            let failures = Arc::clone(&failures);
+            thread::spawn(move || {
+                let mut sent = Vec::new();
+                for index in 0..EACH {
+                    // Characters that urlencoding must carry: spaces, &, =, %, +, newline.
+                    let message =
+                        format!("message {thread_index}-{index} & a=b 100% +1 é\nsecond line");
+                    let name = format!("writer {thread_index}");
+                    let outcome = guestbook_post(
+                        &file,
+                        Some(&cookie),
+                        &[
+                            ("name", &name),
+                            ("message", &message),
+                            ("csrf_token", TOKEN),
+                        ],
+                    );
+                    let response = outcome.response();
+                    if response.status != 303 {
+                        failures.fetch_add(1, Ordering::SeqCst);
+                        panic!("{}", outcome.dump());
+                    }
+                    assert_eq!(
+                        response.header("location"),
+                        Some("/cgi-bin/guestbook"),
+                        "{}",
+                        outcome.dump()
+                    );
+                    sent.push(message);
+                }
+                sent
+            })
+        })
+        .collect();
+    let mut sent = HashSet::new();
+    for worker in workers {
+        for message in worker.join().expect("a worker thread") {
+            assert!(sent.insert(message));
+        }
+    }
+    assert_eq!(failures.load(Ordering::SeqCst), 0);
+    assert_eq!(sent.len(), THREADS * EACH);
+
+    let text = fs::read_to_string(&*file).expect("the guestbook file");
+    assert!(text.ends_with('\n'), "the last line is torn");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), THREADS * EACH, "{text}");
+    let mut seen = HashSet::new();
+    for line in &lines {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(line.as_bytes())
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        let keys: Vec<&str> = pairs.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, ["name", "message", "time"], "a torn record: {line:?}");
+        assert!(pairs[0].1.starts_with("writer "), "{line:?}");
+        assert!(
+            pairs[2].1.parse::<u64>().is_ok_and(|time| time > 0),
+            "{line:?}"
+        );
+        let message = &pairs[1].1;
+        assert!(sent.contains(message), "a message never sent: {line:?}");
+        assert!(seen.insert(message.clone()), "a duplicate: {line:?}");
+    }
+    assert_eq!(seen, sent);
+
+    // The page shows them all.
+    let outcome = guestbook_page(&file);
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert!(
+        response.text().contains("<h2>200 entries</h2>"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+#[test]
+fn guestbook_refuses_forged_posts() {
+    let dir = TempDir::new("guestbook-forged");
+    let file = dir.path().join("entries.txt");
+    let cookie = format!("cgikit_csrf={TOKEN}");
+    // One real entry first, so "nothing written" compares contents, not existence.
+    let outcome = guestbook_post(
+        &file,
+        Some(&cookie),
+        &[("name", "Ada"), ("message", "first"), ("csrf_token", TOKEN)],
+    );
+    assert_eq!(outcome.response().status, 303, "{}", outcome.dump());
+    let before = fs::read_to_string(&file).expect("the guestbook file");
+    assert_eq!(before.lines().count(), 1);
+
+    let wrong = "ffffffffffffffffffffffffffffffff";
+    for (cookie, token) in [
+        (None, TOKEN),
+        (Some(cookie.as_str()), wrong),
+        (Some(cookie.as_str()), ""),
+        (Some("cgikit_csrf=short"), "short"),
+        (Some(&format!("cgikit_csrf={wrong}")), TOKEN),
+    ] {
+        let outcome = guestbook_post(
+            &file,
+            cookie,
+            &[
+                ("name", "Eve"),
+                ("message", "forged"),
+                ("csrf_token", token),
+            ],
+        );
+        let response = outcome.response();
+        assert_eq!(
+            response.status,
+            403,
+            "{cookie:?} {token:?}: {}",
+            outcome.dump()
+        );
+        assert_eq!(
+            fs::read_to_string(&file).expect("the guestbook file"),
+            before,
+            "{cookie:?} {token:?}: a refused POST wrote"
+        );
+    }
+}
+
+#[test]
+fn guestbook_escapes_what_visitors_wrote() {
+    let dir = TempDir::new("guestbook-xss");
+    let file = dir.path().join("entries.txt");
+    let payload = "<script>alert(1)</script>";
+    let outcome = guestbook_post(
+        &file,
+        Some(&format!("cgikit_csrf={TOKEN}")),
+        &[
+            ("name", payload),
+            ("message", payload),
+            ("csrf_token", TOKEN),
+        ],
+    );
+    assert_eq!(outcome.response().status, 303, "{}", outcome.dump());
+
+    let outcome = guestbook_page(&file);
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    let page = response.text();
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;";
+    assert!(
+        page.contains(&format!("<h3>{escaped}</h3><p>{escaped}</p>")),
+        "{page}"
+    );
+    assert!(!page.contains("<script"), "{page}");
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+}
+
+#[test]
+fn guestbook_too_long_name_is_a_422_with_the_form_refilled() {
+    let dir = TempDir::new("guestbook-long");
+    let file = dir.path().join("entries.txt");
+    let name = format!("<i>{}", "x".repeat(78));
+    assert_eq!(name.chars().count(), 81);
+    let message = "keep <b>me</b> & \"this\"";
+    let outcome = guestbook_post(
+        &file,
+        Some(&format!("cgikit_csrf={TOKEN}")),
+        &[("name", &name), ("message", message), ("csrf_token", TOKEN)],
+    );
+    let response = outcome.response();
+    assert_eq!(response.status, 422, "{}", outcome.dump());
+    let page = response.text();
+    assert!(
+        page.contains("<strong>Your name is longer than 80 characters.</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("value=\"&lt;i&gt;{}\"", "x".repeat(78))),
+        "{page}"
+    );
+    assert!(
+        page.contains(">keep &lt;b&gt;me&lt;/b&gt; &amp; &quot;this&quot;</textarea>"),
+        "{page}"
+    );
+    assert!(!page.contains("<b>me"), "{page}");
+    assert!(!file.exists(), "a rejected entry was written");
+
+    // 80 characters is fine.
+    let name = "y".repeat(80);
+    let outcome = guestbook_post(
+        &file,
+        Some(&format!("cgikit_csrf={TOKEN}")),
+        &[("name", &name), ("message", "ok"), ("csrf_token", TOKEN)],
+    );
+    assert_eq!(outcome.response().status, 303, "{}", outcome.dump());
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. The login example
+// ---------------------------------------------------------------------------------------
+
+fn login_request(sessions: &Path, request: CgiRequest) -> CgiRequest {
+    request.var("LOGIN_SESSIONS", sessions.to_string_lossy())
+}
+
+/// `session=ID; ...` → ID.
+fn session_id(set_cookie: &str) -> String {
+    set_cookie
+        .strip_prefix("session=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("not a session cookie: {set_cookie}"))
+        .to_owned()
+}
+
+fn sign_in(sessions: &Path, https: bool) -> (Cgi, Outcome) {
+    let mut request = login_request(
+        sessions,
+        CgiRequest::post_form(
+            "login",
+            "/login",
+            &[
+                ("user", "student"),
+                ("password", "cgikit"),
+                ("csrf_token", TOKEN),
+            ],
+        )
+        .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}")),
+    );
+    if https {
+        request = request.var("HTTPS", "on");
+    }
+    let outcome = request.run();
+    (outcome.response(), outcome)
+}
+
+#[test]
+fn login_page_sets_a_csrf_cookie() {
+    let sessions = TempDir::new("login-page");
+    let outcome = login_request(sessions.path(), CgiRequest::get("login", "", "")).run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    let set_cookie = response.header("set-cookie").expect("a CSRF cookie");
+    let token = set_cookie
+        .strip_prefix("cgikit_csrf=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("cgikit_csrf=TOKEN");
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{set_cookie}"
+    );
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let page = response.text();
+    assert!(
+        page.contains(&format!("value=\"{token}\"")),
+        "the form carries the cookie's token:\n{page}"
+    );
+    assert!(page.contains("action=\"/cgi-bin/login/login\""), "{page}");
+    assert!(!page.contains("Signed in as"), "{page}");
+}
+
+#[test]
+fn login_sign_in_session_and_sign_out() {
+    let sessions = TempDir::new("login-flow");
+    let (response, outcome) = sign_in(sessions.path(), false);
+    assert_eq!(response.status, 303, "{}", outcome.dump());
+    assert_eq!(
+        response.header("location"),
+        Some("/cgi-bin/login"),
+        "{}",
+        outcome.dump()
+    );
+    let cookies = response.header_all("set-cookie");
+    assert_eq!(cookies.len(), 1, "{}", outcome.dump());
+    let set_cookie = cookies[0];
+    let id = session_id(set_cookie);
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{set_cookie}"
+    );
+    for attribute in ["Path=/", "HttpOnly", "SameSite=Lax"] {
+        assert!(
+            set_cookie.split("; ").any(|part| part == attribute),
+            "{attribute} missing: {set_cookie}"
+        );
+    }
+    assert!(!set_cookie.contains("Secure"), "not HTTPS: {set_cookie}");
+    let session_file = sessions.path().join(&id);
+    assert_eq!(
+        fs::read_to_string(&session_file).expect("the session file"),
+        "student"
+    );
+
+    // The session cookie signs the next page in.
+    let both = format!("cgikit_csrf={TOKEN}; session={id}");
+    let outcome = login_request(sessions.path(), CgiRequest::get("login", "", ""))
+        .var("HTTP_COOKIE", &both)
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert!(
+        response.text().contains("Signed in as <b>student</b>"),
+        "{}",
+        outcome.dump()
+    );
+    assert!(
+        response.text().contains("action=\"/cgi-bin/login/logout\""),
+        "{}",
+        outcome.dump()
+    );
+
+    // Signing out: a forged sign-out is refused and changes nothing...
+    let outcome = login_request(
+        sessions.path(),
+        CgiRequest::post_form("login", "/logout", &[("csrf_token", "nope")]),
+    )
+    .var("HTTP_COOKIE", &both)
+    .run();
+    assert_eq!(outcome.response().status, 403, "{}", outcome.dump());
+    assert!(session_file.exists());
+
+    // ... the real one deletes the cookie and the session file.
+    let outcome = login_request(
+        sessions.path(),
+        CgiRequest::post_form("login", "/logout", &[("csrf_token", TOKEN)]),
+    )
+    .var("HTTP_COOKIE", &both)
+    .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 303, "{}", outcome.dump());
+    assert_eq!(response.header("location"), Some("/cgi-bin/login"));
+    let set_cookie = response.header("set-cookie").expect("a deleting cookie");
+    assert!(set_cookie.starts_with("session=;"), "{set_cookie}");
+    assert!(
+        set_cookie.split("; ").any(|part| part == "Max-Age=0"),
+        "{set_cookie}"
+    );
+    assert!(
+        set_cookie.split("; ").any(|part| part == "Path=/"),
+        "{set_cookie}"
+    );
+    assert!(!session_file.exists(), "the session file is still there");
+
+    // The old cookie no longer signs in.
+    let outcome = login_request(sessions.path(), CgiRequest::get("login", "", ""))
+        .var("HTTP_COOKIE", &both)
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert!(
+        !response.text().contains("Signed in as"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+#[test]
+fn login_over_https_sets_a_secure_session_cookie() {
+    let sessions = TempDir::new("login-https");
+    let (response, outcome) = sign_in(sessions.path(), true);
+    assert_eq!(response.status, 303, "{}", outcome.dump());
+    let set_cookie = response.header("set-cookie").expect("a session cookie");
+    session_id(set_cookie);
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(
+            set_cookie.split("; ").any(|part| part == attribute),
+            "{attribute} missing: {set_cookie}"
+        );
+    }
+}
+
+#[test]
+fn login_refuses_a_wrong_password_and_a_forged_form() {
+    let sessions = TempDir::new("login-wrong");
+    let outcome = login_request(
+        sessions.path(),
+        CgiRequest::post_form(
+            "login",
+            "/login",
+            &[
+                ("user", "student"),
+                ("password", "guess"),
+                ("csrf_token", TOKEN),
+            ],
+        )
+        .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}")),
+    )
+    .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 401, "{}", outcome.dump());
+    assert!(
+        response.text().contains("Wrong name or password."),
+        "{}",
+        outcome.dump()
+    );
+    assert!(
+        response.header("set-cookie").is_none(),
+        "{}",
+        outcome.dump()
+    );
+
+    // The right password without the CSRF cookie: refused before it is checked.
+    let outcome = login_request(
+        sessions.path(),
+        CgiRequest::post_form(
+            "login",
+            "/login",
+            &[
+                ("user", "student"),
+                ("password", "cgikit"),
+                ("csrf_token", TOKEN),
+            ],
+        ),
+    )
+    .run();
+    assert_eq!(outcome.response().status, 403, "{}", outcome.dump());
+    let created = fs::read_dir(sessions.path())
+        .map(|entries| entries.count())
+        .unwrap_or(0);
+    assert_eq!(created, 0, "a refused sign-in created a session");
+}
+
+#[test]
+fn login_trusts_remote_user_only_when_configured() {
+    let sessions = TempDir::new("login-remote-user");
+    let outcome = login_request(sessions.path(), CgiRequest::get("login", "", ""))
+        .var("REMOTE_USER", "mallory")
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert!(
+        !response.text().contains("Signed in as"),
+        "REMOTE_USER believed without LOGIN_TRUST_REMOTE_USER: {}",
+        outcome.dump()
+    );
+    assert!(!response.text().contains("mallory"), "{}", outcome.dump());
+
+    for untrusted in ["0", "yes", ""] {
+        let outcome = login_request(sessions.path(), CgiRequest::get("login", "", ""))
+            .var("REMOTE_USER", "mallory")
+            .var("LOGIN_TRUST_REMOTE_USER", untrusted)
+            .run();
+        assert!(
+            !outcome.response().text().contains("Signed in as"),
+            "{untrusted:?}: {}",
+            outcome.dump()
+        );
+    }
+
+    let outcome = login_request(sessions.path(), CgiRequest::get("login", "", ""))
+        .var("REMOTE_USER", "mallory")
+        .var("LOGIN_TRUST_REMOTE_USER", "1")
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    assert!(
+        response.text().contains("Signed in as <b>mallory</b>"),
+        "{}",
+        outcome.dump()
+    );
+}
