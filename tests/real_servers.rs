@@ -1,0 +1,1235 @@
+//! Real web servers run the built examples: Apache httpd 2.4 (event MPM + mod_cgid),
+//! lighttpd 1.4 (mod_cgi) and nginx + fcgiwrap, configured as the tested recipe in the
+//! reference does (cgi-servers.sh; cgi-spec-and-servers.md §3), each started on a free
+//! 127.0.0.1 port and stopped again by pid.
+//!
+//! Run just these: `cargo test --test real_servers` (add `-- --nocapture` to see the
+//! per-server timings and any skip message).
+//!
+//! What they need:
+//! - the Debian packages `apache2`, `lighttpd`, `nginx-light` (or any nginx),
+//!   `fcgiwrap` and `curl`; `setpriv` and `pgrep`/`kill` (packages `util-linux`, `procps`).
+//!   A server that is missing is SKIPPED with a loud message naming the package, except
+//!   under `CI=true`, where it is a failure;
+//! - loopback only, no network. When run as root (as CI does), each server drops to
+//!   `www-data` for the scripts, exactly as the recipe does: the lab directory under
+//!   `/tmp` is world-traversable and the scripts are copied into its `www/cgi-bin/`;
+//! - `cargo`: the examples are built in release mode first (`CARGO`, set by `cargo test`,
+//!   into this test's own target directory), since release binaries are what gets
+//!   deployed.
+//!
+//! Every server gets the same cases (the `CASES` table); where a server differs by design,
+//! the case asserts what that server does and says so in a comment. The lab directory
+//! (`/tmp/cgikit-<server>.<random>`) is removed when the test ends; if a case fails, the
+//! tail of every server log is printed first.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+
+/// The examples (and fixture) copied into each server's `cgi-bin/`, with the name they
+/// get there.
+const SCRIPTS: [(&str, &str); 6] = [
+    ("greet", "greet"),
+    ("env", "env"),
+    ("guestbook", "guestbook"),
+    ("upload", "upload"),
+    ("redirects", "redirects"),
+    ("fixture_server_probe", "server_probe"),
+];
+
+/// The only environment the servers start with (the recipe's `env -i PATH=...`): nothing
+/// of the test runner's environment (`CI`, `RUST_BACKTRACE`...) reaches the scripts.
+const SERVER_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// fcgiwrap's `-c`. The recipe preforks 4, but a SIGTERM to the parent leaves preforked
+/// workers running; once stopped by pid they are orphans that only init reaps (on this
+/// machine about a second later; in a container whose PID 1 does not reap, never). One
+/// process forks nothing but the scripts, exits cleanly on SIGTERM, and is reaped here;
+/// the cases run one at a time anyway. With more, `Running::stop` stops the workers.
+const FCGIWRAP_PROCESSES: u32 = 1;
+
+/// How long one HTTP exchange may take before the case fails.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+// =======================================================================================
+// The servers
+// =======================================================================================
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Apache,
+    Lighttpd,
+    Nginx,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Apache => "apache",
+            Kind::Lighttpd => "lighttpd",
+            Kind::Nginx => "nginx",
+        }
+    }
+
+    /// What must be installed: (file, Debian package that provides it).
+    fn needs(self) -> Vec<(&'static str, &'static str)> {
+        let mut needs = match self {
+            Kind::Apache => vec![
+                ("/usr/sbin/apache2", "apache2"),
+                ("/usr/lib/apache2/modules/mod_cgid.so", "apache2"),
+                ("/usr/lib/apache2/modules/mod_mpm_event.so", "apache2"),
+                ("/usr/lib/apache2/modules/mod_env.so", "apache2"),
+            ],
+            Kind::Lighttpd => vec![
+                ("/usr/sbin/lighttpd", "lighttpd"),
+                ("/usr/lib/lighttpd/mod_cgi.so", "lighttpd"),
+            ],
+            Kind::Nginx => vec![
+                ("/usr/sbin/nginx", "nginx-light"),
+                ("/etc/nginx/fastcgi_params", "nginx-common"),
+                ("/usr/sbin/fcgiwrap", "fcgiwrap"),
+                ("/usr/bin/setpriv", "util-linux"),
+            ],
+        };
+        needs.extend([
+            ("/usr/bin/curl", "curl"),
+            ("/usr/bin/pgrep", "procps"),
+            ("/usr/bin/kill", "procps"),
+        ]);
+        needs
+    }
+
+    /// Where the script's stderr (a panic's message) ends up.
+    fn script_log(self) -> &'static str {
+        match self {
+            // mod_cgid copies script stderr into the ErrorLog (AH01215).
+            Kind::Apache => "apache_error.log",
+            // server.breakagelog.
+            Kind::Lighttpd => "lighttpd_cgi_stderr.log",
+            // fcgiwrap -f sends it to nginx as FastCGI stderr: "FastCGI sent in stderr".
+            Kind::Nginx => "nginx_error.log",
+        }
+    }
+}
+
+/// True when everything `kind` needs is installed. Otherwise says loudly what is missing
+/// and returns false, or fails the test under `CI=true`.
+fn available(kind: Kind) -> bool {
+    let mut missing: Vec<(&str, &str)> = kind
+        .needs()
+        .into_iter()
+        .filter(|(path, _)| !Path::new(path).exists())
+        .collect();
+    missing.dedup_by_key(|(_, package)| *package);
+    if missing.is_empty() {
+        return true;
+    }
+    let mut packages: Vec<&str> = missing.iter().map(|(_, package)| *package).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    let files: Vec<&str> = missing.iter().map(|(path, _)| *path).collect();
+    let message = format!(
+        "\n################################################################################\n\
+         ## real_servers: {name} tests NOT RUN: missing {files}\n\
+         ## install the Debian package(s): apt-get install --no-install-recommends {packages}\n\
+         ################################################################################",
+        name = kind.name(),
+        files = files.join(", "),
+        packages = packages.join(" "),
+    );
+    if std::env::var("CI").is_ok_and(|value| value == "true") {
+        panic!("{message}\n(CI=true: a missing server is a failure, not a skip)");
+    }
+    eprintln!("{message}");
+    false
+}
+
+fn is_root() -> bool {
+    fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
+}
+
+/// A fresh, world-traversable directory under `/tmp` (like `mktemp -d` + `chmod 755`),
+/// removed on drop: `www/cgi-bin/` (the scripts), `conf/`, and `logs/`, `run/`, `data/`
+/// writable by the servers' unprivileged user (lighttpd opens its logs after dropping to
+/// www-data; the guestbook writes to `data/`).
+struct Lab {
+    dir: PathBuf,
+    /// Written into `www/other`, to know that the server answering is this lab's.
+    token: String,
+}
+
+impl Lab {
+    fn new(kind: Kind) -> Lab {
+        for attempt in 0..100 {
+            let token = random_hex(attempt);
+            // Short: Apache's ScriptSock must stay under ~100 characters.
+            let dir = PathBuf::from(format!("/tmp/cgikit-{}.{token}", kind.name()));
+            match fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(error) => panic!("creating {}: {error}", dir.display()),
+            }
+            let lab = Lab { dir, token };
+            lab.setup();
+            return lab;
+        }
+        panic!("no free lab directory name under /tmp");
+    }
+
+    fn setup(&self) {
+        set_mode(&self.dir, 0o755);
+        for sub in ["www", "www/cgi-bin", "conf"] {
+            fs::create_dir_all(self.dir.join(sub)).expect("lab directory");
+            set_mode(&self.dir.join(sub), 0o755);
+        }
+        for sub in ["logs", "run", "data"] {
+            fs::create_dir_all(self.dir.join(sub)).expect("lab directory");
+            set_mode(&self.dir.join(sub), 0o1777);
+        }
+        let other = self.dir.join("www/other");
+        fs::write(&other, format!("OTHER PAGE {}\n", self.token)).expect("www/other");
+        set_mode(&other, 0o644);
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.join(relative)
+    }
+
+    fn add_script(&self, binary: &Path, name: &str) {
+        let target = self.path("www/cgi-bin").join(name);
+        fs::copy(binary, &target)
+            .unwrap_or_else(|error| panic!("copying {}: {error}", binary.display()));
+        set_mode(&target, 0o755);
+    }
+
+    /// The config template `name` (tests/real_servers/) with the lab's paths and `port`.
+    fn write_config(&self, name: &str, template: &str, port: u16) -> PathBuf {
+        let text = template
+            .replace("@LAB@", &self.dir.to_string_lossy())
+            .replace("@PORT@", &port.to_string());
+        let path = self.path("conf").join(name);
+        fs::write(&path, text).expect("writing a config");
+        path
+    }
+
+    fn log(&self, name: &str) -> File {
+        File::create(self.path("logs").join(name)).expect("creating a log file")
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Err(error) = fs::remove_dir_all(&self.dir) {
+            eprintln!(
+                "real_servers: could not remove {}: {error}",
+                self.dir.display()
+            );
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|error| panic!("chmod {mode:o} {}: {error}", path.display()));
+}
+
+/// `n` bytes' worth of hex that differs between calls and processes.
+fn random_hex(salt: u64) -> String {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(salt);
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos()),
+    );
+    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
+}
+
+/// One process the test started, stopped by its pid.
+struct Running {
+    name: &'static str,
+    child: Child,
+    /// fcgiwrap: its preforked workers outlive a SIGTERM to it, so they are looked up by
+    /// parent pid (`pgrep -P`) and stopped too (never by name).
+    stop_children: bool,
+}
+
+impl Running {
+    fn spawn(name: &'static str, mut command: Command, log: File) -> Result<Running, String> {
+        let stderr = log.try_clone().map_err(|error| error.to_string())?;
+        command
+            .env_clear()
+            .env("PATH", SERVER_PATH)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(stderr);
+        let child = command
+            .spawn()
+            .map_err(|error| format!("starting {name}: {error}"))?;
+        Ok(Running {
+            name,
+            child,
+            stop_children: false,
+        })
+    }
+
+    fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(format!("{} exited early ({status})", self.name)),
+            Ok(None) => None,
+            Err(error) => Some(format!("{}: {error}", self.name)),
+        }
+    }
+
+    /// SIGTERM by pid (for fcgiwrap, then its workers by pid), and reap it. A process
+    /// still there after 10 s gets SIGKILL.
+    fn stop(&mut self) {
+        let pid = self.child.id();
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        let children = if self.stop_children {
+            children_of(pid)
+        } else {
+            Vec::new()
+        };
+        // The parent first: fcgiwrap respawns workers that die before it.
+        signal_term(&[pid]);
+        if !children.is_empty() {
+            thread::sleep(Duration::from_millis(200));
+            signal_term(&children);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) if Instant::now() > deadline => {
+                    eprintln!(
+                        "real_servers: {} ({pid}) ignored SIGTERM: SIGKILL",
+                        self.name
+                    );
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return;
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    Command::new("/usr/bin/pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+        .map(|output| {
+            String::from_utf8_lossy(&output.stdout)
+                .split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn signal_term(pids: &[u32]) {
+    let mut command = Command::new("/usr/bin/kill");
+    command.arg("-TERM");
+    command.args(pids.iter().map(u32::to_string));
+    let _ = command.stderr(Stdio::null()).status();
+}
+
+/// A server running from its own lab, stopped (by pid) and its lab removed on drop.
+struct Server {
+    kind: Kind,
+    port: u16,
+    /// In start order; stopped in reverse (nginx before fcgiwrap).
+    processes: Vec<Running>,
+    lab: Lab,
+}
+
+impl Server {
+    fn start(kind: Kind) -> Server {
+        let examples = release_examples();
+        let lab = Lab::new(kind);
+        for (example, name) in SCRIPTS {
+            lab.add_script(&examples.join(example), name);
+        }
+        let mut server = Server {
+            kind,
+            port: 0,
+            processes: Vec::new(),
+            lab,
+        };
+        // A free port is found by binding :0 and letting go of it; another process may
+        // take it in between, so a failed start is retried on another port.
+        let mut errors = Vec::new();
+        for _ in 0..3 {
+            server.port = free_port();
+            match server.launch() {
+                Ok(()) => return server,
+                Err(error) => {
+                    server.stop_all();
+                    errors.push(format!("{error}\n{}", server.log_tails()));
+                }
+            }
+        }
+        panic!(
+            "{} did not start:\n{}",
+            kind.name(),
+            errors.join("\n---- next attempt ----\n")
+        );
+    }
+
+    fn launch(&mut self) -> Result<(), String> {
+        let lab = &self.lab;
+        let port = self.port;
+        match self.kind {
+            Kind::Apache => {
+                let conf = lab.write_config(
+                    "apache.conf",
+                    include_str!("real_servers/apache.conf"),
+                    port,
+                );
+                let mut command = Command::new("/usr/sbin/apache2");
+                command.arg("-f").arg(&conf).arg("-DFOREGROUND");
+                let log = lab.log("apache_stdout.log");
+                self.processes
+                    .push(Running::spawn("apache2", command, log)?);
+            }
+            Kind::Lighttpd => {
+                let conf = lab.write_config(
+                    "lighttpd.conf",
+                    include_str!("real_servers/lighttpd.conf"),
+                    port,
+                );
+                let mut command = Command::new("/usr/sbin/lighttpd");
+                command.arg("-D").arg("-f").arg(&conf);
+                let log = lab.log("lighttpd_stdout.log");
+                self.processes
+                    .push(Running::spawn("lighttpd", command, log)?);
+            }
+            Kind::Nginx => {
+                // fcgiwrap first, as www-data when root (it runs the scripts as whoever
+                // runs it), under a cleared environment (it passes its own to scripts);
+                // -f: script stderr goes to nginx's error_log.
+                //
+                // Unlike the recipe's `-c 4`, one process (see FCGIWRAP_PROCESSES).
+                let socket = lab.path("run/fcgiwrap.sock");
+                let _ = fs::remove_file(&socket);
+                let mut command;
+                if is_root() {
+                    command = Command::new("/usr/bin/setpriv");
+                    command
+                        .args(["--reuid=www-data", "--regid=www-data", "--init-groups"])
+                        .arg("/usr/sbin/fcgiwrap");
+                } else {
+                    command = Command::new("/usr/sbin/fcgiwrap");
+                }
+                command
+                    .args(["-f", "-c", &FCGIWRAP_PROCESSES.to_string(), "-s"])
+                    .arg(format!("unix:{}", socket.display()));
+                let mut fcgiwrap =
+                    Running::spawn("fcgiwrap", command, lab.log("fcgiwrap_stderr.log"))?;
+                fcgiwrap.stop_children = true;
+                self.processes.push(fcgiwrap);
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while !socket.exists() {
+                    if let Some(error) = self.processes[0].exited() {
+                        return Err(error);
+                    }
+                    if Instant::now() > deadline {
+                        return Err(format!("fcgiwrap did not create {}", socket.display()));
+                    }
+                    thread::sleep(Duration::from_millis(20));
+                }
+                let conf =
+                    lab.write_config("nginx.conf", include_str!("real_servers/nginx.conf"), port);
+                let mut command = Command::new("/usr/sbin/nginx");
+                command
+                    .arg("-c")
+                    .arg(&conf)
+                    .arg("-p")
+                    .arg(lab.path("conf/"))
+                    .arg("-e")
+                    .arg(lab.path("logs/nginx_error.log"));
+                let log = lab.log("nginx_stdout.log");
+                self.processes.push(Running::spawn("nginx", command, log)?);
+            }
+        }
+        self.wait_until_ready()
+    }
+
+    /// Until `/other` answers with this lab's token (so the answering server is ours, not
+    /// whoever else holds the port), or a process exits, or 10 s pass.
+    fn wait_until_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            for process in &mut self.processes {
+                if let Some(error) = process.exited() {
+                    return Err(error);
+                }
+            }
+            if let Ok(reply) = try_http(self.port, "GET", "/other", &[], None)
+                && reply.status == 200
+                && reply.text().contains(&self.lab.token)
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} did not answer on 127.0.0.1:{} within 10 s",
+                    self.kind.name(),
+                    self.port
+                ));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop_all(&mut self) {
+        while let Some(mut process) = self.processes.pop() {
+            process.stop();
+        }
+    }
+
+    /// The last lines of every log in the lab.
+    fn log_tails(&self) -> String {
+        let mut tails = String::new();
+        let Ok(entries) = fs::read_dir(self.lab.path("logs")) else {
+            return tails;
+        };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+        paths.sort();
+        for path in paths {
+            let text = fs::read(&path).unwrap_or_default();
+            let text = String::from_utf8_lossy(&text);
+            let lines: Vec<&str> = text.lines().collect();
+            let from = lines.len().saturating_sub(40);
+            let _ = writeln!(tails, "==== {} ====", path.display());
+            for line in &lines[from..] {
+                let _ = writeln!(tails, "{line}");
+            }
+        }
+        tails
+    }
+
+    /// The script log (see [`Kind::script_log`]), polled until it contains `needle`:
+    /// servers write it asynchronously. `None` after 5 s.
+    fn script_log_with(&self, needle: &str) -> Option<String> {
+        let path = self.lab.path("logs").join(self.kind.script_log());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = String::from_utf8_lossy(&fs::read(&path).unwrap_or_default()).into_owned();
+            if text.contains(needle) {
+                return Some(text);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        try_http(self.port, method, target, headers, body)
+            .unwrap_or_else(|error| panic!("{method} {target} on {}: {error}", self.kind.name()))
+    }
+
+    fn get(&self, target: &str, headers: &[(&str, &str)]) -> Reply {
+        self.request("GET", target, headers, None)
+    }
+
+    fn post(&self, target: &str, content_type: &str, body: &[u8], cookie: Option<&str>) -> Reply {
+        let mut headers = vec![("Content-Type", content_type)];
+        if let Some(cookie) = cookie {
+            headers.push(("Cookie", cookie));
+        }
+        self.request("POST", target, &headers, Some(body))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            eprintln!(
+                "real_servers: {} logs ({}):\n{}",
+                self.kind.name(),
+                self.lab.dir.display(),
+                self.log_tails()
+            );
+        }
+        self.stop_all();
+        // then `lab` is dropped: the directory goes
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("binding 127.0.0.1:0")
+}
+
+/// `target/release/examples/`, next to this test's own target directory, with the
+/// scripts built (once per test run) when run by cargo.
+fn release_examples() -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(build_release_examples)
+        .clone()
+        .unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn build_release_examples() -> Result<PathBuf, String> {
+    // target/<profile>/deps/real_servers-<hash> → target/
+    let test_binary = std::env::current_exe().map_err(|error| error.to_string())?;
+    let target_dir = test_binary
+        .ancestors()
+        .nth(3)
+        .ok_or("the test binary lives in target/<profile>/deps")?
+        .to_owned();
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let mut command = Command::new(cargo);
+        command
+            .args(["build", "--release", "--quiet", "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir);
+        for (example, _) in SCRIPTS {
+            command.args(["--example", example]);
+        }
+        let output = command
+            .output()
+            .map_err(|error| format!("running cargo: {error}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "building the release examples failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    let examples = target_dir.join("release/examples");
+    for (example, _) in SCRIPTS {
+        if !examples.join(example).is_file() {
+            return Err(format!(
+                "{} is missing: run `cargo build --release --examples`",
+                examples.join(example).display()
+            ));
+        }
+    }
+    Ok(examples)
+}
+
+// =======================================================================================
+// A small HTTP/1.1 client: one request per connection, `Connection: close`
+// =======================================================================================
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    /// The body, de-chunked.
+    body: Vec<u8>,
+    /// Every byte after the header block, as it came over the wire.
+    raw_body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The value of the cookie `name` among the `Set-Cookie` headers.
+    fn set_cookie(&self, name: &str) -> Option<String> {
+        self.header_all("set-cookie")
+            .into_iter()
+            .find_map(|cookie| {
+                let pair = cookie.split(';').next()?;
+                let (key, value) = pair.split_once('=')?;
+                (key.trim() == name).then(|| value.trim().to_owned())
+            })
+    }
+}
+
+impl std::fmt::Display for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "status {}", self.status)?;
+        for (name, value) in &self.headers {
+            writeln!(f, "{name}: {value}")?;
+        }
+        let text = self.text();
+        let shown: String = text.chars().take(3000).collect();
+        write!(f, "\n{shown}")
+    }
+}
+
+fn try_http(
+    port: u16,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Result<Reply, String> {
+    let address = ("127.0.0.1", port);
+    let stream = TcpStream::connect(address).map_err(|error| format!("connect: {error}"))?;
+    stream
+        .set_read_timeout(Some(HTTP_TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(HTTP_TIMEOUT)))
+        .map_err(|error| error.to_string())?;
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: cgikit-real-servers\r\nConnection: close\r\n"
+    );
+    for (name, value) in headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    if let Some(body) = body {
+        let _ = write!(head, "Content-Length: {}\r\n", body.len());
+    }
+    head.push_str("\r\n");
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body.unwrap_or_default());
+    // Written by another thread, so that a server answering before it has read the whole
+    // body cannot deadlock the test.
+    let mut writer = stream.try_clone().map_err(|error| error.to_string())?;
+    let writing = thread::spawn(move || writer.write_all(&request));
+    let mut raw = Vec::new();
+    let mut reader = &stream;
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buffer[..n]),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            // An answer followed by a reset (the server closed with unread input).
+            Err(error) if !raw.is_empty() && error.kind() == io::ErrorKind::ConnectionReset => {
+                break;
+            }
+            Err(error) => return Err(format!("reading: {error}")),
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+    let _ = writing.join();
+    parse_http(&raw, method == "HEAD")
+}
+
+fn parse_http(raw: &[u8], head: bool) -> Result<Reply, String> {
+    let end = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or_else(|| format!("no header block in {:?}", String::from_utf8_lossy(raw)))?;
+    let head_text = std::str::from_utf8(&raw[..end]).map_err(|error| error.to_string())?;
+    let mut lines = head_text.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("bad header line {line:?}"))?;
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    let raw_body = raw[end + 4..].to_vec();
+    let chunked = headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked && !head {
+        dechunk(&raw_body)?
+    } else {
+        raw_body.clone()
+    };
+    Ok(Reply {
+        status,
+        headers,
+        body,
+        raw_body,
+    })
+}
+
+fn dechunk(mut raw: &[u8]) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|window| window == b"\r\n")
+            .ok_or("a chunk size line without CRLF")?;
+        let size_text = std::str::from_utf8(&raw[..line_end]).map_err(|error| error.to_string())?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        if raw.len() < size + 2 {
+            return Err("a chunk cut short".to_owned());
+        }
+        body.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+// =======================================================================================
+// The cases, the same on every server
+// =======================================================================================
+
+type Case = fn(&Server);
+
+const CASES: &[(&str, Case)] = &[
+    ("GET with a query (greet)", get_with_query),
+    ("HEAD: no body", head_has_no_body),
+    (
+        "POST form, 303, then GET (guestbook)",
+        guestbook_post_redirect_get,
+    ),
+    ("422: empty name (guestbook)", guestbook_empty_name_is_422),
+    (
+        "403: POST without the csrf cookie",
+        guestbook_without_csrf_cookie_is_403,
+    ),
+    ("upload with SHA-256 (curl -F)", upload_checksum),
+    ("cookies in (HTTP_COOKIE)", cookies_in),
+    ("two Set-Cookie headers out", two_set_cookies_out),
+    ("redirects 303/302/307/308", client_redirects),
+    ("local redirect", local_redirect),
+    ("404 from the script", status_404),
+    ("413 over max_body, not 502", too_large_is_413),
+    (
+        "500 on a panic, message in the log",
+        panic_is_500_and_logged,
+    ),
+    ("PATH_INFO", path_info),
+    ("httpoxy", httpoxy),
+];
+
+fn run_all(kind: Kind) {
+    if !available(kind) {
+        return;
+    }
+    let started = Instant::now();
+    let server = Server::start(kind);
+    let up = started.elapsed();
+    let mut failures = Vec::new();
+    for (name, case) in CASES {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| case(&server))) {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("(a non-text panic)");
+            failures.push(format!("- {name}: {message}"));
+        }
+    }
+    eprintln!(
+        "real_servers: {}: {} cases, {} failed, started in {up:.2?}, total {:.2?}",
+        kind.name(),
+        CASES.len(),
+        failures.len(),
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} on 127.0.0.1:{}: {} of {} cases failed:\n{}",
+        kind.name(),
+        server.port,
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn apache_httpd_mod_cgid() {
+    run_all(Kind::Apache);
+}
+
+#[test]
+fn lighttpd_mod_cgi() {
+    run_all(Kind::Lighttpd);
+}
+
+#[test]
+fn nginx_fcgiwrap() {
+    run_all(Kind::Nginx);
+}
+
+fn get_with_query(server: &Server) {
+    let reply = server.get(
+        "/cgi-bin/greet?name=%3Cb%3EAda%3C%2Fb%3E&greeting=Bonjour",
+        &[],
+    );
+    assert_eq!(reply.status, 200, "{reply}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{reply}"
+    );
+    let text = reply.text();
+    assert!(
+        text.contains("<p>Bonjour, &lt;b&gt;Ada&lt;/b&gt;!</p>"),
+        "{reply}"
+    );
+    assert!(!text.contains("<b>Ada"), "unescaped: {reply}");
+}
+
+fn head_has_no_body(server: &Server) {
+    let reply = server.request("HEAD", "/cgi-bin/greet?name=Ada", &[], None);
+    assert_eq!(reply.status, 200, "{reply}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{reply}"
+    );
+    assert!(
+        reply.raw_body.is_empty(),
+        "a body arrived after HEAD: {:?}",
+        String::from_utf8_lossy(&reply.raw_body)
+    );
+}
+
+/// The guestbook page's csrf token, from its cookie, and the cookie to send back.
+fn guestbook_token(server: &Server) -> (String, String) {
+    let page = server.get("/cgi-bin/guestbook", &[]);
+    assert_eq!(page.status, 200, "{page}");
+    let token = page
+        .set_cookie("cgikit_csrf")
+        .unwrap_or_else(|| panic!("no cgikit_csrf cookie: {page}"));
+    assert!(
+        page.text()
+            .contains(&format!("name=\"csrf_token\" value=\"{token}\"")),
+        "the form does not carry the cookie's token: {page}"
+    );
+    let cookie = format!("cgikit_csrf={token}");
+    (token, cookie)
+}
+
+fn form(fields: &[(&str, &str)]) -> Vec<u8> {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+        .into_bytes()
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn guestbook_post_redirect_get(server: &Server) {
+    let (token, cookie) = guestbook_token(server);
+    let message = format!("Signed through {} <{}>", server.kind.name(), random_hex(1));
+    let body = form(&[
+        ("name", "Ada & <Lovelace>"),
+        ("message", &message),
+        ("csrf_token", &token),
+    ]);
+    let reply = server.post("/cgi-bin/guestbook", FORM, &body, Some(&cookie));
+    assert_eq!(reply.status, 303, "{reply}");
+    assert_eq!(
+        reply.header("location"),
+        Some("/cgi-bin/guestbook"),
+        "{reply}"
+    );
+    let page = server.get("/cgi-bin/guestbook", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200, "{page}");
+    let shown = format!(
+        "<h3>Ada &amp; &lt;Lovelace&gt;</h3><p>{}</p>",
+        message.replace('<', "&lt;").replace('>', "&gt;")
+    );
+    assert!(page.text().contains(&shown), "no {shown:?} in {page}");
+    // A known token is not set again.
+    assert_eq!(page.set_cookie("cgikit_csrf"), None, "{page}");
+    // Stored where the server's configuration says (GUESTBOOK_FILE), inside the lab.
+    let stored = fs::read_to_string(server.lab.path("data/guestbook.txt")).unwrap_or_default();
+    assert!(
+        stored.contains("name=Ada+%26+%3CLovelace%3E"),
+        "not in the lab's guestbook file: {stored:?}"
+    );
+}
+
+fn guestbook_empty_name_is_422(server: &Server) {
+    let (token, cookie) = guestbook_token(server);
+    let body = form(&[
+        ("name", "  "),
+        ("message", "no name given"),
+        ("csrf_token", &token),
+    ]);
+    let reply = server.post("/cgi-bin/guestbook", FORM, &body, Some(&cookie));
+    assert_eq!(reply.status, 422, "{reply}");
+    let text = reply.text();
+    assert!(text.contains("Please give your name."), "{reply}");
+    // The form comes back with what was typed.
+    assert!(text.contains(">no name given</textarea>"), "{reply}");
+}
+
+fn guestbook_without_csrf_cookie_is_403(server: &Server) {
+    let (token, _) = guestbook_token(server);
+    let body = form(&[
+        ("name", "Mallory"),
+        ("message", "forged"),
+        ("csrf_token", &token),
+    ]);
+    let reply = server.post("/cgi-bin/guestbook", FORM, &body, None);
+    assert_eq!(reply.status, 403, "{reply}");
+}
+
+fn upload_checksum(server: &Server) {
+    let mut data = vec![0u8; 1 << 20];
+    File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut data))
+        .expect("reading /dev/urandom");
+    let file = server.lab.path("conf/random.bin");
+    fs::write(&file, &data).expect("writing the upload");
+    let digest: String = Sha256::digest(&data)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let answer = server.lab.path("conf/upload-answer.html");
+    let output = Command::new("curl")
+        .args(["-sS", "--noproxy", "*", "--max-time", "30", "-o"])
+        .arg(&answer)
+        .args(["-w", "%{http_code}", "-F"])
+        .arg(format!("files=@{}", file.display()))
+        .args(["-F", "note=from curl"])
+        .arg(format!("http://127.0.0.1:{}/cgi-bin/upload", server.port))
+        .output()
+        .expect("running curl");
+    let status = String::from_utf8_lossy(&output.stdout).into_owned();
+    let text = String::from_utf8_lossy(&fs::read(&answer).unwrap_or_default()).into_owned();
+    assert!(
+        output.status.success(),
+        "curl failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(status, "200", "{text}");
+    let row = format!(
+        "<tr><td>files</td><td>random.bin</td><td>1048576</td><td><code>{digest}</code></td></tr>"
+    );
+    assert!(text.contains(&row), "no {row:?} in {text}");
+    assert!(
+        text.contains("<tr><td>note</td><td colspan=3>from curl</td></tr>"),
+        "{text}"
+    );
+}
+
+fn cookies_in(server: &Server) {
+    let reply = server.get("/cgi-bin/env", &[("Cookie", "a=1; b=2")]);
+    assert_eq!(reply.status, 200, "{reply}");
+    assert!(
+        reply
+            .text()
+            .contains("<tr><th>HTTP_COOKIE</th><td>a=1; b=2</td></tr>"),
+        "{reply}"
+    );
+}
+
+fn two_set_cookies_out(server: &Server) {
+    let reply = server.get("/cgi-bin/server_probe", &[]);
+    assert_eq!(reply.status, 200, "{reply}");
+    assert_eq!(reply.text(), "probe ok, 0 body bytes\n", "{reply}");
+    // Two separate headers: not folded into one line with a comma, which would break
+    // cookies (a comma may appear in a cookie's Expires date).
+    assert_eq!(
+        reply.header_all("set-cookie"),
+        ["probe_a=1; Path=/", "probe_b=2; Path=/"],
+        "{reply}"
+    );
+}
+
+fn client_redirects(server: &Server) {
+    for (path, status) in [
+        ("see-other", 303),
+        ("found", 302),
+        ("temporary", 307),
+        ("permanent", 308),
+    ] {
+        let reply = server.get(&format!("/cgi-bin/redirects/{path}"), &[]);
+        assert_eq!(reply.status, status, "/{path}: {reply}");
+        // Passed on as the script wrote it (a path; no server makes it absolute).
+        assert_eq!(
+            reply.header("location"),
+            Some("/cgi-bin/redirects/landed"),
+            "/{path}: {reply}"
+        );
+    }
+    let landed = server.get("/cgi-bin/redirects/landed", &[]);
+    assert_eq!(landed.status, 200, "{landed}");
+    assert!(
+        landed.text().contains("You arrived with <b>GET</b>"),
+        "{landed}"
+    );
+}
+
+fn local_redirect(server: &Server) {
+    let reply = server.get("/cgi-bin/redirects/local", &[]);
+    match server.kind {
+        // Apache follows a local redirect (RFC 3875 §6.2.2) itself: the client gets the
+        // landed page, 200, with no Location; the target runs as a GET.
+        Kind::Apache => {
+            assert_eq!(reply.status, 200, "{reply}");
+            assert_eq!(reply.header("location"), None, "{reply}");
+            assert!(
+                reply.text().contains("You arrived with <b>GET</b>"),
+                "{reply}"
+            );
+        }
+        // lighttpd (cgi.local-redir off, its default) and nginx + fcgiwrap do not: they
+        // turn the bare Location into a 302 to the client, which then fetches the page.
+        Kind::Lighttpd | Kind::Nginx => {
+            assert_eq!(reply.status, 302, "{reply}");
+            assert_eq!(
+                reply.header("location"),
+                Some("/cgi-bin/redirects/landed"),
+                "{reply}"
+            );
+        }
+    }
+}
+
+fn status_404(server: &Server) {
+    let reply = server.get("/cgi-bin/server_probe?status=404", &[]);
+    assert_eq!(reply.status, 404, "{reply}");
+    assert_eq!(reply.text(), "probe status 404\n", "{reply}");
+}
+
+fn too_large_is_413(server: &Server) {
+    // 2 MiB against `max_body = 1024`: cgikit drains the body, then answers 413. Without
+    // the drain, nginx + fcgiwrap would answer 502 (fcgiwrap fails writing the body).
+    let body = vec![b'x'; 2 << 20];
+    let reply = server.post(
+        "/cgi-bin/server_probe",
+        "application/octet-stream",
+        &body,
+        None,
+    );
+    assert_eq!(reply.status, 413, "{reply}");
+    assert!(
+        reply
+            .text()
+            .contains("The request body is too large: 2097152 bytes"),
+        "the 413 is not cgikit's: {reply}"
+    );
+    // A body within the limit still arrives whole.
+    let reply = server.post(
+        "/cgi-bin/server_probe",
+        "application/octet-stream",
+        &[b'y'; 1000],
+        None,
+    );
+    assert_eq!(reply.status, 200, "{reply}");
+    assert_eq!(reply.text(), "probe ok, 1000 body bytes\n", "{reply}");
+}
+
+fn panic_is_500_and_logged(server: &Server) {
+    let reply = server.get("/cgi-bin/server_probe?panic=1", &[]);
+    assert_eq!(reply.status, 500, "{reply}");
+    let text = reply.text();
+    assert!(
+        !text.contains("secret-panic-marker") && !text.contains("panicked"),
+        "the panic leaked to the client: {reply}"
+    );
+    let log = server
+        .script_log_with("secret-panic-marker")
+        .unwrap_or_else(|| {
+            panic!(
+                "secret-panic-marker is not in {}:\n{}",
+                server.kind.script_log(),
+                server.log_tails()
+            )
+        });
+    assert!(
+        log.contains("server_probe: panicked at"),
+        "the log line is not cgikit's: {log}"
+    );
+}
+
+fn path_info(server: &Server) {
+    let reply = server.get("/cgi-bin/env/extra/path", &[]);
+    assert_eq!(reply.status, 200, "{reply}");
+    let text = reply.text();
+    assert!(
+        text.contains("<tr><th>PATH_INFO</th><td>/extra/path</td></tr>"),
+        "{reply}"
+    );
+    assert!(
+        text.contains("<tr><th>SCRIPT_NAME</th><td>/cgi-bin/env</td></tr>"),
+        "{reply}"
+    );
+    assert!(
+        text.contains("<dt>path info</dt><dd>Some(&quot;/extra/path&quot;)</dd>"),
+        "{reply}"
+    );
+    // And it is the real server that ran the script.
+    let software = match server.kind {
+        Kind::Apache => "<tr><th>SERVER_SOFTWARE</th><td>Apache/",
+        Kind::Lighttpd => "<tr><th>SERVER_SOFTWARE</th><td>lighttpd/",
+        Kind::Nginx => "<tr><th>SERVER_SOFTWARE</th><td>nginx/",
+    };
+    assert!(text.contains(software), "{reply}");
+}
+
+const NO_HTTP_PROXY: &str = "HTTP_PROXY in this process&#39;s environment</dt><dd>false";
+
+fn httpoxy(server: &Server) {
+    let proxy = [("Proxy", "http://evil:1")];
+    let reply = server.get("/cgi-bin/env", &proxy);
+    assert_eq!(reply.status, 200, "{reply}");
+    let text = reply.text();
+    assert!(text.contains(NO_HTTP_PROXY), "{reply}");
+    match server.kind {
+        // Apache and lighttpd drop the `Proxy:` header themselves.
+        Kind::Apache | Kind::Lighttpd => {
+            assert!(!text.contains("<th>HTTP_PROXY</th>"), "{reply}");
+        }
+        // nginx would pass it; the recipe's `fastcgi_param HTTP_PROXY ""` replaces it
+        // with an empty value, which cgikit treats as unset (RFC 3875 §4.1): no row.
+        Kind::Nginx => {
+            assert!(!text.contains("<th>HTTP_PROXY</th>"), "{reply}");
+            assert!(!text.contains("evil"), "{reply}");
+            // Without that line (/bare-cgi-bin/), the script receives HTTP_PROXY: the
+            // request still shows it, and cgikit keeps it out of the process environment.
+            let bare = server.get("/bare-cgi-bin/env", &proxy);
+            assert_eq!(bare.status, 200, "{bare}");
+            let text = bare.text();
+            assert!(
+                text.contains("<tr><th>HTTP_PROXY</th><td>http://evil:1</td></tr>"),
+                "{bare}"
+            );
+            assert!(text.contains(NO_HTTP_PROXY), "{bare}");
+        }
+    }
+}
