@@ -12,23 +12,19 @@ pub(crate) struct Variables {
 
 impl Variables {
     pub(crate) fn new(entries: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
-        let mut kept: Vec<(OsString, OsString)> = Vec::new();
-        for (name, value) in entries {
-            if value.is_empty() {
-                // A later empty value unsets the name (the test kit's overrides).
-                kept.retain(|(key, _)| *key != name);
-            } else {
-                kept.push((name, value));
-            }
+        Variables {
+            entries: entries
+                .into_iter()
+                .filter(|(_, value)| !value.is_empty())
+                .collect(),
         }
-        Variables { entries: kept }
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&OsStr> {
-        // Later entries win, as with a process environment built by `Command::env`.
+        // The first, as `getenv` finds it: an environment can hold a name twice (nginx's
+        // stock fastcgi_params plus a config line both set SCRIPT_NAME).
         self.entries
             .iter()
-            .rev()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_os_str())
     }
@@ -65,8 +61,8 @@ mod tests {
         let vars = vars(&[("PATH_INFO", ""), ("QUERY_STRING", "a=1")]);
         assert_eq!(vars.get("PATH_INFO"), None);
         assert_eq!(vars.text("QUERY_STRING"), Some("a=1"));
-        let overridden = super::tests::vars(&[("SERVER_NAME", "a"), ("SERVER_NAME", "")]);
-        assert_eq!(overridden.get("SERVER_NAME"), None);
+        let twice = super::tests::vars(&[("SCRIPT_NAME", "/first"), ("SCRIPT_NAME", "/second")]);
+        assert_eq!(twice.text("SCRIPT_NAME"), Some("/first"));
     }
 
     #[cfg(unix)]
