@@ -20,6 +20,7 @@ mod json;
 mod limits;
 mod multipart;
 mod offline;
+mod percent;
 mod request;
 mod response;
 mod run;

@@ -304,34 +304,11 @@ impl TestRequest {
 
 /// Decodes `%HH` in a path, as servers do for `PATH_INFO`; other bytes pass through.
 pub(crate) fn percent_decode_path(path: &str) -> OsString {
-    let decoded: Vec<u8> = percent_decode_bytes(path.as_bytes());
+    let decoded: Vec<u8> = crate::percent::decode(path.as_bytes());
     match String::from_utf8(decoded) {
         Ok(text) => text.into(),
         Err(error) => bytes_to_os_string(error.into_bytes()),
     }
-}
-
-fn percent_decode_bytes(input: &[u8]) -> Vec<u8> {
-    let mut decoded = Vec::with_capacity(input.len());
-    let mut index = 0;
-    while index < input.len() {
-        let hex = |at: usize| {
-            input
-                .get(at)
-                .and_then(|&digit| char::from(digit).to_digit(16))
-        };
-        match (input[index], hex(index + 1), hex(index + 2)) {
-            (b'%', Some(high), Some(low)) => {
-                decoded.push((high * 16 + low) as u8);
-                index += 3;
-            }
-            (byte, _, _) => {
-                decoded.push(byte);
-                index += 1;
-            }
-        }
-    }
-    decoded
 }
 
 #[cfg(unix)]
@@ -370,34 +347,44 @@ impl TestResponse {
             .unwrap_or_else(|| {
                 panic!("the CGI output has no blank line after its headers:\n{shown}");
             });
-        let head = std::str::from_utf8(&raw[..end])
-            .unwrap_or_else(|_| panic!("non-ASCII CGI headers:\n{shown}"));
-        let mut lines = head.split("\r\n").peekable();
+        // Header values may carry obs-text (bytes over 0x7F) that `http` accepts: the head
+        // is read as bytes, line by line.
+        let mut lines = raw[..end]
+            .split(|&byte| byte == b'\n')
+            .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+            .peekable();
         // cgikit writes `Status` first on every response except a local redirect
         // (RFC 3875 §6.2.2), which is a lone `Location` line.
-        let status = match lines.peek() {
-            Some(line) if line.starts_with("Location: /") && !head.contains("\r\n") => {
-                StatusCode::FOUND
-            }
-            _ => lines
+        let is_local_redirect =
+            raw[..end].starts_with(b"Location: /") && !raw[..end].contains(&b'\n');
+        let status = if is_local_redirect {
+            StatusCode::FOUND
+        } else {
+            lines
                 .next()
-                .and_then(|line| line.strip_prefix("Status: "))
+                .and_then(|line| line.strip_prefix(b"Status: "))
                 .and_then(|status| status.get(..3))
+                .and_then(|code| std::str::from_utf8(code).ok())
                 .and_then(|code| code.parse::<u16>().ok())
                 .and_then(|code| StatusCode::from_u16(code).ok())
                 .unwrap_or_else(|| {
                     panic!("the CGI output does not start with a Status line:\n{shown}")
-                }),
+                })
         };
         let mut headers = HeaderMap::new();
         for line in lines {
-            let (name, value) = line
-                .split_once(": ")
-                .unwrap_or_else(|| panic!("malformed header line {line:?}"));
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .unwrap_or_else(|_| panic!("bad header name {name:?}"));
-            let value = HeaderValue::from_str(value)
-                .unwrap_or_else(|_| panic!("bad header value {value:?}"));
+            let colon = line
+                .windows(2)
+                .position(|pair| pair == b": ")
+                .unwrap_or_else(|| {
+                    panic!("malformed header line {:?}", String::from_utf8_lossy(line))
+                });
+            let (name, value) = (&line[..colon], &line[colon + 2..]);
+            let name = HeaderName::from_bytes(name)
+                .unwrap_or_else(|_| panic!("bad header name {:?}", String::from_utf8_lossy(name)));
+            let value = HeaderValue::from_bytes(value).unwrap_or_else(|_| {
+                panic!("bad header value {:?}", String::from_utf8_lossy(value))
+            });
             headers.append(name, value);
         }
         let body = raw[end + 4..].to_vec();

@@ -48,12 +48,14 @@ impl PathInfo {
     }
 
     /// The segments, if every one is a plain name: not empty (a trailing slash is allowed),
-    /// not `.` or `..`, and without `\` or NUL. `None` otherwise: such a path must not be
-    /// joined to a directory.
+    /// not `.` or `..`, and without `\` or NUL, also once percent-decoded (a server such as
+    /// Apache with `AllowEncodedSlashes NoDecode` passes `%2e%2e` and `%2f` through, and an
+    /// application that decodes later would get `..` and `/`). `None` otherwise: such a
+    /// path must not be joined to a directory.
     ///
     /// ```
     /// assert_eq!(cgi::PathInfo("/docs/intro/".into()).checked_segments(), Some(vec!["docs", "intro"]));
-    /// for bad in ["/a/../b", "/./a", "/a//b", "/a\\b", "/a\0"] {
+    /// for bad in ["/a/../b", "/./a", "/a//b", "/a\\b", "/a\0", "/%2e%2e/etc", "/..%2f..%2fetc", "/a%5cb"] {
     ///     assert_eq!(cgi::PathInfo(bad.into()).checked_segments(), None, "{bad:?}");
     /// }
     /// ```
@@ -63,13 +65,25 @@ impl PathInfo {
             segments.pop();
         }
         let plain = |segment: &&str| {
+            let decoded = percent_decoded(segment);
+            let segment = &&*decoded;
             !segment.is_empty()
                 && *segment != "."
                 && *segment != ".."
-                && !segment.contains(['\\', '\0'])
+                && !segment.contains(['\\', '\0', '/'])
         };
         segments.iter().all(plain).then_some(segments)
     }
+}
+
+/// `%HH` decoded, lossily: only to see what a segment would become.
+fn percent_decoded(segment: &str) -> std::borrow::Cow<'_, str> {
+    if !segment.contains('%') {
+        return std::borrow::Cow::Borrowed(segment);
+    }
+    String::from_utf8_lossy(&crate::percent::decode(segment.as_bytes()))
+        .into_owned()
+        .into()
 }
 
 impl FromRequestParts for PathInfo {

@@ -36,14 +36,18 @@ pub(crate) fn from_variables(vars: &Variables) -> HeaderMap {
         ) else {
             continue;
         };
-        headers.append(name, value);
+        // A header map holds at most 32,768 entries; an environment can carry more (no
+        // real server sends that many headers): the rest are left out, like unusable ones.
+        if headers.try_append(name, value).is_err() {
+            break;
+        }
     }
     for (variable, name) in [
         ("CONTENT_TYPE", CONTENT_TYPE),
         ("CONTENT_LENGTH", CONTENT_LENGTH),
     ] {
         if let Some(Ok(value)) = vars.bytes(variable).map(HeaderValue::from_bytes) {
-            headers.insert(name, value);
+            let _ = headers.try_insert(name, value);
         }
     }
     headers
