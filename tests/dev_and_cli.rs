@@ -13,15 +13,16 @@
 //! `tests/subprocess.rs`). The examples are built before the first run (see
 //! `build_examples`).
 
+mod support;
+
 use std::collections::HashSet;
-use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -49,63 +50,9 @@ const EXAMPLES: [&str; 8] = [
     "fixture_broken_child",
 ];
 
-/// The built example `name`, next to this test binary: `target/<profile>/deps/dev_and_cli-*`
-/// → `target/<profile>/examples/<name>`.
+/// The built example `name` (see `support::example`).
 fn binary(name: &str) -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    build_examples(profile_dir);
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --examples` (cargo test builds them first)",
-        path.display()
-    );
-    path
-}
-
-/// `cargo test --test dev_and_cli` builds only this file and would run stale examples. So,
-/// when run by cargo, build them once (a no-op after a full `cargo test`).
-fn build_examples(profile_dir: &Path) {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let Some(cargo) = std::env::var_os("CARGO") else {
-            return;
-        };
-        let (Some(target_dir), Some(profile)) = (
-            profile_dir.parent(),
-            profile_dir.file_name().and_then(OsStr::to_str),
-        ) else {
-            return;
-        };
-        let mut command = Command::new(cargo);
-        command
-            .args(["build", "--quiet", "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        for example in EXAMPLES {
-            command.args(["--example", example]);
-        }
-        match profile {
-            "debug" => {}
-            "release" => {
-                command.arg("--release");
-            }
-            other => {
-                command.args(["--profile", other]);
-            }
-        }
-        let output = command.output().expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "building the examples failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    });
+    support::example(name, &EXAMPLES)
 }
 
 /// `n` random bytes as hex, from the OS.

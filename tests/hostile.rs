@@ -17,6 +17,8 @@
 //! variants and each one runs and asserts on its own.
 #![cfg(unix)]
 
+mod support;
+
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
@@ -25,7 +27,6 @@ use std::os::unix::ffi::OsStringExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
@@ -498,62 +499,9 @@ const EXAMPLES: [&str; 7] = [
     "fixture_upload_limits",
 ];
 
-/// The built example `name`: `target/<profile>/deps/hostile-*` → `target/<profile>/examples/<name>`.
+/// The built example `name` (see `support::example`).
 fn binary(name: &str) -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    build_examples(profile_dir);
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --examples`",
-        path.display()
-    );
-    path
-}
-
-/// `cargo test --test hostile` builds only this file: build the examples it runs once, as
-/// tests/subprocess.rs does (a no-op after a full `cargo test`).
-fn build_examples(profile_dir: &Path) {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let Some(cargo) = std::env::var_os("CARGO") else {
-            return;
-        };
-        let (Some(target_dir), Some(profile)) = (
-            profile_dir.parent(),
-            profile_dir.file_name().and_then(OsStr::to_str),
-        ) else {
-            return;
-        };
-        let mut command = Command::new(cargo);
-        command
-            .args(["build", "--quiet", "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        for example in EXAMPLES {
-            command.args(["--example", example]);
-        }
-        match profile {
-            "debug" => {}
-            "release" => {
-                command.arg("--release");
-            }
-            other => {
-                command.args(["--profile", other]);
-            }
-        }
-        let output = command.output().expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "building the examples failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    });
+    support::example(name, &EXAMPLES)
 }
 
 /// What the script's stdin does.

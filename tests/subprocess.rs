@@ -6,12 +6,13 @@
 //! §3.6); body cases from §2.4. The examples are built before the first run (see
 //! `build_examples`).
 
+mod support;
+
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStringExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -24,24 +25,6 @@ const HELLO_OUTPUT: &str = "Status: 200 OK\r\nContent-Type: text/plain; charset=
 // Running a script
 // ---------------------------------------------------------------------------------------
 
-/// The built example `name`, next to this test binary: `target/<profile>/deps/subprocess-*`
-/// → `target/<profile>/examples/<name>`.
-fn binary(name: &str) -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    build_examples(profile_dir);
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --examples` (cargo test builds them first)",
-        path.display()
-    );
-    path
-}
-
 /// The examples this file runs.
 const EXAMPLES: [&str; 6] = [
     "hello",
@@ -52,46 +35,9 @@ const EXAMPLES: [&str; 6] = [
     "fixture_small_limit",
 ];
 
-/// A full `cargo test` builds the examples first, but `cargo test --test subprocess` builds
-/// only this file and would run stale binaries. So, when run by cargo, build them once
-/// (a no-op after a full `cargo test`; cargo holds no lock while tests run).
-fn build_examples(profile_dir: &Path) {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let Some(cargo) = std::env::var_os("CARGO") else {
-            return;
-        };
-        let (Some(target_dir), Some(profile)) = (
-            profile_dir.parent(),
-            profile_dir.file_name().and_then(OsStr::to_str),
-        ) else {
-            return;
-        };
-        let mut command = Command::new(cargo);
-        command
-            .args(["build", "--quiet", "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        for example in EXAMPLES {
-            command.args(["--example", example]);
-        }
-        match profile {
-            "debug" => {}
-            "release" => {
-                command.arg("--release");
-            }
-            other => {
-                command.args(["--profile", other]);
-            }
-        }
-        let output = command.output().expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "building the examples failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    });
+/// The built example `name` (see `support::example`).
+fn binary(name: &str) -> PathBuf {
+    support::example(name, &EXAMPLES)
 }
 
 enum Stdin {

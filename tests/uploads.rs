@@ -10,6 +10,8 @@
 //!   the `cgikit-upload-<this pid>-*` files before and after;
 //! - a subprocess gets a fresh `TMPDIR` of its own, which must be empty once it has exited.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
@@ -18,7 +20,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -1180,63 +1182,9 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// The examples this file runs.
 const EXAMPLES: [&str; 2] = ["upload", "fixture_upload_limits"];
 
-/// The built example `name`, next to this test binary: `target/<profile>/deps/uploads-*`
-/// → `target/<profile>/examples/<name>`.
+/// The built example `name` (see `support::example`).
 fn binary(name: &str) -> PathBuf {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    build_examples(profile_dir);
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --examples` (cargo test builds them first)",
-        path.display()
-    );
-    path
-}
-
-/// `cargo test --test uploads` builds only this file and would run stale example
-/// binaries; when run by cargo, build them once (as tests/subprocess.rs does).
-fn build_examples(profile_dir: &Path) {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let Some(cargo) = std::env::var_os("CARGO") else {
-            return;
-        };
-        let (Some(target_dir), Some(profile)) = (
-            profile_dir.parent(),
-            profile_dir.file_name().and_then(OsStr::to_str),
-        ) else {
-            return;
-        };
-        let mut command = Command::new(cargo);
-        command
-            .args(["build", "--quiet", "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        for example in EXAMPLES {
-            command.args(["--example", example]);
-        }
-        match profile {
-            "debug" => {}
-            "release" => {
-                command.arg("--release");
-            }
-            other => {
-                command.args(["--profile", other]);
-            }
-        }
-        let output = command.output().expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "building the examples failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    });
+    support::example(name, &EXAMPLES)
 }
 
 enum Stdin {

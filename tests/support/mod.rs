@@ -1,0 +1,65 @@
+//! Shared by the integration tests that run the built examples as real processes.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The built example `name`, next to the test binary (`target/<profile>/deps/<test>-*` →
+/// `target/<profile>/examples/<name>`), after building `examples` once.
+///
+/// A full `cargo test` builds every example first, but `cargo test --test <file>` builds
+/// only that file and would run stale binaries. So, when run by cargo, the examples are
+/// built here once (a no-op after a full `cargo test`; cargo holds no lock while tests run).
+pub(crate) fn example(name: &str, examples: &[&str]) -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps");
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| build(profile_dir, examples));
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --examples` (cargo test builds them first)",
+        path.display()
+    );
+    path
+}
+
+fn build(profile_dir: &Path, examples: &[&str]) {
+    let Some(cargo) = std::env::var_os("CARGO") else {
+        return;
+    };
+    let (Some(target_dir), Some(profile)) = (
+        profile_dir.parent(),
+        profile_dir.file_name().and_then(OsStr::to_str),
+    ) else {
+        return;
+    };
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    for example in examples {
+        command.args(["--example", example]);
+    }
+    match profile {
+        "debug" => {}
+        "release" => {
+            command.arg("--release");
+        }
+        other => {
+            command.args(["--profile", other]);
+        }
+    }
+    let output = command.output().expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building the examples failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
