@@ -18,6 +18,9 @@ use crate::serve::{Exchange, serve};
 /// Run from a terminal (no CGI variables in the environment), it answers one request
 /// built from its arguments instead: `./script '/path?a=1'` or `./script a=1 b=2`.
 ///
+/// Call it first in `main`, before starting any thread: it removes `HTTP_PROXY` from the
+/// process environment (httpoxy), which is only sound while the process has one thread.
+///
 /// ```no_run
 /// fn hello() -> &'static str {
 ///     "Hello, world!\n"
@@ -66,7 +69,8 @@ pub fn run_process(limits: Limits, handler: impl FnOnce(Request) -> Response) {
         // of this process no longer see it.
         #[allow(unsafe_code)]
         // SAFETY: no other thread exists yet: this runs first in the generated `main`,
-        // before the handler (the only user code) and before cgikit starts any thread.
+        // before the handler (the only user code) and before cgikit starts any thread;
+        // `cgi::run`'s documentation asks a hand-written `main` to call it first too.
         unsafe {
             std::env::remove_var("HTTP_PROXY");
         }
