@@ -9,9 +9,9 @@
 //! 3. the guestbook's file under 200 concurrent POSTs, CSRF refusals, escaping, validation;
 //! 4. the login example's session cookie, sign-out, and `REMOTE_USER` trust.
 //!
-//! Binaries run with a cleared environment; CGI output is parsed strictly (as in
-//! `tests/subprocess.rs`). The examples are built before the first run (see
-//! `build_examples`).
+//! Binaries run with a cleared environment; CGI output is parsed strictly
+//! (`tests/support/`: `Script`, `parse_cgi`). The examples are built before the first run
+//! (see `support::example`).
 
 mod support;
 
@@ -23,8 +23,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
+
+use support::{Cgi, Outcome, Script, TempDir, dechunk, free_port};
 
 /// A script that has not exited by then is killed and the test fails.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -55,6 +57,11 @@ fn binary(name: &str) -> PathBuf {
     support::example(name, &EXAMPLES)
 }
 
+/// The example `name` with an empty environment and an empty, closed stdin.
+fn script(name: &str) -> Script {
+    Script::example(name, &EXAMPLES).timeout(TIMEOUT)
+}
+
 /// `n` random bytes as hex, from the OS.
 fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
@@ -64,121 +71,9 @@ fn random_hex(n: usize) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// A fresh directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "cgikit-dev-and-cli-{label}-{}-{}",
-            std::process::id(),
-            random_hex(6)
-        ));
-        fs::create_dir_all(&path).expect("a temporary directory");
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 // ---------------------------------------------------------------------------------------
-// Running a process to completion
+// Running an example as a process (`support::Script`)
 // ---------------------------------------------------------------------------------------
-
-/// What one run produced.
-struct Outcome {
-    label: String,
-    /// `None` if a signal ended the process.
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl Outcome {
-    fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    /// Context for assertion messages.
-    fn dump(&self) -> String {
-        format!(
-            "{} exited with {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.label,
-            self.code,
-            self.stdout_text(),
-            self.stderr
-        )
-    }
-
-    /// The response to a GET or POST, strictly parsed; also checks the exit code is 0.
-    fn response(&self) -> Cgi {
-        self.parsed(false)
-    }
-
-    /// The response to a HEAD: headers only.
-    fn head_response(&self) -> Cgi {
-        self.parsed(true)
-    }
-
-    fn parsed(&self, head: bool) -> Cgi {
-        assert_eq!(self.code, Some(0), "{}", self.dump());
-        parse_cgi(&self.stdout, head)
-            .unwrap_or_else(|error| panic!("invalid CGI output: {error}\n{}", self.dump()))
-    }
-}
-
-fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    })
-}
-
-/// Runs `command` with `input` on stdin (then EOF), at most [`TIMEOUT`].
-fn run(label: String, mut command: Command, input: Vec<u8>) -> Outcome {
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {label}: {error}"));
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    // Dropping the pipe at the end of the thread closes stdin: EOF.
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let stdout = read_all(child.stdout.take().expect("piped stdout"));
-    let stderr = read_all(child.stderr.take().expect("piped stderr"));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for the process") {
-            break status;
-        }
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{label} did not exit within {TIMEOUT:?}");
-        }
-        thread::sleep(Duration::from_millis(2));
-    };
-    let _ = writer.join();
-    Outcome {
-        label,
-        code: status.code(),
-        stdout: stdout.join().expect("the stdout reader"),
-        stderr: String::from_utf8_lossy(&stderr.join().expect("the stderr reader")).into_owned(),
-    }
-}
 
 /// The example `name` run from a terminal: no CGI variables, these arguments.
 fn cli(name: &str, args: &[&str]) -> Outcome {
@@ -186,189 +81,20 @@ fn cli(name: &str, args: &[&str]) -> Outcome {
 }
 
 fn cli_with_stdin(name: &str, args: &[&str], stdin: &[u8]) -> Outcome {
-    let mut command = Command::new(binary(name));
-    command.env_clear().args(args);
-    run(format!("{name} {args:?}"), command, stdin.to_vec())
+    script(name).args(args.iter().copied()).body(stdin).run()
 }
 
-/// A CGI request to one example, as a web server would make it.
-struct CgiRequest {
-    name: &'static str,
-    vars: Vec<(String, String)>,
-    body: Vec<u8>,
+/// A CGI GET of one example, as a web server would make it.
+fn cgi_get(name: &str, path_info: &str, query: &str) -> Script {
+    script(name).cgi_get(path_info, query)
 }
 
-impl CgiRequest {
-    fn get(name: &'static str, path_info: &str, query: &str) -> Self {
-        let script_name = format!("/cgi-bin/{name}");
-        let mut uri = format!("{script_name}{path_info}");
-        if !query.is_empty() {
-            uri = format!("{uri}?{query}");
-        }
-        let mut request = CgiRequest {
-            name,
-            vars: Vec::new(),
-            body: Vec::new(),
-        };
-        for (name, value) in [
-            ("GATEWAY_INTERFACE", "CGI/1.1"),
-            ("REQUEST_METHOD", "GET"),
-            ("SERVER_PROTOCOL", "HTTP/1.1"),
-            ("SERVER_SOFTWARE", "dev-and-cli-test"),
-            ("SERVER_NAME", "localhost"),
-            ("SERVER_PORT", "80"),
-            ("REMOTE_ADDR", "127.0.0.1"),
-            ("HTTP_HOST", "localhost"),
-            ("SCRIPT_NAME", &script_name),
-            ("REQUEST_URI", &uri),
-            ("QUERY_STRING", query),
-        ] {
-            request = request.var(name, value);
-        }
-        if !path_info.is_empty() {
-            request = request.var("PATH_INFO", path_info);
-        }
-        request
-    }
-
-    /// A POST of a urlencoded form.
-    fn post_form(name: &'static str, path_info: &str, fields: &[(&str, &str)]) -> Self {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        CgiRequest::get(name, path_info, "")
-            .var("REQUEST_METHOD", "POST")
-            .var("CONTENT_TYPE", FORM)
-            .var("CONTENT_LENGTH", body.len().to_string())
-            .body(body)
-    }
-
-    fn var(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.vars.retain(|(existing, _)| existing != name);
-        self.vars.push((name.to_owned(), value.into()));
-        self
-    }
-
-    fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    fn run(self) -> Outcome {
-        let mut command = Command::new(binary(self.name));
-        command
-            .env_clear()
-            .envs(self.vars.iter().map(|(n, v)| (n, v)));
-        let label = format!("{} (CGI) {:?}", self.name, self.vars);
-        run(label, command, self.body)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// A strict CGI response parser (RFC 3875 §6, in the one canonical form cgikit writes)
-// ---------------------------------------------------------------------------------------
-
-#[derive(Debug)]
-struct Cgi {
-    status: u16,
-    head: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Cgi {
-    /// The only value of a header (case-insensitive name); fails if it is repeated.
-    fn header(&self, name: &str) -> Option<&str> {
-        let values = header_values(&self.headers, name);
-        assert!(values.len() <= 1, "`{name}` is repeated: {self:?}");
-        values.first().copied()
-    }
-
-    fn header_all(&self, name: &str) -> Vec<&str> {
-        header_values(&self.headers, name)
-    }
-
-    fn text(&self) -> &str {
-        std::str::from_utf8(&self.body).expect("a UTF-8 body")
-    }
-}
-
-fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-    headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
-        .collect()
-}
-
-/// `Status: NNN Reason` first, then `Name: value` lines, all ending in CRLF, a blank line,
-/// and a body exactly as long as `Content-Length` says (empty for HEAD).
-fn parse_cgi(raw: &[u8], head: bool) -> Result<Cgi, String> {
-    let end = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .ok_or("no CRLF blank line after the headers")?;
-    let block = std::str::from_utf8(&raw[..end]).map_err(|_| "headers are not UTF-8")?;
-    let body = raw[end + 4..].to_vec();
-    for line in block.split("\r\n") {
-        if line
-            .bytes()
-            .any(|byte| byte.is_ascii_control() && byte != b'\t')
-        {
-            return Err(format!("control character in header line {line:?}"));
-        }
-    }
-    let mut lines = block.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .strip_prefix("Status: ")
-        .ok_or_else(|| format!("the first line is not `Status: `: {status_line:?}"))?;
-    let (code, reason) = status
-        .split_once(' ')
-        .ok_or_else(|| format!("no reason phrase: {status_line:?}"))?;
-    if code.len() != 3 || !code.bytes().all(|byte| byte.is_ascii_digit()) || reason.is_empty() {
-        return Err(format!("malformed status line {status_line:?}"));
-    }
-    let status: u16 = code.parse().map_err(|_| "status code")?;
-    let mut headers = Vec::new();
-    for line in lines {
-        let (name, value) = line
-            .split_once(": ")
-            .ok_or_else(|| format!("header line without `: `: {line:?}"))?;
-        let is_token =
-            |byte: u8| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte);
-        if name.is_empty() || !name.bytes().all(is_token) {
-            return Err(format!("invalid header name {name:?}"));
-        }
-        if name.eq_ignore_ascii_case("status") {
-            return Err("a second Status header".into());
-        }
-        headers.push((name.to_owned(), value.to_owned()));
-    }
-    let lengths = header_values(&headers, "content-length");
-    match lengths.as_slice() {
-        [] if !body.is_empty() => return Err("a body without Content-Length".into()),
-        [] => {}
-        [length] => {
-            let length: usize = length
-                .parse()
-                .map_err(|_| format!("Content-Length {length:?}"))?;
-            let expected = if head { 0 } else { length };
-            if body.len() != expected {
-                return Err(format!(
-                    "Content-Length {length} (head: {head}) but the body has {} bytes",
-                    body.len()
-                ));
-            }
-        }
-        _ => return Err("Content-Length is repeated".into()),
-    }
-    Ok(Cgi {
-        status,
-        head: block.to_owned(),
-        headers,
-        body,
-    })
+/// A CGI POST of a urlencoded form.
+fn post_form(name: &str, path_info: &str, fields: &[(&str, &str)]) -> Script {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    cgi_get(name, path_info, "").post(FORM, body)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -432,12 +158,10 @@ fn cli_path_with_query_and_name_value_pairs() {
 fn cli_data_makes_a_form_post() {
     let dir = TempDir::new("cli-guestbook");
     let file = dir.path().join("entries.txt");
-    let mut command = Command::new(binary("guestbook"));
-    command
-        .env_clear()
-        .env("GUESTBOOK_FILE", &file)
-        .args(["-d", "name=x&message=y&csrf_token=z"]);
-    let outcome = run("guestbook -d".into(), command, Vec::new());
+    let outcome = script("guestbook")
+        .var("GUESTBOOK_FILE", &file)
+        .args(["-d", "name=x&message=y&csrf_token=z"])
+        .run();
     let response = outcome.response();
     // A POST (GET would show the page: 200) of a form (any other type: 415), refused only
     // because no CSRF cookie came with it.
@@ -530,18 +254,12 @@ fn cli_cookie_header_and_cookie_option_are_one_cookie_list() {
     }
     let dir = TempDir::new("cli-cookies");
     let file = dir.path().join("entries.txt");
-    let mut command = Command::new(binary("guestbook"));
     let cookie = format!("cgikit_csrf={TOKEN}");
     let data = format!("name=a&message=b&csrf_token={TOKEN}");
-    command.env_clear().env("GUESTBOOK_FILE", &file).args([
-        "-H",
-        "Cookie: theme=dark",
-        "-b",
-        &cookie,
-        "-d",
-        &data,
-    ]);
-    let outcome = run("guestbook -H Cookie -b".into(), command, Vec::new());
+    let outcome = script("guestbook")
+        .var("GUESTBOOK_FILE", &file)
+        .args(["-H", "Cookie: theme=dark", "-b", &cookie, "-d", &data])
+        .run();
     assert_eq!(outcome.response().status, 303, "{}", outcome.dump());
 }
 
@@ -667,6 +385,14 @@ impl Http {
     }
 }
 
+fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers
+        .iter()
+        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+        .collect()
+}
+
 /// Sends one request with `Connection: close` and reads the answer to EOF.
 fn http(
     address: SocketAddr,
@@ -751,28 +477,6 @@ fn parse_http(raw: &[u8], head: bool) -> Result<Http, String> {
     })
 }
 
-fn dechunk(mut raw: &[u8]) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = raw
-            .windows(2)
-            .position(|window| window == b"\r\n")
-            .ok_or("a chunk size line without CRLF")?;
-        let size_text = std::str::from_utf8(&raw[..line_end]).map_err(|_| "chunk size")?;
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| "chunk size")?;
-        raw = &raw[line_end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        if raw.len() < size + 2 {
-            return Err("a truncated chunk".into());
-        }
-        body.extend_from_slice(&raw[..size]);
-        raw = &raw[size + 2..];
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // The development server
 // ---------------------------------------------------------------------------------------
@@ -794,11 +498,6 @@ struct DevServer {
 
 /// A variable of the server's own environment that must never reach a child.
 const SERVER_ONLY_VAR: &str = "CGIKIT_TEST_SERVER_ONLY";
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("its address").port()
-}
 
 impl DevServer {
     fn start(name: &'static str) -> DevServer {
@@ -1364,9 +1063,7 @@ fn serve_trace_prints_the_variables_and_the_response_head() {
 fn serve_on_a_busy_port_fails_with_exit_1() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a port");
     let address = listener.local_addr().expect("its address").to_string();
-    let mut command = Command::new(binary("hello"));
-    command.env_clear().args(["--serve", &address]);
-    let outcome = run(format!("hello --serve {address}"), command, Vec::new());
+    let outcome = script("hello").args(["--serve", &address]).run();
     assert_eq!(outcome.code, Some(1), "{}", outcome.dump());
     assert!(
         outcome
@@ -1385,8 +1082,7 @@ fn serve_on_a_busy_port_fails_with_exit_1() {
 
 /// A guestbook POST as CGI, storing in `file`, with this cookie (if any) and these fields.
 fn guestbook_post(file: &Path, cookie: Option<&str>, fields: &[(&str, &str)]) -> Outcome {
-    let mut request = CgiRequest::post_form("guestbook", "", fields)
-        .var("GUESTBOOK_FILE", file.to_string_lossy());
+    let mut request = post_form("guestbook", "", fields).var("GUESTBOOK_FILE", file);
     if let Some(cookie) = cookie {
         request = request.var("HTTP_COOKIE", cookie);
     }
@@ -1394,8 +1090,8 @@ fn guestbook_post(file: &Path, cookie: Option<&str>, fields: &[(&str, &str)]) ->
 }
 
 fn guestbook_page(file: &Path) -> Outcome {
-    CgiRequest::get("guestbook", "", "")
-        .var("GUESTBOOK_FILE", file.to_string_lossy())
+    cgi_get("guestbook", "", "")
+        .var("GUESTBOOK_FILE", file)
         .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}"))
         .run()
 }
@@ -1611,8 +1307,8 @@ fn guestbook_too_long_name_is_a_422_with_the_form_refilled() {
 // 4. The login example
 // ---------------------------------------------------------------------------------------
 
-fn login_request(sessions: &Path, request: CgiRequest) -> CgiRequest {
-    request.var("LOGIN_SESSIONS", sessions.to_string_lossy())
+fn login_request(sessions: &Path, request: Script) -> Script {
+    request.var("LOGIN_SESSIONS", sessions)
 }
 
 /// `session=ID; ...` → ID.
@@ -1625,9 +1321,15 @@ fn session_id(set_cookie: &str) -> String {
 }
 
 fn sign_in(sessions: &Path, https: bool) -> (Cgi, Outcome) {
+    // Over HTTPS the CSRF cookie has the `__Host-` prefix.
+    let csrf_cookie = if https {
+        "__Host-cgikit_csrf"
+    } else {
+        "cgikit_csrf"
+    };
     let mut request = login_request(
         sessions,
-        CgiRequest::post_form(
+        post_form(
             "login",
             "/login",
             &[
@@ -1636,7 +1338,7 @@ fn sign_in(sessions: &Path, https: bool) -> (Cgi, Outcome) {
                 ("csrf_token", TOKEN),
             ],
         )
-        .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}")),
+        .var("HTTP_COOKIE", format!("{csrf_cookie}={TOKEN}")),
     );
     if https {
         request = request.var("HTTPS", "on");
@@ -1648,7 +1350,7 @@ fn sign_in(sessions: &Path, https: bool) -> (Cgi, Outcome) {
 #[test]
 fn login_page_sets_a_csrf_cookie() {
     let sessions = TempDir::new("login-page");
-    let outcome = login_request(sessions.path(), CgiRequest::get("login", "", "")).run();
+    let outcome = login_request(sessions.path(), cgi_get("login", "", "")).run();
     let response = outcome.response();
     assert_eq!(response.status, 200, "{}", outcome.dump());
     let set_cookie = response.header("set-cookie").expect("a CSRF cookie");
@@ -1707,7 +1409,7 @@ fn login_sign_in_session_and_sign_out() {
 
     // The session cookie signs the next page in.
     let both = format!("cgikit_csrf={TOKEN}; session={id}");
-    let outcome = login_request(sessions.path(), CgiRequest::get("login", "", ""))
+    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
         .var("HTTP_COOKIE", &both)
         .run();
     let response = outcome.response();
@@ -1726,7 +1428,7 @@ fn login_sign_in_session_and_sign_out() {
     // Signing out: a forged sign-out is refused and changes nothing...
     let outcome = login_request(
         sessions.path(),
-        CgiRequest::post_form("login", "/logout", &[("csrf_token", "nope")]),
+        post_form("login", "/logout", &[("csrf_token", "nope")]),
     )
     .var("HTTP_COOKIE", &both)
     .run();
@@ -1736,7 +1438,7 @@ fn login_sign_in_session_and_sign_out() {
     // ... the real one deletes the cookie and the session file.
     let outcome = login_request(
         sessions.path(),
-        CgiRequest::post_form("login", "/logout", &[("csrf_token", TOKEN)]),
+        post_form("login", "/logout", &[("csrf_token", TOKEN)]),
     )
     .var("HTTP_COOKIE", &both)
     .run();
@@ -1756,7 +1458,7 @@ fn login_sign_in_session_and_sign_out() {
     assert!(!session_file.exists(), "the session file is still there");
 
     // The old cookie no longer signs in.
-    let outcome = login_request(sessions.path(), CgiRequest::get("login", "", ""))
+    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
         .var("HTTP_COOKIE", &both)
         .run();
     let response = outcome.response();
@@ -1788,7 +1490,7 @@ fn login_refuses_a_wrong_password_and_a_forged_form() {
     let sessions = TempDir::new("login-wrong");
     let outcome = login_request(
         sessions.path(),
-        CgiRequest::post_form(
+        post_form(
             "login",
             "/login",
             &[
@@ -1816,7 +1518,7 @@ fn login_refuses_a_wrong_password_and_a_forged_form() {
     // The right password without the CSRF cookie: refused before it is checked.
     let outcome = login_request(
         sessions.path(),
-        CgiRequest::post_form(
+        post_form(
             "login",
             "/login",
             &[
@@ -1837,7 +1539,7 @@ fn login_refuses_a_wrong_password_and_a_forged_form() {
 #[test]
 fn login_trusts_remote_user_only_when_configured() {
     let sessions = TempDir::new("login-remote-user");
-    let outcome = login_request(sessions.path(), CgiRequest::get("login", "", ""))
+    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
         .var("REMOTE_USER", "mallory")
         .run();
     let response = outcome.response();
@@ -1850,7 +1552,7 @@ fn login_trusts_remote_user_only_when_configured() {
     assert!(!response.text().contains("mallory"), "{}", outcome.dump());
 
     for untrusted in ["0", "yes", ""] {
-        let outcome = login_request(sessions.path(), CgiRequest::get("login", "", ""))
+        let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
             .var("REMOTE_USER", "mallory")
             .var("LOGIN_TRUST_REMOTE_USER", untrusted)
             .run();
@@ -1861,7 +1563,7 @@ fn login_trusts_remote_user_only_when_configured() {
         );
     }
 
-    let outcome = login_request(sessions.path(), CgiRequest::get("login", "", ""))
+    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
         .var("REMOTE_USER", "mallory")
         .var("LOGIN_TRUST_REMOTE_USER", "1")
         .run();

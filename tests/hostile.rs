@@ -8,7 +8,8 @@
 //! stalls, a stdout that closes, memory. Every row asserts:
 //! - the exact status;
 //! - no panic: the log has no "panicked" (stderr for a subprocess), except in the panic row;
-//! - the output parses as CGI by the strict parser below (RFC 3875 §6, as cgikit writes it);
+//! - the output parses as CGI by the strict parser (`support::parse_cgi`: RFC 3875 §6, as
+//!   cgikit writes it);
 //! - nothing lost: a valid field next to the junk still arrives where the design keeps it;
 //! - a time bound where the row is about denial of service or hangs.
 //!
@@ -20,16 +21,9 @@
 mod support;
 
 use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::os::unix::ffi::OsStringExt;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use cgi::http::{self, HeaderName, HeaderValue};
@@ -39,13 +33,7 @@ use cgi::{
     Multipart, MultipartError, MultipartForm, PathInfo, Query, Redirect, RemoteAddr, Request,
     Response, SetCookie, StatusCode,
 };
-
-/// What cgikit writes when a response cannot be written safely (response/write.rs).
-const GENERIC_500: &[u8] = b"Status: 500 Internal Server Error\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\
-Content-Length: 22\r\n\
-\r\n\
-Internal Server Error\n";
+use support::{Cgi, GENERIC_500, Rules, Script, Stdin, os, status_of_prefix};
 
 /// The bound of a row that is not about time: generous, it only catches a hang.
 const DEFAULT_BOUND: Duration = Duration::from_secs(10);
@@ -286,176 +274,37 @@ fn in_process(call: impl FnOnce() -> TestResponse) -> Raw {
 
 /// Runs `script` as a subprocess.
 fn sp(script: Script) -> impl FnOnce() -> Raw + 'static {
-    move || script.run()
+    move || {
+        let partial = script.cuts_stdout();
+        let outcome = script.run();
+        Raw {
+            via: outcome.name,
+            stdout: outcome.stdout,
+            log: outcome.stderr,
+            elapsed: outcome.elapsed,
+            code: outcome.code,
+            partial,
+            kit_status: None,
+            stdin_written: Some(outcome.stdin_written.is_ok()),
+            exited_before_eof: Some(outcome.answered_before_eof),
+            peak_rss_kib: outcome.peak_rss_kib,
+        }
+    }
 }
 
 // =======================================================================================
 // A strict CGI response parser (RFC 3875 §6, in the one form cgikit writes)
 // =======================================================================================
 
-#[derive(Debug)]
-struct Cgi {
-    status: u16,
-    /// Every header line but `Status`, in order; values as bytes (obs-text is allowed).
-    headers: Vec<(String, Vec<u8>)>,
-    body: Vec<u8>,
-}
-
-impl Cgi {
-    fn all(&self, name: &str) -> Vec<&[u8]> {
-        self.headers
-            .iter()
-            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_slice())
-            .collect()
-    }
-}
-
-fn is_tchar(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
-}
-
-/// Headers a script must not send (RFC 3875 §6.3.4), and `Status` past the first line.
-fn is_server_only(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    matches!(
-        name.as_str(),
-        "connection" | "keep-alive" | "transfer-encoding" | "upgrade" | "te" | "trailer" | "status"
-    ) || name.starts_with("proxy-")
-}
-
-/// `Status: NNN Reason` (200-599) first; then `Name: value` lines with a token name and a
-/// value without controls but HTAB; every line CRLF-terminated, no bare CR or LF; no
-/// server-only header; at most one `Content-Type`, `Content-Length`, `Location`; for a
-/// body status exactly one `Content-Type` and a `Content-Length` equal to the body's
-/// length; for 204, 205 and 304 neither and no body.
+/// Parses strictly (see `support::parse_cgi`), obs-text allowed in header values.
 fn parse_cgi(raw: &[u8]) -> Result<Cgi, String> {
-    let mut lines: Vec<&[u8]> = Vec::new();
-    let mut rest = raw;
-    loop {
-        let end = rest
-            .windows(2)
-            .position(|pair| pair == b"\r\n")
-            .ok_or("the header block does not end with a blank CRLF line")?;
-        let line = &rest[..end];
-        rest = &rest[end + 2..];
-        if line.is_empty() {
-            break;
-        }
-        if line.iter().any(|&byte| byte == b'\r' || byte == b'\n') {
-            return Err(format!(
-                "bare CR or LF in {:?}",
-                line.escape_ascii().to_string()
-            ));
-        }
-        lines.push(line);
-    }
-    let body = rest.to_vec();
-    let (&first, others) = lines.split_first().ok_or("no header line")?;
-    let status = status_line(first)?;
-    let mut headers = Vec::new();
-    for &line in others {
-        let colon = line
-            .windows(2)
-            .position(|pair| pair == b": ")
-            .ok_or_else(|| format!("no `: ` in {:?}", line.escape_ascii().to_string()))?;
-        let (name, value) = (&line[..colon], &line[colon + 2..]);
-        if name.is_empty() || !name.iter().all(|&byte| is_tchar(byte)) {
-            return Err(format!(
-                "invalid header name {:?}",
-                name.escape_ascii().to_string()
-            ));
-        }
-        if value
-            .iter()
-            .any(|&byte| byte != b'\t' && (byte < 0x20 || byte == 0x7F))
-        {
-            return Err(format!(
-                "control byte in {:?}",
-                line.escape_ascii().to_string()
-            ));
-        }
-        let name = String::from_utf8(name.to_vec()).expect("tchars are ASCII");
-        if is_server_only(&name) {
-            return Err(format!("server-only header `{name}`"));
-        }
-        headers.push((name, value.to_vec()));
-    }
-    let count = |wanted: &str| {
-        headers
-            .iter()
-            .filter(|(name, _)| name.eq_ignore_ascii_case(wanted))
-            .count()
-    };
-    for unique in ["content-type", "content-length", "location"] {
-        if count(unique) > 1 {
-            return Err(format!("`{unique}` is repeated"));
-        }
-    }
-    let length = headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-        .map(|(_, value)| value.clone());
-    if matches!(status, 204 | 205 | 304) {
-        if length.is_some() || count("content-type") > 0 || !body.is_empty() {
-            return Err(format!("a {status} with body headers or a body"));
-        }
-    } else {
-        if count("content-type") != 1 {
-            return Err("no Content-Type".into());
-        }
-        let length = length.ok_or("no Content-Length")?;
-        let length: usize = std::str::from_utf8(&length)
-            .ok()
-            .filter(|text| text.bytes().all(|byte| byte.is_ascii_digit()))
-            .and_then(|text| text.parse().ok())
-            .ok_or("a malformed Content-Length")?;
-        if body.len() != length {
-            return Err(format!(
-                "Content-Length {length} but the body has {} bytes",
-                body.len()
-            ));
-        }
-    }
-    Ok(Cgi {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn status_line(line: &[u8]) -> Result<u16, String> {
-    let shown = || line.escape_ascii().to_string();
-    let text = std::str::from_utf8(line).map_err(|_| format!("status line {:?}", shown()))?;
-    let status = text
-        .strip_prefix("Status: ")
-        .ok_or_else(|| format!("the first line is not `Status: `: {:?}", shown()))?;
-    let (code, reason) = status
-        .split_once(' ')
-        .ok_or_else(|| format!("no reason phrase: {:?}", shown()))?;
-    if code.len() != 3
-        || !code.bytes().all(|byte| byte.is_ascii_digit())
-        || reason.is_empty()
-        || !reason
-            .bytes()
-            .all(|byte| byte == b' ' || byte.is_ascii_graphic())
-    {
-        return Err(format!("malformed status line {:?}", shown()));
-    }
-    let code: u16 = code.parse().map_err(|_| "the status code")?;
-    if !(200..=599).contains(&code) {
-        return Err(format!("status {code} outside 200-599"));
-    }
-    Ok(code)
-}
-
-/// The status of an output cut short: its first line must be complete and valid.
-fn status_of_prefix(raw: &[u8]) -> Result<u16, String> {
-    let end = raw
-        .windows(2)
-        .position(|pair| pair == b"\r\n")
-        .ok_or("the partial output has no complete first line")?;
-    status_line(&raw[..end])
+    support::parse_cgi(
+        raw,
+        Rules {
+            obs_text: true,
+            ..Rules::default()
+        },
+    )
 }
 
 #[test]
@@ -499,252 +348,19 @@ const EXAMPLES: [&str; 7] = [
     "fixture_upload_limits",
 ];
 
-/// The built example `name` (see `support::example`).
-fn binary(name: &str) -> PathBuf {
-    support::example(name, &EXAMPLES)
-}
-
-/// What the script's stdin does.
-enum Input {
-    /// Written, then closed (EOF).
-    Bytes(Vec<u8>),
-    /// Written, then held open (no EOF) until the script has exited: the client socket
-    /// Python's http.server hands its scripts, or a client that stalls.
-    HeldOpen(Vec<u8>),
-    /// Written, held open this long, then closed: a slow client.
-    ClosedAfter(Vec<u8>, Duration),
-}
-
-struct Script {
-    name: &'static str,
-    /// In order; `None` removes the variable.
-    env: Vec<(OsString, Option<OsString>)>,
-    input: Input,
-    /// Read this many bytes of stdout, then close it (the client left).
-    stdout_limit: Option<usize>,
-    measure_rss: bool,
-}
-
 /// The script with an empty environment and an empty, closed stdin.
-fn script(name: &'static str) -> Script {
-    Script {
-        name,
-        env: Vec::new(),
-        input: Input::Bytes(Vec::new()),
-        stdout_limit: None,
-        measure_rss: false,
-    }
+fn script(name: &str) -> Script {
+    Script::example(name, &EXAMPLES).timeout(KILL_AFTER)
 }
 
 /// A GET with the variables every server sets.
-fn cgi_get(name: &'static str, query: &str) -> Script {
-    let script_name = format!("/cgi-bin/{name}");
-    let request_uri = if query.is_empty() {
-        script_name.clone()
-    } else {
-        format!("{script_name}?{query}")
-    };
-    script(name)
-        .var("GATEWAY_INTERFACE", "CGI/1.1")
-        .var("REQUEST_METHOD", "GET")
-        .var("SERVER_PROTOCOL", "HTTP/1.1")
-        .var("SERVER_SOFTWARE", "hostile-test")
-        .var("SERVER_NAME", "localhost")
-        .var("SERVER_PORT", "80")
-        .var("REMOTE_ADDR", "127.0.0.1")
-        .var("HTTP_HOST", "localhost")
-        .var("SCRIPT_NAME", &script_name)
-        .var("REQUEST_URI", &request_uri)
-        .var("QUERY_STRING", query)
+fn cgi_get(name: &str, query: &str) -> Script {
+    script(name).cgi_get("", query)
 }
 
 /// A POST of `body` with a correct CONTENT_LENGTH.
-fn cgi_post(name: &'static str, content_type: &str, body: impl Into<Vec<u8>>) -> Script {
-    let body = body.into();
-    cgi_get(name, "")
-        .var("REQUEST_METHOD", "POST")
-        .var("CONTENT_TYPE", content_type)
-        .var("CONTENT_LENGTH", body.len().to_string())
-        .input(Input::Bytes(body))
-}
-
-impl Script {
-    fn var(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.env
-            .push((name.as_ref().to_owned(), Some(value.as_ref().to_owned())));
-        self
-    }
-
-    fn without(mut self, name: &str) -> Self {
-        self.env.push((name.into(), None));
-        self
-    }
-
-    fn input(mut self, input: Input) -> Self {
-        self.input = input;
-        self
-    }
-
-    fn close_stdout_after(mut self, bytes: usize) -> Self {
-        self.stdout_limit = Some(bytes);
-        self
-    }
-
-    fn measure_rss(mut self) -> Self {
-        self.measure_rss = true;
-        self
-    }
-
-    /// Runs the script to completion (killed after [`KILL_AFTER`]).
-    fn run(self) -> Raw {
-        let Script {
-            name,
-            env,
-            input,
-            stdout_limit,
-            measure_rss,
-        } = self;
-        let program = binary(name);
-        // Peak memory: GNU time's `%M` when installed, else /proc's VmHWM while it runs.
-        let time = Path::new("/usr/bin/time");
-        let rss_file = (measure_rss && time.is_file()).then(|| {
-            static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            std::env::temp_dir().join(format!(
-                "cgikit-hostile-rss-{}-{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ))
-        });
-        let mut command = match &rss_file {
-            Some(file) => {
-                let mut command = Command::new(time);
-                command
-                    .arg("-f")
-                    .arg("%M")
-                    .arg("-o")
-                    .arg(file)
-                    .arg(&program);
-                command
-            }
-            None => Command::new(&program),
-        };
-        command.env_clear();
-        for (variable, value) in env {
-            match value {
-                Some(value) => command.env(variable, value),
-                None => command.env_remove(variable),
-            };
-        }
-        command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let started = Instant::now();
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {name}: {error}"));
-        let pid = child.id();
-
-        let mut stdin = child.stdin.take().expect("piped stdin");
-        let (release, released) = mpsc::channel::<()>();
-        let writer = thread::spawn(move || {
-            let (bytes, hold) = match input {
-                Input::Bytes(bytes) => (bytes, Some(Duration::ZERO)),
-                Input::HeldOpen(bytes) => (bytes, None),
-                Input::ClosedAfter(bytes, hold) => (bytes, Some(hold)),
-            };
-            let written = stdin.write_all(&bytes).and_then(|()| stdin.flush()).is_ok();
-            match hold {
-                Some(hold) if hold.is_zero() => {}
-                Some(hold) => {
-                    let _ = released.recv_timeout(hold);
-                }
-                None => {
-                    let _ = released.recv();
-                }
-            }
-            drop(stdin);
-            (written, Instant::now())
-        });
-        let mut stdout = child.stdout.take().expect("piped stdout");
-        let reader = thread::spawn(move || {
-            let mut bytes = Vec::new();
-            match stdout_limit {
-                None => {
-                    let _ = stdout.read_to_end(&mut bytes);
-                }
-                Some(limit) => {
-                    let _ = (&mut stdout).take(limit as u64).read_to_end(&mut bytes);
-                }
-            }
-            // Dropping `stdout` here closes the reading end: the client has gone.
-            bytes
-        });
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let log_reader = thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = stderr.read_to_end(&mut bytes);
-            bytes
-        });
-
-        let mut polled_rss = None;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("waiting for the script") {
-                break status;
-            }
-            if measure_rss && rss_file.is_none() {
-                polled_rss = vm_hwm_kib(pid).max(polled_rss);
-            }
-            if started.elapsed() > KILL_AFTER {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{name} did not exit within {KILL_AFTER:?}");
-            }
-            thread::sleep(Duration::from_millis(2));
-        };
-        let exited_at = Instant::now();
-        let elapsed = started.elapsed();
-        let _ = release.send(());
-        let (written, closed_at) = writer.join().expect("the stdin writer");
-        let stdout = reader.join().expect("the stdout reader");
-        let log = log_reader.join().expect("the stderr reader");
-        let peak_rss_kib = match &rss_file {
-            Some(file) => {
-                let report = std::fs::read_to_string(file).unwrap_or_default();
-                let _ = std::fs::remove_file(file);
-                report
-                    .lines()
-                    .rev()
-                    .find_map(|line| line.trim().parse::<u64>().ok())
-            }
-            None => polled_rss,
-        };
-        Raw {
-            via: name.to_owned(),
-            stdout,
-            log: String::from_utf8_lossy(&log).into_owned(),
-            elapsed,
-            code: status.code(),
-            partial: stdout_limit.is_some(),
-            kit_status: None,
-            stdin_written: Some(written),
-            exited_before_eof: Some(exited_at < closed_at),
-            peak_rss_kib,
-        }
-    }
-}
-
-/// The peak resident set size of a running process, from /proc.
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn os(bytes: &[u8]) -> OsString {
-    OsString::from_vec(bytes.to_vec())
+fn cgi_post(name: &str, content_type: &str, body: impl Into<Vec<u8>>) -> Script {
+    cgi_get(name, "").post(content_type, body)
 }
 
 // =======================================================================================
@@ -2574,7 +2190,7 @@ fn the_process_under_attack() {
             400,
             sp(cgi_post("fixture_small_limit", FORM_TYPE, "")
                 .var("CONTENT_LENGTH", "16")
-                .input(Input::ClosedAfter(b"text=ab".to_vec(), hold))),
+                .stdin(Stdin::ClosedAfter(b"text=ab".to_vec(), hold))),
         )
         .body_has("CONTENT_LENGTH is 16 bytes, but only 7 arrived")
         .check(assert_waited_then_answered(hold)),
@@ -2583,7 +2199,7 @@ fn the_process_under_attack() {
             400,
             sp(cgi_post("fixture_small_limit", FORM_TYPE, "")
                 .var("CONTENT_LENGTH", "16")
-                .input(Input::ClosedAfter(Vec::new(), hold))),
+                .stdin(Stdin::ClosedAfter(Vec::new(), hold))),
         )
         .body_has("only 0 arrived")
         .check(assert_waited_then_answered(hold)),
@@ -2592,7 +2208,7 @@ fn the_process_under_attack() {
             200,
             sp(cgi_post("hello", FORM_TYPE, "")
                 .var("CONTENT_LENGTH", "16")
-                .input(Input::ClosedAfter(b"text=ab".to_vec(), hold))),
+                .stdin(Stdin::ClosedAfter(b"text=ab".to_vec(), hold))),
         )
         .body_is("Hello, world!\n")
         .check(assert_waited_then_answered(hold)),
@@ -2600,7 +2216,7 @@ fn the_process_under_attack() {
         row(
             "GET with a stdin that never ends",
             200,
-            sp(cgi_get("greet", "name=Ada").input(Input::HeldOpen(Vec::new()))),
+            sp(cgi_get("greet", "name=Ada").stdin(Stdin::HeldOpen(Vec::new()))),
         )
         .body_has("Hello, Ada!")
         .check(assert_answered_before_eof)
@@ -2610,7 +2226,7 @@ fn the_process_under_attack() {
             422,
             sp(cgi_post("fixture_small_limit", FORM_TYPE, "")
                 .without("CONTENT_LENGTH")
-                .input(Input::HeldOpen(b"text=hi".to_vec()))),
+                .stdin(Stdin::HeldOpen(b"text=hi".to_vec()))),
         )
         .body_has("missing field `text`")
         .check(assert_answered_before_eof)
@@ -2620,7 +2236,7 @@ fn the_process_under_attack() {
             200,
             sp(cgi_post("fixture_small_limit", FORM_TYPE, "")
                 .var("CONTENT_LENGTH", "7")
-                .input(Input::HeldOpen(b"text=hi".to_vec()))),
+                .stdin(Stdin::HeldOpen(b"text=hi".to_vec()))),
         )
         .body_is("hi")
         .check(assert_answered_before_eof)

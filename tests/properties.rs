@@ -8,6 +8,8 @@
 //! found by a property is kept below as a plain `#[test]`.
 #![cfg(unix)]
 
+mod support;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
@@ -22,6 +24,7 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::Config;
+use support::{Cgi, GENERIC_500, Rules, is_tchar};
 
 /// Cases per property; `PROPTEST_CASES=100000 cargo test --test properties` runs a deep search.
 const CASES: u32 = 256;
@@ -38,189 +41,22 @@ fn config() -> Config {
     }
 }
 
-/// What cgikit writes when a response cannot be written safely (response/write.rs).
-const GENERIC_500: &[u8] = b"Status: 500 Internal Server Error\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\
-Content-Length: 22\r\n\
-\r\n\
-Internal Server Error\n";
-
 // ---------------------------------------------------------------------------------------
-// A strict CGI response parser (RFC 3875 §6).
+// A strict CGI response parser (RFC 3875 §6): `support::parse_cgi`.
 // ---------------------------------------------------------------------------------------
 
-/// A CGI response, parsed strictly.
-#[derive(Debug, PartialEq, Eq)]
-struct Cgi {
-    /// `None` for a local redirect (RFC 3875 §6.2.2): a lone `Location: /path` line.
-    status: Option<u16>,
-    /// Every header line but `Status`, in order, names as written.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Cgi {
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-            .collect()
-    }
-}
-
-fn is_tchar(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
-}
-
-/// A header value as the writer may emit it: no CR, LF, NUL or other control but HTAB.
-fn is_field_value_byte(byte: u8) -> bool {
-    byte == b'\t' || (byte >= 0x20 && byte != 0x7F)
-}
-
-/// Parses `raw` as a CGI response to a request that was (`head_only`) or was not a HEAD.
-///
-/// Either a local redirect (`Location: /...`, CRLF, CRLF, nothing else) or a document:
-/// `Status: NNN Reason` first with NNN in 200..=599, then `Name: value` lines with a token
-/// name and a value without CR, LF, NUL or other controls, every line CRLF-terminated;
-/// exactly one `Content-Type` (none, no `Content-Length` and no body for 204, 205 and
-/// 304); at most one `Content-Length`, all digits, equal to the body's length; an empty
-/// body for HEAD.
+/// Parses `raw` as a CGI response to a request that was (`head_only`) or was not a HEAD:
+/// a local redirect (`Location: /...`, CRLF, CRLF, nothing else) or a document (see
+/// `support::parse_cgi`); header values may hold obs-text.
 fn parse_strict(raw: &[u8], head_only: bool) -> Result<Cgi, String> {
-    let mut lines: Vec<&[u8]> = Vec::new();
-    let mut rest = raw;
-    loop {
-        let end = rest
-            .windows(2)
-            .position(|pair| pair == b"\r\n")
-            .ok_or("the header block does not end with a blank CRLF line")?;
-        let line = &rest[..end];
-        rest = &rest[end + 2..];
-        if line.is_empty() {
-            break;
-        }
-        if line.iter().any(|&byte| byte == b'\r' || byte == b'\n') {
-            return Err(format!(
-                "bare CR or LF in header line {:?}",
-                line.escape_ascii().to_string()
-            ));
-        }
-        lines.push(line);
-    }
-    let body = rest.to_vec();
-    let (&first, others) = lines.split_first().ok_or("no header line at all")?;
-
-    if let Some(location) = first.strip_prefix(b"Location: ")
-        && others.is_empty()
-        && location.starts_with(b"/")
-    {
-        if !location.iter().all(|&byte| is_field_value_byte(byte)) {
-            return Err("control character in a local redirect's Location".into());
-        }
-        if !body.is_empty() {
-            return Err("a local redirect has a body".into());
-        }
-        return Ok(Cgi {
-            status: None,
-            headers: vec![(
-                "Location".to_owned(),
-                String::from_utf8_lossy(location).into_owned(),
-            )],
-            body,
-        });
-    }
-
-    let status_line = first
-        .strip_prefix(b"Status: ")
-        .ok_or("the first line is neither `Status: ` nor a lone local-redirect Location")?;
-    let (code, reason) = match status_line {
-        [a, b, c, b' ', reason @ ..] if [a, b, c].iter().all(|digit| digit.is_ascii_digit()) => {
-            let code = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
-            (code, reason)
-        }
-        _ => return Err("the Status line is not `Status: NNN Reason`".into()),
-    };
-    if !(200..=599).contains(&code) {
-        return Err(format!("status {code} is outside 200..=599"));
-    }
-    if reason.is_empty() || !reason.iter().all(|&byte| (0x20..0x7F).contains(&byte)) {
-        return Err("the reason phrase is empty or not printable ASCII".into());
-    }
-
-    let mut headers = Vec::new();
-    for &line in others {
-        let colon = line
-            .iter()
-            .position(|&byte| byte == b':')
-            .ok_or("a header line without a colon")?;
-        let (name, after) = line.split_at(colon);
-        if name.is_empty() || !name.iter().all(|&byte| is_tchar(byte)) {
-            return Err(format!(
-                "header name {:?} is not a token",
-                name.escape_ascii().to_string()
-            ));
-        }
-        let value = after
-            .strip_prefix(b": ")
-            .ok_or("a header name is not followed by `: `")?;
-        if !value.iter().all(|&byte| is_field_value_byte(byte)) {
-            return Err(format!(
-                "control character in header value {:?}",
-                value.escape_ascii().to_string()
-            ));
-        }
-        let name = String::from_utf8(name.to_vec()).expect("a token is ASCII");
-        if name.eq_ignore_ascii_case("status") {
-            return Err("a second Status line".into());
-        }
-        headers.push((name, String::from_utf8_lossy(value).into_owned()));
-    }
-    let parsed = Cgi {
-        status: Some(code),
-        headers,
-        body,
-    };
-
-    let content_types = parsed.all("content-type").len();
-    let lengths = parsed.all("content-length");
-    if matches!(code, 204 | 205 | 304) {
-        if content_types != 0 || !lengths.is_empty() || !parsed.body.is_empty() {
-            return Err(format!(
-                "status {code} with a Content-Type, a Content-Length or a body"
-            ));
-        }
-        return Ok(parsed);
-    }
-    if content_types != 1 {
-        return Err(format!(
-            "{content_types} Content-Type lines, not exactly one"
-        ));
-    }
-    if parsed.all("location").len() > 1 {
-        return Err("more than one Location".into());
-    }
-    match lengths.as_slice() {
-        [] => {}
-        [length] => {
-            if length.is_empty() || !length.bytes().all(|byte| byte.is_ascii_digit()) {
-                return Err(format!("Content-Length {length:?} is not a number"));
-            }
-            if !head_only && length.parse::<usize>().ok() != Some(parsed.body.len()) {
-                return Err(format!(
-                    "Content-Length {length} but a body of {} bytes",
-                    parsed.body.len()
-                ));
-            }
-        }
-        _ => return Err("more than one Content-Length".into()),
-    }
-    if head_only && !parsed.body.is_empty() {
-        return Err(format!(
-            "a body of {} bytes in the answer to HEAD",
-            parsed.body.len()
-        ));
-    }
-    Ok(parsed)
+    support::parse_cgi(
+        raw,
+        Rules {
+            head: head_only,
+            local_redirect: true,
+            obs_text: true,
+        },
+    )
 }
 
 /// Parses strictly, or fails the test showing the raw output.
@@ -236,10 +72,10 @@ fn strict(response: &TestResponse, head_only: bool) -> Result<Cgi, TestCaseError
 #[test]
 fn the_strict_parser_accepts_and_refuses_what_it_should() {
     let ok = |raw: &[u8], head: bool| parse_strict(raw, head).unwrap();
-    assert_eq!(ok(b"Location: /a?b\r\n\r\n", false).status, None);
-    assert_eq!(ok(GENERIC_500, false).status, Some(500));
+    assert_eq!(ok(b"Location: /a?b\r\n\r\n", false).status_code(), None);
+    assert_eq!(ok(GENERIC_500, false).status_code(), Some(500));
     assert_eq!(
-        ok(b"Status: 204 No Content\r\n\r\n", true).status,
+        ok(b"Status: 204 No Content\r\n\r\n", true).status_code(),
         Some(204)
     );
     let head = b"Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n";
@@ -707,7 +543,7 @@ fn check<T>(case: &Case, name: &str, handler: impl cgi::Handler<T>) -> Result<()
         response.log()
     );
     let parsed = strict(&response, case.head_only())?;
-    if let Some(code) = parsed.status {
+    if let Some(code) = parsed.status_code() {
         prop_assert_eq!(code, response.status().as_u16());
     }
     Ok(())
@@ -854,11 +690,12 @@ fn header_verdict(text: &str) -> Verdict {
     }
 }
 
-fn headers_of(parsed: &Cgi) -> Vec<(&str, &str)> {
+/// The header lines, values read as UTF-8 (lossily).
+fn headers_of(parsed: &Cgi) -> Vec<(String, String)> {
     parsed
         .headers
         .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .map(|(name, value)| (name.clone(), String::from_utf8_lossy(value).into_owned()))
         .collect()
 }
 
@@ -880,8 +717,12 @@ fn expect_headers_or_500(
         ),
         Verdict::Either if is_generic_500 => {}
         Verdict::Written | Verdict::Either => {
-            prop_assert_eq!(parsed.status, Some(status));
-            prop_assert_eq!(headers_of(&parsed), expected.to_vec());
+            prop_assert_eq!(parsed.status_code(), Some(status));
+            let expected: Vec<(String, String)> = expected
+                .iter()
+                .map(|&(name, value)| (name.to_owned(), value.to_owned()))
+                .collect();
+            prop_assert_eq!(headers_of(&parsed), expected);
         }
     }
     Ok(())
@@ -974,7 +815,7 @@ proptest! {
                 response.raw().escape_ascii().to_string(),
                 expected.as_bytes().escape_ascii().to_string()
             );
-            prop_assert_eq!(parsed.status, None);
+            prop_assert_eq!(parsed.status_code(), None);
         }
     }
 }

@@ -23,11 +23,13 @@
 //! (`/tmp/cgikit-<server>.<random>`) is removed when the test ends; if a case fails, the
 //! tail of every server log is printed first.
 
+mod support;
+
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -37,6 +39,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
+use support::{dechunk, free_port};
 
 /// The examples (and fixture) copied into each server's `cgi-bin/`, with the name they
 /// get there.
@@ -582,13 +585,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("binding 127.0.0.1:0")
-}
-
 /// `target/release/examples/`, next to this test's own target directory, with the
 /// scripts built (once per test run) when run by cargo.
 fn release_examples() -> PathBuf {
@@ -781,29 +777,6 @@ fn parse_http(raw: &[u8], head: bool) -> Result<Reply, String> {
         body,
         raw_body,
     })
-}
-
-fn dechunk(mut raw: &[u8]) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = raw
-            .windows(2)
-            .position(|window| window == b"\r\n")
-            .ok_or("a chunk size line without CRLF")?;
-        let size_text = std::str::from_utf8(&raw[..line_end]).map_err(|error| error.to_string())?;
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
-        raw = &raw[line_end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        if raw.len() < size + 2 {
-            return Err("a chunk cut short".to_owned());
-        }
-        body.extend_from_slice(&raw[..size]);
-        raw = &raw[size + 2..];
-    }
 }
 
 // =======================================================================================

@@ -3,18 +3,14 @@
 //! answer parsed back from stdout by a strict CGI parser.
 //!
 //! Variable sets come from the measurements in the reference (cgi-spec-and-servers.md
-//! §3.6); body cases from §2.4. The examples are built before the first run (see
-//! `build_examples`).
+//! §3.6); body cases from §2.4. The runner and the parser are in `tests/support/`; the
+//! examples are built before the first run (see `support::example`).
 
 mod support;
 
-use std::ffi::{OsStr, OsString};
-use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStringExt;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use support::{Script, os};
 
 /// A script that has not exited by then is killed and the test fails.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,337 +31,19 @@ const EXAMPLES: [&str; 6] = [
     "fixture_small_limit",
 ];
 
-/// The built example `name` (see `support::example`).
-fn binary(name: &str) -> PathBuf {
-    support::example(name, &EXAMPLES)
-}
-
-enum Stdin {
-    /// Written by a helper thread, then closed (EOF).
-    Bytes(Vec<u8>),
-    /// Never written and never closed until the script has exited, like the socket
-    /// Python's http.server hands its scripts.
-    HeldOpen,
-}
-
-enum Stdout {
-    Piped,
-    /// A pipe whose reading end is closed before the script starts: every write fails
-    /// with EPIPE, as when the client has gone.
-    ReaderClosed,
-}
-
-struct Script {
-    name: &'static str,
-    command: Command,
-    stdin: Stdin,
-    stdout: Stdout,
-}
-
 /// The script with an empty environment and an empty, closed stdin.
-fn script(name: &'static str) -> Script {
-    let mut command = Command::new(binary(name));
-    command.env_clear();
-    Script {
-        name,
-        command,
-        stdin: Stdin::Bytes(Vec::new()),
-        stdout: Stdout::Piped,
-    }
+fn script(name: &str) -> Script {
+    Script::example(name, &EXAMPLES).timeout(TIMEOUT)
 }
 
 /// A plain GET with the variables every server sets.
-fn get(name: &'static str, query: &str) -> Script {
-    let script_name = format!("/cgi-bin/{name}");
-    let request_uri = if query.is_empty() {
-        script_name.clone()
-    } else {
-        format!("{script_name}?{query}")
-    };
-    script(name).vars([
-        ("GATEWAY_INTERFACE", "CGI/1.1"),
-        ("REQUEST_METHOD", "GET"),
-        ("SERVER_PROTOCOL", "HTTP/1.1"),
-        ("SERVER_SOFTWARE", "subprocess-test"),
-        ("SERVER_NAME", "localhost"),
-        ("SERVER_PORT", "80"),
-        ("REMOTE_ADDR", "127.0.0.1"),
-        ("HTTP_HOST", "localhost"),
-        ("SCRIPT_NAME", &script_name),
-        ("REQUEST_URI", &request_uri),
-        ("QUERY_STRING", query),
-    ])
+fn get(name: &str, query: &str) -> Script {
+    script(name).cgi_get("", query)
 }
 
 /// A POST of `body` with a correct CONTENT_LENGTH.
-fn post(name: &'static str, content_type: &str, body: &[u8]) -> Script {
-    get(name, "")
-        .var("REQUEST_METHOD", "POST")
-        .var("CONTENT_TYPE", content_type)
-        .var("CONTENT_LENGTH", body.len().to_string())
-        .body(body)
-}
-
-impl Script {
-    fn var(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.command.env(name, value);
-        self
-    }
-
-    fn vars<'a>(mut self, vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        self.command.envs(vars);
-        self
-    }
-
-    fn without(mut self, name: &str) -> Self {
-        self.command.env_remove(name);
-        self
-    }
-
-    fn arg(mut self, arg: &str) -> Self {
-        self.command.arg(arg);
-        self
-    }
-
-    fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.stdin = Stdin::Bytes(body.into());
-        self
-    }
-
-    fn stdin_held_open(mut self) -> Self {
-        self.stdin = Stdin::HeldOpen;
-        self
-    }
-
-    fn stdout_reader_closed(mut self) -> Self {
-        self.stdout = Stdout::ReaderClosed;
-        self
-    }
-
-    /// Runs the script to completion (at most [`TIMEOUT`]).
-    fn run(self) -> Outcome {
-        let Script {
-            name,
-            mut command,
-            stdin,
-            stdout,
-        } = self;
-        command.stdin(Stdio::piped()).stderr(Stdio::piped());
-        match stdout {
-            Stdout::Piped => {
-                command.stdout(Stdio::piped());
-            }
-            Stdout::ReaderClosed => {
-                let (reader, writer) = io::pipe().expect("a pipe");
-                drop(reader);
-                command.stdout(writer);
-            }
-        }
-        let started = Instant::now();
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {name}: {error}"));
-        // Dropping `command` closes the parent's copy of a ReaderClosed pipe's writing end.
-        drop(command);
-        let mut child_stdin = child.stdin.take();
-        let writer: Option<JoinHandle<io::Result<()>>> = match stdin {
-            Stdin::Bytes(bytes) => {
-                let mut pipe = child_stdin.take().expect("piped stdin");
-                // Dropping `pipe` at the end of the thread closes stdin: EOF.
-                Some(thread::spawn(move || pipe.write_all(&bytes)))
-            }
-            Stdin::HeldOpen => None,
-        };
-        let stdout_reader = child.stdout.take().map(read_all);
-        let stderr_reader = read_all(child.stderr.take().expect("piped stderr"));
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("waiting for the script") {
-                break status;
-            }
-            if started.elapsed() > TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{name} did not exit within {TIMEOUT:?}");
-            }
-            thread::sleep(Duration::from_millis(5));
-        };
-        let elapsed = started.elapsed();
-        drop(child_stdin);
-        let stdout = stdout_reader
-            .map(|reader| reader.join().expect("the stdout reader"))
-            .unwrap_or_default();
-        let stderr = stderr_reader.join().expect("the stderr reader");
-        Outcome {
-            name,
-            code: status.code(),
-            stdout,
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            elapsed,
-            stdin_written: writer.map(|writer| writer.join().expect("the stdin writer")),
-        }
-    }
-}
-
-fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    })
-}
-
-/// What one run produced.
-struct Outcome {
-    name: &'static str,
-    /// `None` if a signal ended the process.
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-    elapsed: Duration,
-    /// Whether the whole body could be written to stdin (`None`: stdin was held open).
-    stdin_written: Option<io::Result<()>>,
-}
-
-impl Outcome {
-    fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    /// Context for assertion messages.
-    fn dump(&self) -> String {
-        format!(
-            "{} exited with {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.name,
-            self.code,
-            self.elapsed,
-            self.stdout_text(),
-            self.stderr
-        )
-    }
-
-    /// The response to a GET or POST, strictly parsed; also checks the exit code is 0.
-    fn response(&self) -> Cgi {
-        self.parsed(false)
-    }
-
-    /// The response to a HEAD: headers only.
-    fn head_response(&self) -> Cgi {
-        self.parsed(true)
-    }
-
-    fn parsed(&self, head: bool) -> Cgi {
-        assert_eq!(self.code, Some(0), "{}", self.dump());
-        parse_cgi(&self.stdout, head)
-            .unwrap_or_else(|error| panic!("invalid CGI output: {error}\n{}", self.dump()))
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// A strict CGI response parser (RFC 3875 §6, in the one canonical form cgikit writes)
-// ---------------------------------------------------------------------------------------
-
-#[derive(Debug)]
-struct Cgi {
-    status: u16,
-    head: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Cgi {
-    /// The only value of a header (case-insensitive name); fails if it is repeated.
-    fn header(&self, name: &str) -> Option<&str> {
-        let mut values = self
-            .headers
-            .iter()
-            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str());
-        let first = values.next();
-        assert!(values.next().is_none(), "`{name}` is repeated: {self:?}");
-        first
-    }
-
-    fn text(&self) -> &str {
-        std::str::from_utf8(&self.body).expect("a UTF-8 body")
-    }
-}
-
-/// `Status: NNN Reason` first, then `Name: value` lines, all ending in CRLF, a blank line,
-/// and a body exactly as long as `Content-Length` says (empty for HEAD).
-fn parse_cgi(raw: &[u8], head: bool) -> Result<Cgi, String> {
-    let end = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .ok_or("no CRLF blank line after the headers")?;
-    let block = std::str::from_utf8(&raw[..end]).map_err(|_| "headers are not UTF-8")?;
-    let body = raw[end + 4..].to_vec();
-    let mut lines = block.split("\r\n");
-    for line in block.split("\r\n") {
-        if line
-            .bytes()
-            .any(|byte| byte.is_ascii_control() && byte != b'\t')
-        {
-            return Err(format!("control character in header line {line:?}"));
-        }
-    }
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .strip_prefix("Status: ")
-        .ok_or_else(|| format!("the first line is not `Status: `: {status_line:?}"))?;
-    let (code, reason) = status
-        .split_once(' ')
-        .ok_or_else(|| format!("no reason phrase: {status_line:?}"))?;
-    if code.len() != 3 || !code.bytes().all(|byte| byte.is_ascii_digit()) || reason.is_empty() {
-        return Err(format!("malformed status line {status_line:?}"));
-    }
-    let status: u16 = code.parse().map_err(|_| "status code")?;
-    let mut headers = Vec::new();
-    for line in lines {
-        let (name, value) = line
-            .split_once(": ")
-            .ok_or_else(|| format!("header line without `: `: {line:?}"))?;
-        let is_token =
-            |byte: u8| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte);
-        if name.is_empty() || !name.bytes().all(is_token) {
-            return Err(format!("invalid header name {name:?}"));
-        }
-        if name.eq_ignore_ascii_case("status") {
-            return Err("a second Status header".into());
-        }
-        headers.push((name.to_owned(), value.to_owned()));
-    }
-    let lengths: Vec<&str> = headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-        .map(|(_, value)| value.as_str())
-        .collect();
-    match (lengths.as_slice(), head) {
-        ([], _) if !body.is_empty() => return Err("a body without Content-Length".into()),
-        ([], _) => {}
-        ([length], _) => {
-            let length: usize = length
-                .parse()
-                .map_err(|_| format!("Content-Length {length:?}"))?;
-            let expected = if head { 0 } else { length };
-            if body.len() != expected {
-                return Err(format!(
-                    "Content-Length {length} (head: {head}) but the body has {} bytes",
-                    body.len()
-                ));
-            }
-        }
-        _ => return Err("Content-Length is repeated".into()),
-    }
-    Ok(Cgi {
-        status,
-        head: block.to_owned(),
-        headers,
-        body,
-    })
-}
-
-fn bytes(value: &[u8]) -> OsString {
-    OsString::from_vec(value.to_vec())
+fn post(name: &str, content_type: &str, body: &[u8]) -> Script {
+    get(name, "").post(content_type, body)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -634,10 +312,10 @@ fn gateway_interface_without_request_method_is_a_500() {
 fn non_utf8_variables_do_not_break_a_script() {
     let raw = |script: Script| {
         script
-            .var("HTTP_X_BIN", bytes(b"\xC3\xA9\xFF"))
-            .var("PATH_INFO", bytes(b"/\xC3\xA9\xFF"))
-            .var("QUERY_STRING", bytes(b"a=\xFF&b=%FF"))
-            .var(bytes(b"HTTP_X_\xFF"), "name is not UTF-8")
+            .var("HTTP_X_BIN", os(b"\xC3\xA9\xFF"))
+            .var("PATH_INFO", os(b"/\xC3\xA9\xFF"))
+            .var("QUERY_STRING", os(b"a=\xFF&b=%FF"))
+            .var(os(b"HTTP_X_\xFF"), "name is not UTF-8")
     };
     let outcome = raw(get("hello", "")).run();
     assert_eq!(outcome.code, Some(0), "{}", outcome.dump());
@@ -664,7 +342,7 @@ fn non_utf8_variables_do_not_break_a_script() {
 #[test]
 fn a_query_that_is_not_utf8_is_a_400_for_a_string_field() {
     for query in [&b"name=\xFF"[..], b"name=%FF", b"name=Ada%C0%AF"] {
-        let outcome = get("greet", "").var("QUERY_STRING", bytes(query)).run();
+        let outcome = get("greet", "").var("QUERY_STRING", os(query)).run();
         let response = outcome.response();
         assert_eq!(response.status, 400, "{query:?}: {}", outcome.dump());
         assert!(response.text().contains("UTF-8"), "{}", outcome.dump());
@@ -892,7 +570,7 @@ fn a_large_rejected_body_is_drained_promptly() {
         let response = outcome.response();
         assert_eq!(response.status, 413, "{size}: {}", outcome.dump());
         assert!(
-            matches!(outcome.stdin_written, Some(Ok(()))),
+            outcome.stdin_written.is_ok(),
             "{size}: the body was not drained: {:?}\n{}",
             outcome.stdin_written,
             outcome.dump()
@@ -945,7 +623,7 @@ fn chunked_without_content_length_is_a_411() {
     let response = outcome.response();
     assert_eq!(response.status, 411, "{}", outcome.dump());
     assert!(
-        matches!(outcome.stdin_written, Some(Ok(()))),
+        outcome.stdin_written.is_ok(),
         "the chunked body was not drained: {}",
         outcome.dump()
     );
@@ -958,7 +636,7 @@ fn chunked_on_a_stdin_that_never_ends_still_answers() {
     let outcome = post("fixture_small_limit", FORM, b"")
         .without("CONTENT_LENGTH")
         .var("HTTP_TRANSFER_ENCODING", "chunked")
-        .stdin_held_open()
+        .held_open()
         .run();
     let response = outcome.response();
     assert_eq!(response.status, 411, "{}", outcome.dump());
@@ -992,7 +670,7 @@ fn a_get_never_reads_stdin() {
         ("fixture_small_limit", "text=hi", "hi"),
         ("hello", "", "Hello, world!\n"),
     ] {
-        let outcome = get(name, query).stdin_held_open().run();
+        let outcome = get(name, query).held_open().run();
         let response = outcome.response();
         assert_eq!(response.status, 200, "{}", outcome.dump());
         assert_eq!(response.text(), expected);

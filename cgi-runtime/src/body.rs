@@ -41,14 +41,17 @@ pub struct RequestBody {
     source: Option<Box<dyn Read + Send>>,
     length: u64,
     remaining: u64,
+    /// How long draining the unread rest may take (`Limits::drain_timeout`).
+    drain_timeout: Duration,
 }
 
 impl RequestBody {
-    pub(crate) fn new(source: Box<dyn Read + Send>, length: u64) -> Self {
+    pub(crate) fn new(source: Box<dyn Read + Send>, length: u64, drain_timeout: Duration) -> Self {
         RequestBody {
             source: Some(source),
             length,
             remaining: length,
+            drain_timeout,
         }
     }
 
@@ -57,6 +60,7 @@ impl RequestBody {
             source: None,
             length: 0,
             remaining: 0,
+            drain_timeout: Duration::ZERO,
         }
     }
 
@@ -114,19 +118,15 @@ impl RequestBody {
         }
     }
 
-    /// Reads and discards what is left, for a body that is within the limit.
+    /// Reads and discards what is left (within the limit), giving up after the drain
+    /// timeout: a host may hand over a socket on which the announced bytes never come.
     fn drain(&mut self) {
-        // Most requests have no body, or a fully read one: skip zeroing the buffer, which
-        // showed up in the start-up benchmark.
+        // Most requests have no body, or a fully read one.
         if self.remaining == 0 {
             return;
         }
-        let mut scratch = [0u8; 8192];
-        while self.remaining > 0 {
-            match self.read(&mut scratch) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
+        if let Some(source) = self.source.take() {
+            drain_with_deadline(source, self.remaining, self.drain_timeout);
         }
     }
 }
@@ -204,8 +204,9 @@ impl BodyRejection {
     fn read_failed(error: &io::Error) -> Self {
         BodyRejection::new(
             StatusCode::BAD_REQUEST,
-            format!("The request body could not be read: {error}."),
+            "The request body could not be read.".to_owned(),
         )
+        .with_detail(error)
     }
 }
 
@@ -218,10 +219,8 @@ pub(crate) enum Framing {
     Length(u64),
 }
 
-/// Decides the framing, or the rejection a malformed or oversized body gets.
-///
-/// `None` from this function's caller's point of view means "answer now with this response";
-/// draining is the caller's job because it needs the reader.
+/// Decides the framing, or the rejection a malformed or oversized body gets (whose
+/// [`drain_and_answer`](FramingRejection::drain_and_answer) needs the reader).
 pub(crate) fn framing(
     content_length: Option<&[u8]>,
     transfer_encoding: Option<&[u8]>,
@@ -262,13 +261,21 @@ pub(crate) enum FramingRejection {
 }
 
 impl FramingRejection {
-    /// Drains what the client sent, within the limits, then builds the answer.
-    pub(crate) fn into_response(self, input: Box<dyn Read + Send>, limits: &Limits) -> Response {
+    /// Drains what the client sent, within the limits (this may take up to the drain
+    /// timeout), then builds the answer.
+    pub(crate) fn drain_and_answer(self, input: Box<dyn Read + Send>, limits: &Limits) -> Response {
         match self {
-            FramingRejection::InvalidLength => Response::rejection(
-                StatusCode::BAD_REQUEST,
-                "CONTENT_LENGTH is not a number of bytes.".to_owned(),
-            ),
+            FramingRejection::InvalidLength => {
+                drain_with_deadline(
+                    input,
+                    limits.drain_cap_bytes(),
+                    limits.drain_timeout_duration(),
+                );
+                Response::rejection(
+                    StatusCode::BAD_REQUEST,
+                    "CONTENT_LENGTH is not a number of bytes.".to_owned(),
+                )
+            }
             FramingRejection::TooLarge { length } => {
                 let cap = length.map_or(limits.drain_cap_bytes(), |length| {
                     length.min(limits.drain_cap_bytes())
@@ -303,7 +310,7 @@ impl FramingRejection {
 /// Reads and discards up to `cap` bytes, giving up after `timeout`: a host may hand over a
 /// socket that never ends. The reading happens on a helper thread so that a blocked read
 /// cannot hold up the answer; the process exits after answering, which ends the thread.
-fn drain_with_deadline(mut input: Box<dyn Read + Send>, cap: u64, timeout: Duration) {
+pub(crate) fn drain_with_deadline(mut input: Box<dyn Read + Send>, cap: u64, timeout: Duration) {
     let (done, finished) = mpsc::channel();
     let spawned = thread::Builder::new()
         .name("cgi-drain".into())
@@ -409,7 +416,7 @@ mod tests {
             position: 0,
             announced: 5,
         };
-        let mut body = RequestBody::new(Box::new(source), 5);
+        let mut body = RequestBody::new(Box::new(source), 5, Duration::from_secs(5));
         assert_eq!(body.read_to_vec().unwrap(), b"hello");
         let mut more = [0u8; 4];
         assert_eq!(body.read(&mut more).unwrap(), 0);
@@ -417,7 +424,7 @@ mod tests {
 
     #[test]
     fn a_short_body_is_an_error_not_a_hang() {
-        let mut body = RequestBody::new(Box::new(&b"abc"[..]), 10);
+        let mut body = RequestBody::new(Box::new(&b"abc"[..]), 10, Duration::from_secs(5));
         let rejection = body.read_to_vec().unwrap_err();
         assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
         assert!(
@@ -438,8 +445,30 @@ mod tests {
             }
         }
         let consumed = Arc::new(Mutex::new(0));
-        drop(RequestBody::new(Box::new(Counting(consumed.clone())), 50));
+        drop(RequestBody::new(
+            Box::new(Counting(consumed.clone())),
+            50,
+            Duration::from_secs(5),
+        ));
         assert_eq!(*consumed.lock().unwrap(), 50);
+    }
+
+    #[test]
+    fn dropping_a_body_whose_bytes_never_come_gives_up() {
+        struct Silent;
+        impl Read for Silent {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                thread::sleep(Duration::from_secs(60));
+                Ok(0)
+            }
+        }
+        let started = std::time::Instant::now();
+        drop(RequestBody::new(
+            Box::new(Silent),
+            10,
+            Duration::from_millis(50),
+        ));
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

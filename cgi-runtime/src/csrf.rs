@@ -11,13 +11,21 @@ use crate::extract::FromRequestParts;
 use crate::request::Request;
 use crate::response::{SameSite, SetCookie};
 
-/// The cookie that carries the token.
+/// The cookie that carries the token over plain HTTP.
 const COOKIE: &str = "cgikit_csrf";
+/// Over HTTPS: the `__Host-` prefix makes browsers refuse the cookie unless it was set
+/// `Secure`, for `/`, by this very host, so a sibling subdomain or a man in the middle on
+/// plain HTTP cannot plant a token of its choosing ("cookie tossing").
+const SECURE_COOKIE: &str = "__Host-cgikit_csrf";
 
 /// Protects a form against cross-site request forgery with a double-submit token: a random
 /// token lives in a `SameSite=Strict`, `HttpOnly` cookie and in a hidden field of the
 /// form; a POST is accepted only when both are present and equal. Another site can make a
 /// browser send the POST, but it can neither read the cookie nor send it cross-site.
+///
+/// Over HTTPS the cookie is named `__Host-cgikit_csrf`, which browsers accept only from
+/// this host, `Secure`, for `/`: a sibling subdomain cannot plant one. Over plain HTTP
+/// nothing can stop a man in the middle; serve forms that matter over HTTPS.
 ///
 /// Put [`hidden_input`](Csrf::hidden_input) in the form, add [`cookie`](Csrf::cookie) to
 /// the page's response (it is `Some` the first time), and call
@@ -102,11 +110,14 @@ impl Csrf {
     /// ```
     pub fn cookie(&self) -> Option<SetCookie> {
         self.is_new.then(|| {
-            SetCookie::new(COOKIE, self.token.clone())
-                .path("/")
-                .http_only(true)
-                .same_site(SameSite::Strict)
-                .secure(self.secure)
+            SetCookie::new(
+                if self.secure { SECURE_COOKIE } else { COOKIE },
+                self.token.clone(),
+            )
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(self.secure)
         })
     }
 
@@ -139,19 +150,20 @@ impl FromRequestParts for Csrf {
 
     fn from_request_parts(request: &Request) -> Result<Self, Self::Rejection> {
         let cookies = crate::Cookies::from_request_parts(request)?;
+        let secure = request.is_https();
         let existing = cookies
-            .get(COOKIE)
+            .get(if secure { SECURE_COOKIE } else { COOKIE })
             .filter(|token| token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()));
         Ok(match existing {
             Some(token) => Csrf {
                 token: token.to_owned(),
                 is_new: false,
-                secure: request.is_https(),
+                secure,
             },
             None => Csrf {
                 token: random_token(),
                 is_new: true,
-                secure: request.is_https(),
+                secure,
             },
         })
     }
@@ -193,6 +205,40 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|byte| byte.is_ascii_hexdigit()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn https_uses_a_host_only_cookie() {
+        let page = crate::test::TestRequest::get("/")
+            .var("HTTPS", "on")
+            .call(|csrf: Csrf| {
+                let mut response = crate::IntoResponse::into_response("form");
+                if let Some(cookie) = csrf.cookie() {
+                    response.add_cookie(cookie);
+                }
+                response
+            });
+        let cookie = page.header("set-cookie").unwrap();
+        assert!(cookie.starts_with("__Host-cgikit_csrf="), "{cookie}");
+        assert!(
+            cookie.contains("; Path=/")
+                && cookie.contains("; Secure")
+                && !cookie.contains("Domain"),
+            "{cookie}"
+        );
+        // A plain-HTTP cookie does not count over HTTPS.
+        let token = "0123456789abcdef0123456789abcdef";
+        let verdict = |https: &str, name: &str| {
+            crate::test::TestRequest::get("/")
+                .var("HTTPS", https)
+                .cookie(name, token)
+                .call(move |csrf: Csrf| csrf.verify(token).is_ok().to_string())
+                .text()
+                .to_owned()
+        };
+        assert_eq!(verdict("on", "cgikit_csrf"), "false");
+        assert_eq!(verdict("on", "__Host-cgikit_csrf"), "true");
+        assert_eq!(verdict("", "cgikit_csrf"), "true");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::limits::Limits;
 use crate::offline;
 use crate::request::Request;
 use crate::response::Response;
-use crate::serve::{Exchange, serve};
+use crate::serve::{Exchange, one_line, panic_message, serve};
 
 /// Runs a handler as a CGI script: reads the request the server passed, answers it on
 /// standard output, and returns. This is what `#[cgi::main]` generates; call it yourself
@@ -118,12 +118,7 @@ fn program_name() -> String {
 /// and the client only ever sees the generic 500.
 fn install_panic_hook(program: String) {
     std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("a non-text panic payload");
+        let message = one_line(panic_message(info.payload()));
         match info.location() {
             Some(location) => eprintln!("{program}: panicked at {location}: {message}"),
             None => eprintln!("{program}: panicked: {message}"),

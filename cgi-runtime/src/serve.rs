@@ -69,27 +69,25 @@ pub(crate) fn serve(
     output.flush()
 }
 
-/// A log line as one line: reasons quote request data, and a CR or LF in it must not let
-/// a client forge lines in the server's error log.
-fn one_line(line: &str) -> std::borrow::Cow<'_, str> {
+/// A log line as one line: reasons and panic messages quote request data, and a CR or LF
+/// in it must not let a client forge lines in the server's error log.
+pub(crate) fn one_line(line: &str) -> std::borrow::Cow<'_, str> {
     if !line.contains(char::is_control) {
         return std::borrow::Cow::Borrowed(line);
     }
-    std::borrow::Cow::Owned(
-        line.chars()
-            .flat_map(|c| {
-                let escaped: Vec<char> = if c.is_control() {
-                    c.escape_default().collect()
-                } else {
-                    vec![c]
-                };
-                escaped
-            })
-            .collect(),
-    )
+    let mut escaped = String::with_capacity(line.len() + 8);
+    for c in line.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
+/// The text of a panic payload (`panic!` with a message gives a `&str` or a `String`).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
         .copied()

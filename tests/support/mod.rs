@@ -1,4 +1,22 @@
-//! Shared by the integration tests that run the built examples as real processes.
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+//! Shared by the integration tests that run the built examples as real processes: building
+//! the examples, running one as a CGI script ([`Script`]), parsing its output strictly
+//! ([`parse_cgi`]), and bits of the HTTP clients.
+
+mod cgi_response;
+mod http;
+mod process;
+
+// What the test files use, each file some of it (so an unused one is no warning).
+#[allow(unused_imports)]
+pub(crate) use self::{
+    cgi_response::{
+        Cgi, GENERIC_500, Rules, is_field_value_byte, is_tchar, parse_cgi, status_of_prefix,
+    },
+    http::{dechunk, free_port},
+    process::{Outcome, Script, Stdin, TempDir, os},
+};
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

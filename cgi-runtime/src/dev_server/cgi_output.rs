@@ -21,7 +21,9 @@ pub(crate) fn parse(raw: &[u8]) -> Result<Output, String> {
     }
     let (head, body) =
         split_head(raw).ok_or("the script's headers do not end with a blank line")?;
-    let head = std::str::from_utf8(head).map_err(|_| "the script's headers are not text")?;
+    // Header values may carry obs-text (bytes over 0x7F, which cgikit lets through and
+    // Apache passes on); this development host shows them as U+FFFD rather than refuse.
+    let head = String::from_utf8_lossy(head);
     let mut status = None;
     let mut headers = Vec::new();
     for line in head.lines() {
@@ -137,6 +139,15 @@ mod tests {
                 &[("Location", "/x"), ("Content-Type", "text/html")],
                 b"<a>"
             ))
+        );
+    }
+
+    #[test]
+    fn obs_text_in_a_value_is_not_an_error() {
+        let parsed = parse(b"Content-Type: text/plain\r\nX-Name: caf\xe9\r\n\r\nok");
+        assert!(
+            matches!(parsed, Ok(Output::Document { status: 200, .. })),
+            "{parsed:?}"
         );
     }
 

@@ -9,11 +9,20 @@ macro_rules! define_rejection {
         pub struct $name {
             status: http::StatusCode,
             reason: String,
+            /// For the error log only: what the client is not told (an OS error, a path).
+            detail: Option<String>,
         }
 
         impl $name {
             pub(crate) fn new(status: http::StatusCode, reason: String) -> Self {
-                $name { status, reason }
+                $name { status, reason, detail: None }
+            }
+
+            /// Adds a detail for the server's error log, kept from the client.
+            #[allow(dead_code)] // not every rejection has details
+            pub(crate) fn with_detail(mut self, detail: impl std::fmt::Display) -> Self {
+                self.detail = Some(detail.to_string());
+                self
             }
 
             /// The status this rejection answers with; see the type's documentation.
@@ -38,7 +47,11 @@ macro_rules! define_rejection {
 
         impl $crate::IntoResponse for $name {
             fn into_response(self) -> $crate::Response {
-                $crate::Response::rejection(self.status, self.reason)
+                let mut response = $crate::Response::rejection(self.status, self.reason.clone());
+                if let Some(detail) = self.detail {
+                    response.set_diagnostic(format!("{} {} ({detail})", self.status.as_u16(), self.reason));
+                }
+                response
             }
         }
     };

@@ -86,11 +86,11 @@ define_rejection! {
 
 impl MultipartError {
     /// The `MultipartError` behind an error from [`Field`]'s `Read` (a limit, a malformed
-    /// body), or a `400` for any other read error.
+    /// body); any other I/O error (the handler's own writer failing) is a generic `500`.
     ///
     /// ```
-    /// let error = cgi::MultipartError::from_io(std::io::Error::other("broken"));
-    /// assert_eq!(error.status(), cgi::StatusCode::BAD_REQUEST);
+    /// let error = cgi::MultipartError::from_io(std::io::Error::other("disk full"));
+    /// assert_eq!(error.status(), cgi::StatusCode::INTERNAL_SERVER_ERROR);
     /// ```
     pub fn from_io(error: io::Error) -> Self {
         match error
@@ -98,10 +98,8 @@ impl MultipartError {
             .and_then(|inner| inner.downcast_ref::<ReadFailure>())
         {
             Some(ReadFailure(inner)) => inner.clone(),
-            None => MultipartError::new(
-                StatusCode::BAD_REQUEST,
-                format!("The upload could not be read: {error}."),
-            ),
+            // Not the body's fault: the handler's own writer failed (a full disk, say).
+            None => MultipartError::storage(&error),
         }
     }
 
@@ -125,18 +123,25 @@ impl MultipartError {
             ParseError::HeadersTooLarge(limit) => {
                 Self::too_large(format!("a part's headers exceed {limit} bytes"))
             }
-            ParseError::Io(reason) => MultipartError::new(
-                StatusCode::BAD_REQUEST,
-                format!("The upload could not be read: {reason}."),
-            ),
+            ParseError::Io(reason) => Self::unreadable(reason),
         }
     }
 
+    /// The server could not keep the upload: a 500 that says no more to the client.
     fn storage(error: &io::Error) -> Self {
         MultipartError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("The upload could not be stored: {error}."),
+            "The upload could not be stored.".to_owned(),
         )
+        .with_detail(error)
+    }
+
+    fn unreadable(detail: impl std::fmt::Display) -> Self {
+        MultipartError::new(
+            StatusCode::BAD_REQUEST,
+            "The upload could not be read.".to_owned(),
+        )
+        .with_detail(detail)
     }
 }
 
@@ -257,8 +262,8 @@ impl Multipart {
         }
         let disposition = headers
             .get(CONTENT_DISPOSITION)
-            .and_then(|value| value.to_str().ok())
-            .map(disposition::parse)
+            // Browsers send file and field names as raw UTF-8, which `to_str` refuses.
+            .map(|value| disposition::parse(&String::from_utf8_lossy(value.as_bytes())))
             .ok_or_else(|| MultipartError::malformed("a part has no Content-Disposition"))?;
         Ok(Some((headers, disposition)))
     }
@@ -469,10 +474,7 @@ impl Read for Field<'_> {
             let failure = if error.kind() == io::ErrorKind::UnexpectedEof {
                 MultipartError::malformed(&error)
             } else {
-                MultipartError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("The upload could not be read: {error}."),
-                )
+                MultipartError::unreadable(&error)
             };
             self.multipart.failed = Some(failure.clone());
             io::Error::other(ReadFailure(failure))
@@ -514,6 +516,29 @@ pub(crate) fn test_upload(file_name: &str, data: &[u8]) -> Upload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn browsers_utf8_names_are_read() {
+        // Chrome and Firefox send names as raw UTF-8 in Content-Disposition.
+        fn names(mut multipart: Multipart) -> Result<String, MultipartError> {
+            let mut seen = Vec::new();
+            while let Some(field) = multipart.next_field()? {
+                seen.push(format!("{:?} {:?}", field.name(), field.file_name()));
+            }
+            Ok(seen.join(", "))
+        }
+        let body = crate::test::MultipartBody::new()
+            .text("pr\u{e9}nom", "Ada")
+            .file("cv", "r\u{e9}sum\u{e9}.pdf", "application/pdf", b"%PDF");
+        let response = crate::test::TestRequest::post("/")
+            .multipart(body)
+            .call(names);
+        assert_eq!(response.status(), StatusCode::OK, "{}", response.text());
+        assert_eq!(
+            response.text(),
+            "Some(\"pr\u{e9}nom\") None, Some(\"cv\") Some(\"r\u{e9}sum\u{e9}.pdf\")"
+        );
+    }
 
     #[test]
     fn boundaries_from_content_types() {

@@ -96,8 +96,8 @@ fn serve_command(program: &str, _address: &str, _trace: bool) {
     std::process::exit(2);
 }
 
-/// The request's meta-variables and body, as a server would pass them.
-/// A request ready for the core, and how to describe it to the person.
+/// A request ready for the core: its meta-variables and body, as a server would pass
+/// them, and how to describe it to the person.
 struct Prepared {
     description: String,
     vars: Vec<(OsString, OsString)>,

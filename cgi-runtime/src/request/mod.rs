@@ -60,6 +60,12 @@ impl Request {
         let method = match vars.bytes("REQUEST_METHOD").map(Method::from_bytes) {
             Some(Ok(method)) => method,
             Some(Err(_)) => {
+                // Whatever body came with it is drained first, as for every early answer.
+                crate::body::drain_with_deadline(
+                    input,
+                    limits.drain_cap_bytes(),
+                    limits.drain_timeout_duration(),
+                );
                 return Err(Box::new(Response::rejection(
                     StatusCode::BAD_REQUEST,
                     "REQUEST_METHOD is not a valid method.".into(),
@@ -79,8 +85,10 @@ impl Request {
         );
         let body = match framing {
             Ok(Framing::None) => RequestBody::empty(),
-            Ok(Framing::Length(length)) => RequestBody::new(input, length),
-            Err(rejection) => return Err(Box::new(rejection.into_response(input, limits))),
+            Ok(Framing::Length(length)) => {
+                RequestBody::new(input, length, limits.drain_timeout_duration())
+            }
+            Err(rejection) => return Err(Box::new(rejection.drain_and_answer(input, limits))),
         };
         Ok(Request {
             vars,

@@ -146,7 +146,7 @@ impl Response {
     pub(crate) fn internal_error() -> Response {
         Response::builder()
             .status(StatusCode::INTERNAL_SERVER_ERROR)
-            .body("Internal Server Error\n")
+            .body(write::INTERNAL_ERROR_BODY)
     }
 
     pub(crate) fn set_diagnostic(&mut self, line: String) {

@@ -21,11 +21,18 @@ const SERVER_ONLY_HEADERS: [&str; 8] = [
     "proxy-connection",
 ];
 
-const INTERNAL_ERROR: &[u8] = b"Status: 500 Internal Server Error\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\
-Content-Length: 22\r\n\
-\r\n\
-Internal Server Error\n";
+/// The generic 500's body: the same whether the handler panicked or its response could
+/// not be written.
+pub(crate) const INTERNAL_ERROR_BODY: &str = "Internal Server Error\n";
+
+const INTERNAL_ERROR: &[u8] = concat!(
+    "Status: 500 Internal Server Error\r\n",
+    "Content-Type: text/plain; charset=utf-8\r\n",
+    "Content-Length: 22\r\n",
+    "\r\n",
+    "Internal Server Error\n",
+)
+.as_bytes();
 
 /// Writes a response as CGI output: `Status` first (busybox only honours it there),
 /// `Content-Type` and `Location` next, then the other headers, `Content-Length` when the
@@ -46,7 +53,7 @@ pub(crate) fn write_cgi(
             "answered 500 instead of the handler's response: {reason}"
         ));
         // RFC 3875 §4.3.3: no body for HEAD, the generic answer included.
-        let head_length = INTERNAL_ERROR.len() - "Internal Server Error\n".len();
+        let head_length = INTERNAL_ERROR.len() - INTERNAL_ERROR_BODY.len();
         return out.write_all(if head_only {
             &INTERNAL_ERROR[..head_length]
         } else {
@@ -133,7 +140,7 @@ fn copy_stream(
     let mut sent: u64 = 0;
     loop {
         let wanted = length.map_or(chunk.len(), |length| {
-            chunk.len().min((length - sent) as usize)
+            usize::try_from(length - sent).map_or(chunk.len(), |left| left.min(chunk.len()))
         });
         if wanted == 0 {
             return Ok(());
@@ -236,6 +243,13 @@ mod tests {
         )
         .unwrap();
         (String::from_utf8(bytes).unwrap(), lines)
+    }
+
+    #[test]
+    fn the_generic_500_is_one_answer() {
+        let (out, _) = cgi(Response::internal_error(), false);
+        assert_eq!(out.as_bytes(), INTERNAL_ERROR);
+        assert!(INTERNAL_ERROR.ends_with(INTERNAL_ERROR_BODY.as_bytes()));
     }
 
     #[test]
