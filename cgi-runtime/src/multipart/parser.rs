@@ -44,6 +44,10 @@ pub(crate) struct Parts<R> {
     buffer: Box<[u8]>,
     start: usize,
     end: usize,
+    /// `buffer[start..clean_until]` is known to be part data (no delimiter starts there).
+    clean_until: usize,
+    /// Where the delimiter that ends the current part starts, once found.
+    delimiter_at: Option<usize>,
     source_ended: bool,
     state: State,
 }
@@ -63,6 +67,8 @@ impl<R: Read> Parts<R> {
             buffer,
             start: 0,
             end: 1,
+            clean_until: 0,
+            delimiter_at: None,
             source_ended: false,
             state: State::Preamble,
         }
@@ -98,37 +104,43 @@ impl<R: Read> Parts<R> {
             return Ok(0);
         }
         loop {
-            let window = &self.buffer[self.start..self.end];
-            if let Some(at) = self.finder.find(window) {
-                // The data ends before the delimiter's line break (`\r\n`, or a bare `\n`).
-                let data_end = if at > 0 && window[at - 1] == b'\r' {
-                    at - 1
-                } else {
-                    at
-                };
-                if data_end > 0 {
-                    let n = data_end.min(out.len());
-                    out[..n].copy_from_slice(&window[..n]);
-                    self.start += n;
-                    return Ok(n);
-                }
-                self.start += at + self.delimiter.len();
-                self.state = State::AfterDelimiter;
-                return Ok(0);
-            }
-            // Hold back what could be the start of a delimiter (and its `\r`).
-            let safe = window.len().saturating_sub(self.delimiter.len());
-            if safe > 0 {
-                let n = safe.min(out.len());
-                out[..n].copy_from_slice(&window[..n]);
+            // What an earlier search proved to be data is handed out without searching
+            // again, so small reads (a `BufReader`-less `serde_json::from_reader`) stay cheap.
+            if self.start < self.clean_until {
+                let n = (self.clean_until - self.start).min(out.len());
+                out[..n].copy_from_slice(&self.buffer[self.start..self.start + n]);
                 self.start += n;
                 return Ok(n);
             }
-            if !self.fill()? {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the multipart body ends inside a part, without its closing boundary",
-                ));
+            if let Some(at) = self.delimiter_at.take() {
+                self.start = at + self.delimiter.len();
+                self.state = State::AfterDelimiter;
+                return Ok(0);
+            }
+            let window = &self.buffer[self.start..self.end];
+            match self.finder.find(window) {
+                Some(at) => {
+                    // The data ends before the delimiter's line break (`\r\n`, or a bare `\n`).
+                    let data_end = if at > 0 && window[at - 1] == b'\r' {
+                        at - 1
+                    } else {
+                        at
+                    };
+                    self.clean_until = self.start + data_end;
+                    self.delimiter_at = Some(self.start + at);
+                }
+                None => {
+                    // Hold back what could be the start of a delimiter (and its `\r`).
+                    let safe = window.len().saturating_sub(self.delimiter.len());
+                    if safe > 0 {
+                        self.clean_until = self.start + safe;
+                    } else if !self.fill()? {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the multipart body ends inside a part, without its closing boundary",
+                        ));
+                    }
+                }
             }
         }
     }
@@ -262,9 +274,12 @@ impl<R: Read> Parts<R> {
             return Ok(false);
         }
         if self.start > 0 {
+            let shift = self.start;
             self.buffer.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
+            self.end -= shift;
             self.start = 0;
+            self.clean_until = self.clean_until.saturating_sub(shift);
+            self.delimiter_at = self.delimiter_at.map(|at| at - shift);
         }
         if self.end == self.buffer.len() {
             // Cannot happen: at most a delimiter's length is ever held back.
