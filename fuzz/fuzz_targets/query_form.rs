@@ -19,7 +19,7 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
@@ -72,14 +72,16 @@ fuzz_target!(|data: &[u8]| {
     let expected = match &pairs {
         None => Expected::Malformed,
         Some(pairs) => {
-            let mut map: Vec<(&str, &str)> = Vec::new();
-            let mut repeated = false;
-            for (key, value) in pairs {
-                repeated |= map.iter().any(|(k, _)| k == key);
-                map.push((key, value));
-            }
+            let mut map: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str()))
+                .collect();
             map.sort();
-            if repeated { Expected::Mismatch } else { Expected::Ok(encode(map)) }
+            if map.windows(2).any(|two| two[0].0 == two[1].0) {
+                Expected::Mismatch
+            } else {
+                Expected::Ok(encode(map))
+            }
         }
     };
     round_trip(data, &expected, &query_single, (400, 400));
@@ -88,14 +90,11 @@ fuzz_target!(|data: &[u8]| {
     let expected = match &pairs {
         None => Expected::Malformed,
         Some(pairs) => {
-            let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+            // Keys sorted, each key's values in input order.
+            let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             for (key, value) in pairs {
-                match groups.iter_mut().find(|(k, _)| k == key) {
-                    Some((_, values)) => values.push(value),
-                    None => groups.push((key, vec![value])),
-                }
+                groups.entry(key).or_default().push(value);
             }
-            groups.sort();
             Expected::Ok(encode(groups.iter().flat_map(|(key, values)| {
                 values.iter().map(move |value| (*key, *value))
             })))
@@ -157,7 +156,8 @@ fn query(input: &[u8]) -> TestRequest {
 
 fn query_single(input: &[u8]) -> TestResponse {
     query(input).call(|Query(map): Query<HashMap<String, String>>| {
-        let mut pairs: Vec<(&str, &str)> = map.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut pairs: Vec<(&str, &str)> =
+            map.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         pairs.sort();
         encode(pairs)
     })
@@ -168,7 +168,9 @@ fn query_multi(input: &[u8]) -> TestResponse {
         let mut groups: Vec<(&String, &Vec<String>)> = map.iter().collect();
         groups.sort();
         encode(groups.into_iter().flat_map(|(key, values)| {
-            values.iter().map(move |value| (key.as_str(), value.as_str()))
+            values
+                .iter()
+                .map(move |value| (key.as_str(), value.as_str()))
         }))
     })
 }

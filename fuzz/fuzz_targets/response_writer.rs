@@ -48,7 +48,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cgi::http::{HeaderName, HeaderValue};
 use cgi::test::TestRequest;
-use cgi::{Body, IntoResponse, LocalRedirect, Method, Redirect, Response, SameSite, SetCookie, StatusCode};
+use cgi::{
+    Body, IntoResponse, LocalRedirect, Method, Redirect, Response, SameSite, SetCookie, StatusCode,
+};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Clone)]
@@ -146,7 +148,11 @@ impl CookieSpec {
             }
             line += &format!("; Domain={domain}");
         }
-        let max_age = if self.delete && self.max_age.is_none() { Some(0) } else { self.max_age };
+        let max_age = if self.delete && self.max_age.is_none() {
+            Some(0)
+        } else {
+            self.max_age
+        };
         if let Some(seconds) = max_age {
             line += &format!("; Max-Age={seconds}");
         }
@@ -261,7 +267,9 @@ impl Plan {
                     {
                         text.parse::<u16>().ok()
                     } else {
-                        argument.get(..2).map(|two| u16::from_be_bytes([two[0], two[1]]))
+                        argument
+                            .get(..2)
+                            .map(|two| u16::from_be_bytes([two[0], two[1]]))
                     };
                     if let Some(status) = code.and_then(|code| StatusCode::from_u16(code).ok()) {
                         plan.status = Some(status);
@@ -310,7 +318,11 @@ impl Plan {
                         UNIX_EPOCH.checked_add(since)
                     };
                     if let (Some(cookie), Some(time)) = (last_cookie, time) {
-                        let signed = if before { -i128::from(seconds) } else { i128::from(seconds) };
+                        let signed = if before {
+                            -i128::from(seconds)
+                        } else {
+                            i128::from(seconds)
+                        };
                         cookie.expires = Some((signed, time));
                     }
                 }
@@ -360,8 +372,12 @@ impl Plan {
             let length = bytes.len() as u64;
             return match kind {
                 BodyKind::Memory => builder.body(bytes.clone()),
-                BodyKind::Sized => builder.body(Body::from_reader(Cursor::new(bytes.clone()), Some(length))),
-                BodyKind::Unsized => builder.body(Body::from_reader(Cursor::new(bytes.clone()), None)),
+                BodyKind::Sized => {
+                    builder.body(Body::from_reader(Cursor::new(bytes.clone()), Some(length)))
+                }
+                BodyKind::Unsized => {
+                    builder.body(Body::from_reader(Cursor::new(bytes.clone()), None))
+                }
             };
         }
         let mut response = match &self.terminal {
@@ -390,9 +406,10 @@ impl Plan {
         for op in &self.ops {
             match op {
                 Op::Header(name, value) => {
-                    if let (Ok(name), Ok(value)) =
-                        (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
-                    {
+                    if let (Ok(name), Ok(value)) = (
+                        HeaderName::from_bytes(name.as_bytes()),
+                        HeaderValue::from_str(value),
+                    ) {
                         added.push((name, value));
                     }
                 }
@@ -421,9 +438,14 @@ impl Plan {
                             HeaderValue::from_str(value).ok()?;
                             lines.push((name.as_str().to_owned(), value.clone()));
                         }
-                        Op::Cookie(cookie) => lines.push(("set-cookie".to_owned(), cookie.expected()?)),
+                        Op::Cookie(cookie) => {
+                            lines.push(("set-cookie".to_owned(), cookie.expected()?))
+                        }
                         Op::Attachment(file_name) => {
-                            lines.push(("content-disposition".to_owned(), content_disposition(file_name)));
+                            lines.push((
+                                "content-disposition".to_owned(),
+                                content_disposition(file_name),
+                            ));
                         }
                     }
                 }
@@ -434,9 +456,13 @@ impl Plan {
                 }
                 HeaderValue::from_str(location).ok()?;
                 lines.push(("location".to_owned(), location.clone()));
-                lines.push(("content-type".to_owned(), "text/html; charset=utf-8".to_owned()));
+                lines.push((
+                    "content-type".to_owned(),
+                    "text/html; charset=utf-8".to_owned(),
+                ));
                 for (name, value) in self.added_headers() {
-                    let value = String::from_utf8(value.as_bytes().to_vec()).expect("made from a str");
+                    let value =
+                        String::from_utf8(value.as_bytes().to_vec()).expect("made from a str");
                     lines.push((name.as_str().to_owned(), value));
                 }
                 for op in &self.ops {
@@ -468,8 +494,14 @@ impl Plan {
         let server_only = |name: &str| {
             matches!(
                 name,
-                "connection" | "keep-alive" | "transfer-encoding" | "upgrade" | "te" | "trailer"
-                    | "status" | "proxy-connection"
+                "connection"
+                    | "keep-alive"
+                    | "transfer-encoding"
+                    | "upgrade"
+                    | "te"
+                    | "trailer"
+                    | "status"
+                    | "proxy-connection"
             ) || name.starts_with("proxy-")
         };
         if lines.iter().any(|(name, _)| server_only(name)) {
@@ -555,21 +587,38 @@ fn redirect_page_markup() -> [usize; 4] {
 fuzz_target!(|data: &[u8]| {
     let plan = Plan::parse(data);
     let get = TestRequest::get("/").call(|| plan.respond());
-    let head = TestRequest::get("/").method(Method::HEAD).call(|| plan.respond());
+    let head = TestRequest::get("/")
+        .method(Method::HEAD)
+        .call(|| plan.respond());
     let (get, head) = (get.raw(), head.raw());
     let shown = || format!("{plan:?}\nGET: {:?}", String::from_utf8_lossy(get));
 
     let Some(expected) = plan.expected_headers() else {
-        assert_eq!(get, common::INTERNAL_ERROR, "expected the generic 500: {}", shown());
+        assert_eq!(
+            get,
+            common::INTERNAL_ERROR,
+            "expected the generic 500: {}",
+            shown()
+        );
         assert_eq!(head, common::internal_error(true), "HEAD: {}", shown());
         return;
     };
     let output = common::parse(get, false);
     common::parse(head, true);
-    assert_eq!(head, output.head, "HEAD is not GET's head alone: {}", shown());
+    assert_eq!(
+        head,
+        output.head,
+        "HEAD is not GET's head alone: {}",
+        shown()
+    );
 
     if let Terminal::Local(path) = &plan.terminal {
-        assert_eq!(get, format!("Location: {path}\r\n\r\n").as_bytes(), "{}", shown());
+        assert_eq!(
+            get,
+            format!("Location: {path}\r\n\r\n").as_bytes(),
+            "{}",
+            shown()
+        );
         return;
     }
     let status = plan.expected_status().expect("not a local redirect");
@@ -599,7 +648,12 @@ fuzz_target!(|data: &[u8]| {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_bytes())
     };
-    assert_eq!(output.one("location"), first("location"), "Location: {}", shown());
+    assert_eq!(
+        output.one("location"),
+        first("location"),
+        "Location: {}",
+        shown()
+    );
     if has_body {
         let content_type = output
             .one("content-type")

@@ -48,7 +48,12 @@ impl<'a> CgiOutput<'a> {
     /// The value of the only line with this name (asserting there is at most one).
     pub fn one(&self, name: &str) -> Option<&'a [u8]> {
         let all = self.all(name);
-        assert!(all.len() <= 1, "{} `{name}` lines: {:?}", all.len(), self.shown());
+        assert!(
+            all.len() <= 1,
+            "{} `{name}` lines: {:?}",
+            all.len(),
+            self.shown()
+        );
         all.first().copied()
     }
 
@@ -112,12 +117,20 @@ pub fn parse(raw: &[u8], head_only: bool) -> CgiOutput<'_> {
             "the CGI output starts with neither a Status line nor a lone local Location: {:?}",
             shown()
         );
-        assert!(body.is_empty(), "a local redirect with a body: {:?}", shown());
+        assert!(
+            body.is_empty(),
+            "a local redirect with a body: {:?}",
+            shown()
+        );
         headers.push(("location".to_owned(), &first[b"Location: ".len()..]));
         None
     };
     for line in lines {
-        assert!(!line.is_empty(), "an empty line inside the head: {:?}", shown());
+        assert!(
+            !line.is_empty(),
+            "an empty line inside the head: {:?}",
+            shown()
+        );
         let colon = find(line, b": ")
             .unwrap_or_else(|| panic!("a header line without `: `: {line:?} in {:?}", shown()));
         let (name, value) = (&line[..colon], &line[colon + 2..]);
@@ -160,10 +173,18 @@ pub fn parse(raw: &[u8], head_only: bool) -> CgiOutput<'_> {
         }
     }
     if head_only {
-        assert!(body.is_empty(), "a body in the answer to HEAD: {:?}", shown());
+        assert!(
+            body.is_empty(),
+            "a body in the answer to HEAD: {:?}",
+            shown()
+        );
     }
     if matches!(status, Some(204 | 205 | 304)) {
-        assert!(body.is_empty(), "a body with a bodiless status: {:?}", shown());
+        assert!(
+            body.is_empty(),
+            "a body with a bodiless status: {:?}",
+            shown()
+        );
         assert!(
             output.one("content-length").is_none(),
             "a Content-Length with a bodiless status: {:?}",
