@@ -13,6 +13,7 @@ mod dev_server;
 mod error;
 mod extract;
 mod handler;
+mod header_variables;
 pub mod html;
 mod http_compat;
 #[cfg(feature = "json")]

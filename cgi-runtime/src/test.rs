@@ -26,6 +26,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 
 use crate::handler::Handler;
+use crate::header_variables::{self, Host};
 use crate::limits::Limits;
 use crate::serve::{Exchange, serve};
 
@@ -247,46 +248,22 @@ impl TestRequest {
         if let Some(body) = &self.body {
             vars.push(("CONTENT_LENGTH".into(), body.len().to_string().into()));
         }
-        let defaults = vars.len();
-        for (name, value) in &self.headers {
-            let upper = name.to_ascii_uppercase().replace('-', "_");
-            let variable = match upper.as_str() {
-                "CONTENT_TYPE" | "CONTENT_LENGTH" => upper,
-                _ => format!("HTTP_{upper}"),
-            };
-            // A header given twice is joined as Apache joins it; one given once replaces
-            // the default (HTTP_HOST).
-            match vars[defaults..]
-                .iter_mut()
-                .find(|(existing, _)| *existing == variable)
-            {
-                Some((_, joined)) => {
-                    // Several Cookie headers are one cookie list (RFC 6265 §5.4).
-                    joined.push(if variable == "HTTP_COOKIE" {
-                        "; "
-                    } else {
-                        ", "
-                    });
-                    joined.push(value);
-                }
-                None => {
-                    vars.retain(|(existing, _)| *existing != variable);
-                    vars.push((variable, value.into()));
-                }
-            }
-        }
+        let headers = self
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()));
+        let mut header_vars = header_variables::from_headers(headers, Host::Permissive);
         if !self.cookies.is_empty() {
-            let cookies = self.cookies.join("; ");
-            match vars[defaults..]
-                .iter_mut()
-                .find(|(existing, _)| existing == "HTTP_COOKIE")
-            {
-                Some((_, joined)) => {
-                    joined.push("; ");
-                    joined.push(cookies);
-                }
-                None => vars.push(("HTTP_COOKIE".into(), cookies.into())),
-            }
+            header_variables::join(
+                &mut header_vars,
+                "HTTP_COOKIE".to_owned(),
+                &self.cookies.join("; "),
+            );
+        }
+        // A header replaces the default of its variable (HTTP_HOST, CONTENT_LENGTH).
+        for (variable, value) in header_vars {
+            vars.retain(|(existing, _)| *existing != variable);
+            vars.push((variable, value.into()));
         }
         // `var` sets a meta-variable outright: it replaces any other value of that name.
         for (name, value) in self.vars {

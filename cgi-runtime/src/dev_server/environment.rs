@@ -4,6 +4,8 @@
 use std::ffi::OsString;
 use std::net::SocketAddr;
 
+use crate::header_variables::{self, Host};
+
 /// The meta-variables for one request to the script at the root of the server.
 pub(crate) struct RequestLine {
     pub(crate) method: String,
@@ -60,44 +62,13 @@ pub(crate) fn build(request: &RequestLine) -> Vec<(OsString, OsString)> {
             request.body_length.to_string().into(),
         ));
     }
-    let mut http_vars: Vec<(String, String)> = Vec::new();
-    for (name, value) in &request.headers {
-        let lower = name.to_ascii_lowercase();
-        // httpoxy: a client's Proxy header must never become HTTP_PROXY. Underscored names
-        // are dropped (as Apache and nginx do) so `X_Forwarded_For` cannot pose as
-        // `X-Forwarded-For`; the body headers are recomputed above.
-        if lower == "proxy"
-            || lower == "content-length"
-            || lower == "transfer-encoding"
-            || name.contains('_')
-        {
-            continue;
-        }
-        let variable = match lower.as_str() {
-            "content-type" => "CONTENT_TYPE".to_owned(),
-            _ => format!("HTTP_{}", lower.to_ascii_uppercase().replace('-', "_")),
-        };
-        match http_vars
-            .iter_mut()
-            .find(|(existing, _)| *existing == variable)
-        {
-            // Several Cookie headers are one cookie list; other repeated headers a list.
-            Some((_, joined)) => {
-                joined.push_str(if variable == "HTTP_COOKIE" {
-                    "; "
-                } else {
-                    ", "
-                });
-                joined.push_str(value);
-            }
-            None => http_vars.push((variable, value.clone())),
-        }
+    let headers = request
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()));
+    for (variable, value) in header_variables::from_headers(headers, Host::Faithful) {
+        vars.push((variable, value.into()));
     }
-    vars.extend(
-        http_vars
-            .into_iter()
-            .map(|(name, value)| (name, value.into())),
-    );
     vars.into_iter()
         .map(|(name, value)| (name.into(), value))
         .collect()
