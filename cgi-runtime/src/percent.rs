@@ -1,28 +1,62 @@
-//! Percent-decoding (RFC 3986 §2.1), lenient: a `%` not followed by two hex digits stays
-//! as it is, as servers decode PATH_INFO.
+//! Percent-encoding (RFC 3986 §2.1): the one codec the runtime uses for URIs, PATH_INFO and
+//! file names in Content-Disposition. Form data has its own rules (`+` for space, errors
+//! with positions) in `extract::urlencoded`.
 
-/// Decodes `%HH` sequences; other bytes pass through.
+/// The byte a `%HH` at `at` stands for: exactly two hex digits (not `+A`, not `%4`).
+fn escaped_byte(input: &[u8], at: usize) -> Option<u8> {
+    let digits = input.get(at + 1..at + 3)?;
+    let value = |digit: u8| char::from(digit).to_digit(16);
+    Some((value(digits[0])? * 16 + value(digits[1])?) as u8)
+}
+
+/// Decodes `%HH` sequences leniently, as servers decode PATH_INFO: a `%` that is not
+/// followed by two hex digits stays as it is.
 pub(crate) fn decode(input: &[u8]) -> Vec<u8> {
     let mut decoded = Vec::with_capacity(input.len());
     let mut index = 0;
     while index < input.len() {
-        let hex = |at: usize| {
-            input
-                .get(at)
-                .and_then(|&digit| char::from(digit).to_digit(16))
-        };
-        match (input[index], hex(index + 1), hex(index + 2)) {
-            (b'%', Some(high), Some(low)) => {
-                decoded.push((high * 16 + low) as u8);
+        match (input[index], escaped_byte(input, index)) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
                 index += 3;
             }
-            (byte, _, _) => {
+            (byte, _) => {
                 decoded.push(byte);
                 index += 1;
             }
         }
     }
     decoded
+}
+
+/// Decodes `%HH` sequences strictly: `None` if any `%` is not followed by two hex digits.
+pub(crate) fn decode_strict(input: &[u8]) -> Option<Vec<u8>> {
+    let mut decoded = Vec::with_capacity(input.len());
+    let mut index = 0;
+    while index < input.len() {
+        if input[index] == b'%' {
+            decoded.push(escaped_byte(input, index)?);
+            index += 3;
+        } else {
+            decoded.push(input[index]);
+            index += 1;
+        }
+    }
+    Some(decoded)
+}
+
+/// Appends `bytes` to `out`, percent-encoding every byte `keep` refuses.
+pub(crate) fn encode_into(out: &mut String, bytes: &[u8], keep: fn(u8) -> bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &byte in bytes {
+        if keep(byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xF)]));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -34,6 +68,27 @@ mod tests {
         assert_eq!(decode(b"a%20b%2F%2e%2E"), b"a b/..");
         assert_eq!(decode(b"100%"), b"100%");
         assert_eq!(decode(b"%zz%4"), b"%zz%4");
+        assert_eq!(decode(b"%+A"), b"%+A");
         assert_eq!(decode(b"%C3%A9"), "\u{e9}".as_bytes());
+    }
+
+    #[test]
+    fn strict_decoding_refuses_what_lenient_keeps() {
+        assert_eq!(
+            decode_strict(b"na%C3%AFve"),
+            Some("na\u{ef}ve".as_bytes().to_vec())
+        );
+        for bad in [&b"%"[..], b"%4", b"%zz", b"%+A", b"a%-1"] {
+            assert_eq!(decode_strict(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn encoding_keeps_what_it_is_told_to() {
+        let mut out = String::new();
+        encode_into(&mut out, "a b/\u{e9}".as_bytes(), |byte| {
+            byte.is_ascii_alphanumeric() || byte == b'/'
+        });
+        assert_eq!(out, "a%20b/%C3%A9");
     }
 }

@@ -72,23 +72,7 @@ fn decode_extended(value: &str) -> Option<String> {
     if !charset.eq_ignore_ascii_case("utf-8") {
         return None;
     }
-    let bytes = encoded.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            // Two hex digits exactly: `from_str_radix` alone would also take `+A`.
-            let hex = bytes.get(index + 1..index + 3)?;
-            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                return None;
-            }
-            decoded.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-            index += 3;
-        } else {
-            decoded.push(bytes[index]);
-            index += 1;
-        }
-    }
+    let decoded = crate::percent::decode_strict(encoded.as_bytes())?;
     String::from_utf8(decoded).ok()
 }
 

@@ -3,6 +3,7 @@
 use http::Uri;
 
 use super::variables::Variables;
+use crate::percent;
 
 /// `REQUEST_URI` when the server sets it (Apache, lighttpd, nginx: the raw request target),
 /// else `SCRIPT_NAME + PATH_INFO + "?" + QUERY_STRING`, as Go's net/http/cgi does. Bytes a
@@ -11,16 +12,16 @@ use super::variables::Variables;
 pub(crate) fn from_variables(vars: &Variables) -> Uri {
     let mut target = String::new();
     if let Some(raw) = vars.bytes("REQUEST_URI") {
-        encode_into(&mut target, raw, is_uri_byte);
+        percent::encode_into(&mut target, raw, is_uri_byte);
     } else {
         for name in ["SCRIPT_NAME", "PATH_INFO"] {
             if let Some(path) = vars.bytes(name) {
-                encode_into(&mut target, path, is_path_byte);
+                percent::encode_into(&mut target, path, is_path_byte);
             }
         }
         if let Some(query) = vars.bytes("QUERY_STRING") {
             target.push('?');
-            encode_into(&mut target, query, is_uri_byte);
+            percent::encode_into(&mut target, query, is_uri_byte);
         }
     }
     if !target.starts_with('/') && !target.contains("://") {
@@ -38,19 +39,6 @@ fn is_uri_byte(byte: u8) -> bool {
 /// its meaning.
 fn is_path_byte(byte: u8) -> bool {
     byte != b'%' && byte != b'?' && is_uri_byte(byte)
-}
-
-fn encode_into(target: &mut String, bytes: &[u8], keep: fn(u8) -> bool) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &byte in bytes {
-        if keep(byte) {
-            target.push(char::from(byte));
-        } else {
-            target.push('%');
-            target.push(char::from(HEX[usize::from(byte >> 4)]));
-            target.push(char::from(HEX[usize::from(byte & 0xF)]));
-        }
-    }
 }
 
 #[cfg(test)]

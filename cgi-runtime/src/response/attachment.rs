@@ -26,13 +26,10 @@ pub(crate) fn content_disposition(file_name: &str) -> String {
         return format!("attachment; filename=\"{name}\"");
     }
     let mut encoded = String::with_capacity(name.len() * 3);
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
+    // RFC 8187 attr-char.
+    crate::percent::encode_into(&mut encoded, name.as_bytes(), |byte| {
+        byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte)
+    });
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
