@@ -613,6 +613,20 @@ impl DevServer {
         http(self.address, method, target, headers, body)
     }
 
+    /// HEAD answers 200 with the GET's headers, Content-Length included, and no body.
+    fn assert_head_is_get_without_body(&self, target: &str) -> (Http, Http) {
+        let get = self.get(target);
+        let head = self.request("HEAD", target, &[], b"");
+        assert_eq!(head.status, 200, "{head:?}");
+        assert!(head.body.is_empty(), "{head:?}");
+        assert_eq!(
+            head.header("content-length"),
+            Some(get.body.len().to_string().as_str()),
+            "{head:?}"
+        );
+        (get, head)
+    }
+
     fn stop_now(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -674,15 +688,7 @@ fn serve_greet_escapes_and_logs_each_request() {
     );
 
     // HEAD: the GET's headers, Content-Length included, and no body.
-    let get = server.get("/?name=Ada");
-    let head = server.request("HEAD", "/?name=Ada", &[], b"");
-    assert_eq!(head.status, 200, "{head:?}");
-    assert!(head.body.is_empty(), "{head:?}");
-    assert_eq!(
-        head.header("content-length"),
-        Some(get.body.len().to_string().as_str()),
-        "{head:?}"
-    );
+    let (get, head) = server.assert_head_is_get_without_body("/?name=Ada");
     assert_eq!(head.header("content-type"), get.header("content-type"));
     server.request_line("HEAD", "/?name=Ada", 200);
 }
@@ -890,15 +896,7 @@ fn serve_redirects_and_local_redirects() {
     );
 
     // HEAD through a local redirect: the GET's length, no body.
-    let get = server.get("/local");
-    let head = server.request("HEAD", "/local", &[], b"");
-    assert_eq!(head.status, 200, "{head:?}");
-    assert!(head.body.is_empty(), "{head:?}");
-    assert_eq!(
-        head.header("content-length"),
-        Some(get.body.len().to_string().as_str()),
-        "{head:?}"
-    );
+    server.assert_head_is_get_without_body("/local");
 
     let response = server.request("POST", "/temporary", &[("Content-Type", FORM)], b"a=1");
     assert_eq!(response.status, 307, "{response:?}");

@@ -35,11 +35,8 @@ pub(crate) fn run(program: &str, address: &str, trace: bool) -> io::Result<()> {
         .server_addr()
         .to_ip()
         .ok_or_else(|| io::Error::other("not an IP address"))?;
-    eprintln!("{program}: serving http://{local}/ (Ctrl-C stops)");
-    if !local.ip().is_loopback() {
-        eprintln!(
-            "{program}: warning: {local} is reachable from other machines; this server is for development only"
-        );
+    for line in greeting(program, local) {
+        eprintln!("{line}");
     }
     let settings = Arc::new(Settings {
         program: program.to_owned(),
@@ -52,6 +49,18 @@ pub(crate) fn run(program: &str, address: &str, trace: bool) -> io::Result<()> {
         std::thread::spawn(move || answer(&settings, request));
     }
     Ok(())
+}
+
+/// What the server says when it starts: its URL, and a warning when other machines can
+/// reach it (anything but loopback).
+fn greeting(program: &str, local: SocketAddr) -> Vec<String> {
+    let mut lines = vec![format!("{program}: serving http://{local}/ (Ctrl-C stops)")];
+    if !local.ip().is_loopback() {
+        lines.push(format!(
+            "{program}: warning: {local} is reachable from other machines; this server is for development only"
+        ));
+    }
+    lines
 }
 
 fn answer(settings: &Settings, mut request: tiny_http::Request) {
@@ -242,5 +251,29 @@ fn trace_head(program: &str, raw: &[u8]) {
     let _ = writeln!(out, "{program}: --- the script's response head ---");
     for line in String::from_utf8_lossy(&raw[..head_end]).lines() {
         let _ = writeln!(out, "{program}:   {line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_non_loopback_address_gets_a_warning() {
+        for loopback in ["127.0.0.1:8000", "127.0.0.2:8000", "[::1]:8000"] {
+            let lines = greeting("script", loopback.parse().unwrap());
+            assert_eq!(
+                lines,
+                [format!("script: serving http://{loopback}/ (Ctrl-C stops)")]
+            );
+        }
+        for exposed in ["0.0.0.0:8000", "192.0.2.7:8000", "[::]:8000"] {
+            let lines = greeting("script", exposed.parse().unwrap());
+            assert_eq!(lines.len(), 2, "{lines:?}");
+            assert!(
+                lines[1].contains("reachable from other machines"),
+                "{lines:?}"
+            );
+        }
     }
 }
