@@ -43,15 +43,22 @@ pub struct RequestBody {
     remaining: u64,
     /// How long draining the unread rest may take (`Limits::drain_timeout`).
     drain_timeout: Duration,
+    leftover: Leftover,
 }
 
 impl RequestBody {
-    pub(crate) fn new(source: Box<dyn Read + Send>, length: u64, drain_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        source: Box<dyn Read + Send>,
+        length: u64,
+        drain_timeout: Duration,
+        leftover: Leftover,
+    ) -> Self {
         RequestBody {
             source: Some(source),
             length,
             remaining: length,
             drain_timeout,
+            leftover,
         }
     }
 
@@ -60,6 +67,7 @@ impl RequestBody {
             source: None,
             length: 0,
             remaining: 0,
+            leftover: Leftover::Drain,
             drain_timeout: Duration::ZERO,
         }
     }
@@ -122,7 +130,7 @@ impl RequestBody {
     /// timeout: a host may hand over a socket on which the announced bytes never come.
     fn drain(&mut self) {
         // Most requests have no body, or a fully read one.
-        if self.remaining == 0 {
+        if self.remaining == 0 || self.leftover == Leftover::Discard {
             return;
         }
         if let Some(source) = self.source.take() {
@@ -263,14 +271,20 @@ pub(crate) enum FramingRejection {
 impl FramingRejection {
     /// Drains what the client sent, within the limits (this may take up to the drain
     /// timeout), then builds the answer.
-    pub(crate) fn drain_and_answer(self, input: Box<dyn Read + Send>, limits: &Limits) -> Response {
+    pub(crate) fn drain_and_answer(
+        self,
+        input: Box<dyn Read + Send>,
+        limits: &Limits,
+        leftover: Leftover,
+    ) -> Response {
+        let drain = |cap: u64| {
+            if leftover == Leftover::Drain {
+                drain_with_deadline(input, cap, limits.drain_timeout_duration());
+            }
+        };
         match self {
             FramingRejection::InvalidLength => {
-                drain_with_deadline(
-                    input,
-                    limits.drain_cap_bytes(),
-                    limits.drain_timeout_duration(),
-                );
+                drain(limits.drain_cap_bytes());
                 Response::rejection(
                     StatusCode::BAD_REQUEST,
                     "CONTENT_LENGTH is not a number of bytes.".to_owned(),
@@ -280,7 +294,7 @@ impl FramingRejection {
                 let cap = length.map_or(limits.drain_cap_bytes(), |length| {
                     length.min(limits.drain_cap_bytes())
                 });
-                drain_with_deadline(input, cap, limits.drain_timeout_duration());
+                drain(cap);
                 let announced =
                     length.map_or_else(|| "more than 2^64".to_owned(), |length| length.to_string());
                 Response::rejection(
@@ -292,11 +306,7 @@ impl FramingRejection {
                 )
             }
             FramingRejection::LengthRequired => {
-                drain_with_deadline(
-                    input,
-                    limits.drain_cap_bytes(),
-                    limits.drain_timeout_duration(),
-                );
+                drain(limits.drain_cap_bytes());
                 Response::rejection(
                     StatusCode::LENGTH_REQUIRED,
                     "The request body has no CONTENT_LENGTH; send it with a Content-Length header."
@@ -305,6 +315,17 @@ impl FramingRejection {
             }
         }
     }
+}
+
+/// Who reads what the handler left unread of a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leftover {
+    /// The script, before it answers: a CGI server writes the whole body into the pipe
+    /// and fails (EPIPE, a 502 on nginx + fcgiwrap) when it is not read.
+    Drain,
+    /// The connection, after the answer: FastCGI skips the rest record by record and
+    /// SCGI reads it while closing, so the request need not wait for it.
+    Discard,
 }
 
 /// Reads and discards up to `cap` bytes, giving up after `timeout`: a host may hand over a
@@ -416,7 +437,8 @@ mod tests {
             position: 0,
             announced: 5,
         };
-        let mut body = RequestBody::new(Box::new(source), 5, Duration::from_secs(5));
+        let mut body =
+            RequestBody::new(Box::new(source), 5, Duration::from_secs(5), Leftover::Drain);
         assert_eq!(body.read_to_vec().unwrap(), b"hello");
         let mut more = [0u8; 4];
         assert_eq!(body.read(&mut more).unwrap(), 0);
@@ -424,7 +446,12 @@ mod tests {
 
     #[test]
     fn a_short_body_is_an_error_not_a_hang() {
-        let mut body = RequestBody::new(Box::new(&b"abc"[..]), 10, Duration::from_secs(5));
+        let mut body = RequestBody::new(
+            Box::new(&b"abc"[..]),
+            10,
+            Duration::from_secs(5),
+            Leftover::Drain,
+        );
         let rejection = body.read_to_vec().unwrap_err();
         assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
         assert!(
@@ -449,8 +476,31 @@ mod tests {
             Box::new(Counting(consumed.clone())),
             50,
             Duration::from_secs(5),
+            Leftover::Drain,
         ));
         assert_eq!(*consumed.lock().unwrap(), 50);
+    }
+
+    #[test]
+    fn a_body_the_connection_discards_is_not_drained() {
+        struct Untouchable;
+        impl Read for Untouchable {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                panic!("a FastCGI or SCGI body must be left to the connection");
+            }
+        }
+        drop(RequestBody::new(
+            Box::new(Untouchable),
+            50,
+            Duration::from_secs(5),
+            Leftover::Discard,
+        ));
+        let rejection = FramingRejection::TooLarge {
+            length: Some(1 << 30),
+        };
+        let response =
+            rejection.drain_and_answer(Box::new(Untouchable), &limits(), Leftover::Discard);
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[test]
@@ -467,6 +517,7 @@ mod tests {
             Box::new(Silent),
             10,
             Duration::from_millis(50),
+            Leftover::Drain,
         ));
         assert!(started.elapsed() < Duration::from_secs(5));
     }

@@ -19,6 +19,9 @@ mod http_compat;
 #[cfg(feature = "json")]
 mod json;
 mod limits;
+// FastCGI and SCGI: a long-lived process behind the same web servers.
+#[cfg(unix)]
+mod long_lived;
 mod multipart;
 mod offline;
 mod percent;

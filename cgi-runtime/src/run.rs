@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::io::{self, Read};
 use std::path::Path;
 
+use crate::body::Leftover;
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::offline;
@@ -31,7 +32,7 @@ use crate::serve::{Exchange, one_line, panic_message, serve};
 /// }
 /// ```
 #[allow(clippy::needless_doctest_main)] // showing `main` is the point
-pub fn run<T>(handler: impl Handler<T>) {
+pub fn run<T>(handler: impl Handler<T> + Clone + Sync) {
     run_with(Limits::default(), handler);
 }
 
@@ -45,22 +46,29 @@ pub fn run<T>(handler: impl Handler<T>) {
 /// }
 /// ```
 #[allow(clippy::needless_doctest_main)] // showing `main` is the point
-pub fn run_with<T>(limits: Limits, handler: impl Handler<T>) {
-    run_process(limits, move |request| handler.call(request));
+pub fn run_with<T>(limits: Limits, handler: impl Handler<T> + Clone + Sync) {
+    run_process(limits, move |request| handler.clone().call(request));
 }
 
 /// The generated `main`'s entry point: `#[cgi::main]` extracts each argument itself (for
 /// errors at the argument), so it hands over a closure rather than a [`Handler`].
-pub fn run_process(limits: Limits, handler: impl FnOnce(Request) -> Response) {
+///
+/// The mode: CGI when the server set CGI variables; otherwise FastCGI or SCGI when the
+/// command line or a listening socket on standard input asks for it; otherwise the
+/// terminal's one request (or `--serve`).
+pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync) {
     let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let program = program_name();
     if !is_cgi(&vars) {
-        offline::run(
-            &program,
-            std::env::args_os().skip(1).collect(),
-            &limits,
-            handler,
-        );
+        drop(vars);
+        let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+        #[cfg(unix)]
+        if let Some((protocol, listener, workers)) = long_lived_mode(&program, &args) {
+            install_panic_hook(program.clone());
+            crate::long_lived::run(&program, protocol, listener, workers, &limits, &handler);
+            return;
+        }
+        offline::run(&program, args, &limits, handler);
         return;
     }
     if vars.iter().any(|(name, _)| name == "HTTP_PROXY") {
@@ -83,6 +91,7 @@ pub fn run_process(limits: Limits, handler: impl FnOnce(Request) -> Response) {
         output: &mut stdout.lock(),
         log: &mut io::stderr(),
         panic_hook_logs: true,
+        leftover: Leftover::Drain,
     };
     match serve(vars, exchange, &limits, handler) {
         Ok(()) => {}
@@ -93,6 +102,47 @@ pub fn run_process(limits: Limits, handler: impl FnOnce(Request) -> Response) {
             std::process::exit(1);
         }
     }
+}
+
+/// FastCGI or SCGI, with the socket to serve on, if the command line asks for it or a
+/// process manager passed a listening socket as standard input (and no arguments).
+/// Exits with a message when the options are wrong or the address cannot be had.
+#[cfg(unix)]
+fn long_lived_mode(
+    program: &str,
+    args: &[OsString],
+) -> Option<(
+    crate::long_lived::Protocol,
+    crate::long_lived::Listener,
+    usize,
+)> {
+    use crate::long_lived::{self, Listener, Protocol};
+    let options = match long_lived::parse_options(args) {
+        Ok(Some(options)) => options,
+        Ok(None) if args.is_empty() => {
+            let listener = Listener::inherited()?;
+            return Some((Protocol::FastCgi, listener, long_lived::DEFAULT_WORKERS));
+        }
+        Ok(None) => return None,
+        Err(message) => {
+            eprintln!("{program}: {message} (see --help)");
+            std::process::exit(2);
+        }
+    };
+    let listener = match &options.address {
+        Some(address) => Listener::bind(address).unwrap_or_else(|error| {
+            eprintln!("{program}: cannot listen on {address}: {error}");
+            std::process::exit(1);
+        }),
+        None => Listener::inherited().unwrap_or_else(|| {
+            eprintln!(
+                "{program}: --workers goes with --fastcgi ADDRESS, --scgi ADDRESS, or a \
+                 listening socket as standard input (see --help)"
+            );
+            std::process::exit(2);
+        }),
+    };
+    Some((options.protocol, listener, options.workers))
 }
 
 /// CGI mode when the server set either variable; RFC 3875 only requires REQUEST_METHOD.

@@ -10,6 +10,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use http::Method;
 
+use crate::body::Leftover;
 use crate::limits::Limits;
 use crate::request::{Request, Variables};
 use crate::response::{Response, write};
@@ -25,6 +26,8 @@ pub(crate) struct Exchange<'a> {
     /// Whether a panic hook already logs each panic's location and message (the process
     /// installs one; the test kit does not), so the core need not repeat the message.
     pub(crate) panic_hook_logs: bool,
+    /// Who reads what the handler leaves of the body: the script (CGI) or the connection.
+    pub(crate) leftover: Leftover,
 }
 
 /// Answers one request: builds it (answering malformed ones directly), runs the handler
@@ -41,11 +44,12 @@ pub(crate) fn serve(
         output,
         log,
         panic_hook_logs,
+        leftover,
     } = exchange;
     let vars = Variables::new(vars);
     // RFC 3875 §4.3.3: no body for HEAD, whatever the handler or a rejection produced.
     let head_only = vars.bytes("REQUEST_METHOD") == Some(Method::HEAD.as_str().as_bytes());
-    let response = match Request::from_variables(vars, input, limits) {
+    let response = match Request::from_variables(vars, input, limits, leftover) {
         Err(rejection) => *rejection,
         Ok(request) => match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
             Ok(response) => response,

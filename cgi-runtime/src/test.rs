@@ -221,6 +221,7 @@ impl TestRequest {
             output: &mut output,
             log: &mut log,
             panic_hook_logs: false,
+            leftover: crate::body::Leftover::Drain,
         };
         // Writing to a Vec cannot fail; an error here is a streamed body that failed after
         // its headers, which the log already tells.

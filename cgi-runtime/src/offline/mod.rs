@@ -41,6 +41,14 @@ Development server:
   SCRIPT --serve --trace          also print each request's CGI variables and the head
                                   of the script's response
 
+One process for many requests (FastCGI, SCGI), behind a web server:
+  SCRIPT --fastcgi 127.0.0.1:9000 FastCGI on that address (or unix:/path/app.sock)
+  SCRIPT --scgi 127.0.0.1:4000    SCGI likewise
+  SCRIPT --fastcgi ADDRESS --workers 32
+                                  answer up to 32 requests at once (default 16)
+  Started with a listening socket as standard input (lighttpd's bin-path, spawn-fcgi,
+  mod_fcgid), it serves FastCGI on it. SIGTERM finishes the requests in flight and exits.
+
 Options:
   -X, --request METHOD    -d, --data DATA|@FILE|@-    -H, --header 'NAME: VALUE'
   -b, --cookie 'A=B; C=D'     -h, --help
@@ -179,6 +187,7 @@ fn answer(
         output: &mut stdout.lock(),
         log: &mut io::stderr(),
         panic_hook_logs: false,
+        leftover: crate::body::Leftover::Drain,
     };
     if let Err(error) = serve(vars, exchange, limits, handler)
         && error.kind() != io::ErrorKind::BrokenPipe

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use http::{HeaderMap, Method, StatusCode, Uri};
 
-use crate::body::{self, Framing, RequestBody};
+use crate::body::{self, Framing, Leftover, RequestBody};
 use crate::limits::Limits;
 use crate::response::Response;
 pub(crate) use variables::Variables;
@@ -56,16 +56,19 @@ impl Request {
         vars: Variables,
         input: Box<dyn Read + Send>,
         limits: &Limits,
+        leftover: Leftover,
     ) -> Result<Request, Box<Response>> {
         let method = match vars.bytes("REQUEST_METHOD").map(Method::from_bytes) {
             Some(Ok(method)) => method,
             Some(Err(_)) => {
                 // Whatever body came with it is drained first, as for every early answer.
-                crate::body::drain_with_deadline(
-                    input,
-                    limits.drain_cap_bytes(),
-                    limits.drain_timeout_duration(),
-                );
+                if leftover == Leftover::Drain {
+                    crate::body::drain_with_deadline(
+                        input,
+                        limits.drain_cap_bytes(),
+                        limits.drain_timeout_duration(),
+                    );
+                }
                 return Err(Box::new(Response::rejection(
                     StatusCode::BAD_REQUEST,
                     "REQUEST_METHOD is not a valid method.".into(),
@@ -86,9 +89,13 @@ impl Request {
         let body = match framing {
             Ok(Framing::None) => RequestBody::empty(),
             Ok(Framing::Length(length)) => {
-                RequestBody::new(input, length, limits.drain_timeout_duration())
+                RequestBody::new(input, length, limits.drain_timeout_duration(), leftover)
             }
-            Err(rejection) => return Err(Box::new(rejection.drain_and_answer(input, limits))),
+            Err(rejection) => {
+                return Err(Box::new(
+                    rejection.drain_and_answer(input, limits, leftover),
+                ));
+            }
         };
         Ok(Request {
             vars,

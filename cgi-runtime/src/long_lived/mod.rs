@@ -1,0 +1,320 @@
+//! Long-lived process: the same handler behind FastCGI or SCGI, many requests per process.
+//!
+//! A pool of worker threads shares the listening socket; each takes a connection, answers
+//! its requests through the same core as CGI ([`crate::serve`]), and takes the next one.
+//! SIGTERM or SIGINT stops the accepting and lets the requests in flight finish.
+
+mod fastcgi;
+mod scgi;
+mod signals;
+mod socket;
+
+use std::io::{self, BufWriter, Read};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use crate::limits::Limits;
+use crate::request::Request;
+use crate::response::Response;
+use crate::serve::{one_line, panic_message};
+pub(crate) use socket::Listener;
+
+/// How many requests are answered at once unless `--workers` says otherwise.
+pub(crate) const DEFAULT_WORKERS: usize = 16;
+/// How long a web server may go silent in the middle of a request before the worker
+/// gives up on the connection.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often an idle connection looks whether the process is stopping.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+/// The most of an unread body read and thrown away while closing a connection.
+const LINGER_CAP: u64 = 16 * 1024 * 1024;
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The protocol spoken on every connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    FastCgi,
+    Scgi,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::FastCgi => "FastCGI",
+            Protocol::Scgi => "SCGI",
+        }
+    }
+}
+
+/// A connection's reading side: a socket, or bytes in a test.
+pub(crate) trait Transport: Read + Send + 'static {}
+impl<T: Read + Send + 'static> Transport for T {}
+
+/// What every connection needs.
+pub(crate) struct Context<'a> {
+    pub(crate) program: &'a str,
+    pub(crate) limits: &'a Limits,
+    pub(crate) handler: &'a (dyn Fn(Request) -> Response + Sync),
+    pub(crate) workers: usize,
+    pub(crate) panic_hook_logs: bool,
+    pub(crate) stop: &'a AtomicBool,
+}
+
+impl Context<'_> {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// Serves `protocol` on `listener` with `workers` threads until SIGTERM or SIGINT.
+/// Returns once the requests in flight are answered.
+pub(crate) fn run(
+    program: &str,
+    protocol: Protocol,
+    listener: Listener,
+    workers: usize,
+    limits: &Limits,
+    handler: &(dyn Fn(Request) -> Response + Sync),
+) {
+    // Before any thread starts, so that every thread inherits the mask and only the
+    // waiting thread below receives the signals.
+    let signals_blocked = signals::block_termination();
+    let listener = Arc::new(listener);
+    let stop = Arc::new(AtomicBool::new(false));
+    eprintln!(
+        "{program}: serving {} on {listener} with {workers} workers",
+        protocol.name()
+    );
+    if signals_blocked {
+        let (listener, stop, name) = (Arc::clone(&listener), Arc::clone(&stop), program.to_owned());
+        let spawned = thread::Builder::new()
+            .name("cgi-signals".into())
+            .spawn(move || stop_on_signal(&name, &listener, &stop, workers));
+        if let Err(error) = spawned {
+            eprintln!(
+                "{program}: cannot wait for SIGTERM ({error}); only SIGKILL stops this process"
+            );
+        }
+    }
+    let context = Context {
+        program,
+        limits,
+        handler,
+        workers,
+        panic_hook_logs: true,
+        stop: &stop,
+    };
+    thread::scope(|scope| {
+        for index in 0..workers {
+            let spawned = thread::Builder::new()
+                .name(format!("cgi-worker-{index}"))
+                .spawn_scoped(scope, || work(protocol, &listener, &context));
+            if let Err(error) = spawned {
+                eprintln!("{program}: could not start worker {index}: {error}");
+            }
+        }
+    });
+    listener.remove_file();
+    eprintln!("{program}: stopped");
+}
+
+/// On the first signal, stops the workers once their requests are answered; on a
+/// second, exits at once.
+fn stop_on_signal(program: &str, listener: &Listener, stop: &AtomicBool, workers: usize) {
+    let signal = signals::wait_for_termination();
+    eprintln!(
+        "{program}: {}: finishing the requests in flight (send it again to stop now)",
+        signals::name(signal)
+    );
+    stop.store(true, Ordering::Relaxed);
+    // Each knock wakes one worker blocked in `accept`.
+    for _ in 0..workers {
+        if listener.knock().is_err() {
+            break;
+        }
+    }
+    let signal = signals::wait_for_termination();
+    eprintln!("{program}: {}: stopping now", signals::name(signal));
+    std::process::exit(1);
+}
+
+/// One worker: takes connections until the process stops.
+fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
+    while !context.stopping() {
+        let stream = match listener.accept() {
+            Ok(stream) => stream,
+            Err(error) => {
+                if !context.stopping() {
+                    eprintln!(
+                        "{}: accepting a connection failed: {error}",
+                        context.program
+                    );
+                    // Out of file descriptors, say: let some connections finish first.
+                    thread::sleep(Duration::from_millis(100));
+                }
+                continue;
+            }
+        };
+        if context.stopping() {
+            break;
+        }
+        // The core catches the handler's panics; this catches anything else, so that a
+        // bug ends one connection, never the worker.
+        let answered =
+            panic::catch_unwind(AssertUnwindSafe(|| connection(protocol, stream, context)));
+        if let Err(payload) = answered {
+            eprintln!(
+                "{}: a connection failed on a panic: {}",
+                context.program,
+                one_line(panic_message(&*payload))
+            );
+        }
+    }
+}
+
+fn connection(protocol: Protocol, stream: socket::Stream, context: &Context<'_>) {
+    let result = stream.set_read_timeout(Some(IDLE_POLL)).and_then(|()| {
+        let input = stream.try_clone()?;
+        let mut output = BufWriter::with_capacity(64 * 1024, stream.try_clone()?);
+        match protocol {
+            Protocol::FastCgi => fastcgi::converse(input, &mut output, context).map(drop),
+            Protocol::Scgi => scgi::answer(input, &mut output, context),
+        }
+    });
+    match result {
+        Ok(()) => stream.linger_close(LINGER_CAP, LINGER_TIMEOUT),
+        // The web server went away (a client that left, a server restart): nothing to do.
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::UnexpectedEof
+            ) => {}
+        Err(error) => eprintln!(
+            "{}: {} connection closed: {}",
+            context.program,
+            protocol.name(),
+            one_line(&error.to_string())
+        ),
+    }
+}
+
+/// What the command line asked for: `--fastcgi ADDR` or `--scgi ADDR`, and `--workers N`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Options {
+    pub(crate) protocol: Protocol,
+    /// `None`: FastCGI on the listening socket passed as standard input.
+    pub(crate) address: Option<String>,
+    pub(crate) workers: usize,
+}
+
+/// Reads the long-lived options; `Ok(None)` when there are none (the offline mode's
+/// arguments, or none at all).
+pub(crate) fn parse_options(args: &[std::ffi::OsString]) -> Result<Option<Options>, String> {
+    const OPTIONS: [&str; 3] = ["--fastcgi", "--scgi", "--workers"];
+    if !args
+        .iter()
+        .any(|arg| OPTIONS.iter().any(|option| arg == *option))
+    {
+        return Ok(None);
+    }
+    let mut options = Options {
+        protocol: Protocol::FastCgi,
+        address: None,
+        workers: DEFAULT_WORKERS,
+    };
+    let mut args = args.iter().map(|arg| arg.to_str());
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .flatten()
+                .ok_or_else(|| format!("{} needs a value", arg.unwrap_or("")))
+        };
+        match arg {
+            Some(option @ ("--fastcgi" | "--scgi")) => {
+                if options.address.is_some() {
+                    return Err("give one of --fastcgi ADDRESS and --scgi ADDRESS".into());
+                }
+                options.address = Some(value()?.to_owned());
+                if option == "--scgi" {
+                    options.protocol = Protocol::Scgi;
+                }
+            }
+            Some("--workers") => {
+                let workers = value()?;
+                options.workers = workers
+                    .parse()
+                    .ok()
+                    .filter(|count| (1..=4096).contains(count))
+                    .ok_or_else(|| {
+                        format!("--workers takes a number from 1 to 4096, not {workers:?}")
+                    })?;
+            }
+            _ => {
+                return Err(format!(
+                    "{} does not go with --fastcgi, --scgi or --workers",
+                    arg.map_or_else(|| "a non-UTF-8 argument".into(), |arg| format!("{arg:?}"))
+                ));
+            }
+        }
+    }
+    Ok(Some(options))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<Options>, String> {
+        let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        parse_options(&args)
+    }
+
+    #[test]
+    fn options_choose_the_protocol_address_and_workers() {
+        assert_eq!(parse(&["/path", "a=1"]), Ok(None));
+        assert_eq!(
+            parse(&["--fastcgi", "unix:/run/app.sock"]),
+            Ok(Some(Options {
+                protocol: Protocol::FastCgi,
+                address: Some("unix:/run/app.sock".into()),
+                workers: DEFAULT_WORKERS
+            }))
+        );
+        assert_eq!(
+            parse(&["--workers", "4", "--scgi", "127.0.0.1:4000"]),
+            Ok(Some(Options {
+                protocol: Protocol::Scgi,
+                address: Some("127.0.0.1:4000".into()),
+                workers: 4
+            }))
+        );
+        // A process manager's socket on stdin, with a worker count.
+        assert_eq!(
+            parse(&["--workers", "2"]),
+            Ok(Some(Options {
+                protocol: Protocol::FastCgi,
+                address: None,
+                workers: 2
+            }))
+        );
+    }
+
+    #[test]
+    fn option_mistakes_are_explained() {
+        for (args, message) in [
+            (&["--fastcgi"][..], "--fastcgi needs a value"),
+            (&["--fastcgi", "a:1", "--scgi", "b:2"], "give one of"),
+            (&["--workers", "0", "--fastcgi", "a:1"], "from 1 to 4096"),
+            (&["--workers", "many"], "from 1 to 4096"),
+            (&["--fastcgi", "a:1", "/path"], "\"/path\" does not go with"),
+        ] {
+            let error = parse(args).unwrap_err();
+            assert!(error.contains(message), "{args:?}: {error}");
+        }
+    }
+}
