@@ -50,8 +50,9 @@ pub(crate) fn answer<T: Transport>(
 pub(crate) struct Malformed(pub(crate) String);
 
 impl From<io::Error> for Malformed {
-    fn from(error: io::Error) -> Self {
-        Malformed(format!("The SCGI headers could not be read: {error}."))
+    // The client sees the reason: no OS error text in it.
+    fn from(_: io::Error) -> Self {
+        Malformed("The SCGI headers ended early.".into())
     }
 }
 
@@ -147,7 +148,7 @@ mod tests {
             (b"7:ab\0c\0d\0,", "no value"),
             (b"4:a\0b\0,", "not CONTENT_LENGTH"),
             (b"3:abc,", "NUL byte"),
-            (b"10:CONTENT_", "could not be read"),
+            (b"10:CONTENT_", "ended early"),
         ] {
             let Err(Malformed(message)) = vars(input) else {
                 panic!("{input:?} was accepted");

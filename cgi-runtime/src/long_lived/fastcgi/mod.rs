@@ -90,7 +90,9 @@ fn respond<T: Transport>(
     output: &mut dyn Write,
     context: &Context<'_>,
 ) -> io::Result<()> {
-    let params = match lock(incoming).read_params(id)? {
+    // Bound first: a guard in the `match` scrutinee would live through the arms.
+    let params = lock(incoming).read_params(id)?;
+    let params = match params {
         Params::Complete(params) => params,
         Params::Aborted => {
             let mut end = Vec::new();
@@ -467,5 +469,332 @@ impl<T: Read> Read for Patient<T> {
                 result => return result,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+    use crate::limits::Limits;
+    use crate::request::Request;
+    use crate::response::IntoResponse;
+    use record::{ROLE_RESPONDER, push_name_value, push_record};
+
+    /// A record as the web server sees it.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Seen {
+        kind: u8,
+        id: u16,
+        content: Vec<u8>,
+    }
+
+    fn begin(out: &mut Vec<u8>, id: u16, role: u16, keep_conn: bool) {
+        let role = role.to_be_bytes();
+        let content = [role[0], role[1], u8::from(keep_conn), 0, 0, 0, 0, 0];
+        push_record(out, kind::BEGIN_REQUEST, id, &content);
+    }
+
+    fn params(out: &mut Vec<u8>, id: u16, pairs: &[(&str, &str)]) {
+        let mut stream = Vec::new();
+        for (name, value) in pairs {
+            push_name_value(&mut stream, name.as_bytes(), value.as_bytes());
+        }
+        // Split across records, as servers may, to cross a pair's boundary.
+        let (first, second) = stream.split_at(stream.len() / 2);
+        push_record(out, kind::PARAMS, id, first);
+        push_record(out, kind::PARAMS, id, second);
+        push_record(out, kind::PARAMS, id, &[]);
+    }
+
+    fn stdin(out: &mut Vec<u8>, id: u16, body: &[u8]) {
+        for chunk in body.chunks(3) {
+            push_record(out, kind::STDIN, id, chunk);
+        }
+        push_record(out, kind::STDIN, id, &[]);
+    }
+
+    fn get(out: &mut Vec<u8>, id: u16, keep_conn: bool, query: &str) {
+        begin(out, id, ROLE_RESPONDER, keep_conn);
+        params(
+            out,
+            id,
+            &[("REQUEST_METHOD", "GET"), ("QUERY_STRING", query)],
+        );
+        stdin(out, id, b"");
+    }
+
+    fn converse_with(
+        input: Vec<u8>,
+        limits: &Limits,
+        handler: &(dyn Fn(Request) -> Response + Sync),
+    ) -> (io::Result<Ending>, Vec<Seen>) {
+        let stop = AtomicBool::new(false);
+        let context = Context {
+            program: "test",
+            limits,
+            handler,
+            workers: 3,
+            panic_hook_logs: false,
+            stop: &stop,
+        };
+        let mut output = Vec::new();
+        let ending = converse(io::Cursor::new(input), &mut output, &context);
+        let mut seen = Vec::new();
+        let mut rest = &output[..];
+        while !rest.is_empty() {
+            let header = Header::parse(rest[..HEADER_LEN].try_into().unwrap()).unwrap();
+            let end = HEADER_LEN + usize::from(header.content_length);
+            seen.push(Seen {
+                kind: header.kind,
+                id: header.request_id,
+                content: rest[HEADER_LEN..end].to_vec(),
+            });
+            rest = &rest[end + usize::from(header.padding_length)..];
+        }
+        (ending, seen)
+    }
+
+    fn echo(mut request: Request) -> Response {
+        let query = request.uri().query().unwrap_or("").to_owned();
+        match request.body_mut().read_to_vec() {
+            Ok(body) => format!("{query}|{}", String::from_utf8_lossy(&body)).into_response(),
+            Err(rejection) => rejection.into_response(),
+        }
+    }
+
+    fn stdout_of(seen: &[Seen], id: u16) -> String {
+        let bytes: Vec<u8> = seen
+            .iter()
+            .filter(|record| record.kind == kind::STDOUT && record.id == id)
+            .flat_map(|record| record.content.clone())
+            .collect();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    fn end_of(seen: &[Seen], id: u16) -> Option<u8> {
+        seen.iter()
+            .find(|record| record.kind == kind::END_REQUEST && record.id == id)
+            .map(|record| record.content[4])
+    }
+
+    #[test]
+    fn a_request_is_answered_in_stdout_records_then_ended() {
+        let mut input = Vec::new();
+        begin(&mut input, 1, ROLE_RESPONDER, false);
+        params(
+            &mut input,
+            1,
+            &[
+                ("REQUEST_METHOD", "POST"),
+                ("QUERY_STRING", "q=1"),
+                ("CONTENT_LENGTH", "11"),
+            ],
+        );
+        stdin(&mut input, 1, b"hello world");
+        let (ending, seen) = converse_with(input, &Limits::default(), &echo);
+        assert_eq!(ending.unwrap(), Ending::Answered);
+        let stdout = stdout_of(&seen, 1);
+        assert!(stdout.starts_with("Status: 200 OK\r\n"), "{stdout}");
+        assert!(stdout.ends_with("\r\n\r\nq=1|hello world"), "{stdout}");
+        // The stream's end, then the request's, and nothing after.
+        let tail: Vec<(u8, usize)> = seen[seen.len() - 2..]
+            .iter()
+            .map(|record| (record.kind, record.content.len()))
+            .collect();
+        assert_eq!(tail, [(kind::STDOUT, 0), (kind::END_REQUEST, 8)]);
+        assert_eq!(
+            end_of(&seen, 1),
+            Some(ProtocolStatus::RequestComplete as u8)
+        );
+    }
+
+    #[test]
+    fn keep_conn_serves_request_after_request_even_when_bodies_go_unread() {
+        let mut input = Vec::new();
+        // The handler ignores this body: its records must be skipped, not taken for
+        // the next request's.
+        begin(&mut input, 1, ROLE_RESPONDER, true);
+        params(
+            &mut input,
+            1,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "10")],
+        );
+        stdin(&mut input, 1, b"0123456789");
+        get(&mut input, 2, true, "second");
+        get(&mut input, 1, true, "third");
+        let (ending, seen) = converse_with(input, &Limits::default(), &|_request: Request| {
+            "ignored the body".into_response()
+        });
+        assert_eq!(ending.unwrap(), Ending::Closed);
+        let ends: Vec<u16> = seen
+            .iter()
+            .filter(|record| record.kind == kind::END_REQUEST)
+            .map(|record| record.id)
+            .collect();
+        assert_eq!(ends, [1, 2, 1]);
+        assert!(stdout_of(&seen, 2).ends_with("ignored the body"));
+    }
+
+    #[test]
+    fn management_records_and_other_roles_get_their_answers() {
+        let mut input = Vec::new();
+        let mut asked = Vec::new();
+        for name in [
+            "FCGI_MAX_CONNS",
+            "FCGI_MAX_REQS",
+            "FCGI_MPXS_CONNS",
+            "UNHEARD_OF",
+        ] {
+            push_name_value(&mut asked, name.as_bytes(), b"");
+        }
+        push_record(&mut input, kind::GET_VALUES, 0, &asked);
+        push_record(&mut input, 200, 0, b"");
+        begin(&mut input, 5, 2, true); // an authorizer
+        get(&mut input, 6, false, "");
+        let (_, seen) = converse_with(input, &Limits::default(), &echo);
+        let values = &seen[0];
+        assert_eq!((values.kind, values.id), (kind::GET_VALUES_RESULT, 0));
+        let pairs = record::parse_name_values(&values.content).unwrap();
+        assert_eq!(
+            pairs,
+            [
+                (&b"FCGI_MAX_CONNS"[..], &b"3"[..]),
+                (b"FCGI_MAX_REQS", b"3"),
+                (b"FCGI_MPXS_CONNS", b"0")
+            ]
+        );
+        assert_eq!(
+            seen[1],
+            Seen {
+                kind: kind::UNKNOWN_TYPE,
+                id: 0,
+                content: vec![200, 0, 0, 0, 0, 0, 0, 0]
+            }
+        );
+        assert_eq!(end_of(&seen, 5), Some(ProtocolStatus::UnknownRole as u8));
+        assert!(stdout_of(&seen, 5).is_empty());
+        assert_eq!(
+            end_of(&seen, 6),
+            Some(ProtocolStatus::RequestComplete as u8)
+        );
+    }
+
+    #[test]
+    fn a_second_request_while_one_is_active_is_refused() {
+        let mut input = Vec::new();
+        begin(&mut input, 1, ROLE_RESPONDER, true);
+        params(
+            &mut input,
+            1,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "6")],
+        );
+        push_record(&mut input, kind::STDIN, 1, b"abc");
+        begin(&mut input, 2, ROLE_RESPONDER, true);
+        push_record(&mut input, kind::STDIN, 1, b"def");
+        push_record(&mut input, kind::STDIN, 1, b"");
+        let (_, seen) = converse_with(input, &Limits::default(), &echo);
+        assert_eq!(end_of(&seen, 2), Some(ProtocolStatus::CantMultiplex as u8));
+        assert!(stdout_of(&seen, 1).ends_with("|abcdef"));
+        assert_eq!(
+            end_of(&seen, 1),
+            Some(ProtocolStatus::RequestComplete as u8)
+        );
+    }
+
+    #[test]
+    fn an_abort_ends_the_request_and_the_connection_goes_on() {
+        let mut input = Vec::new();
+        begin(&mut input, 1, ROLE_RESPONDER, true);
+        params(
+            &mut input,
+            1,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "100")],
+        );
+        push_record(&mut input, kind::STDIN, 1, b"only part");
+        push_record(&mut input, kind::ABORT_REQUEST, 1, b"");
+        // Aborted before its parameters were complete.
+        begin(&mut input, 2, ROLE_RESPONDER, true);
+        params_without_end(&mut input, 2, "half of the parameters");
+        push_record(&mut input, kind::ABORT_REQUEST, 2, b"");
+        get(&mut input, 3, false, "after");
+        let (ending, seen) = converse_with(input, &Limits::default(), &echo);
+        assert_eq!(ending.unwrap(), Ending::Answered);
+        // Nothing of request 1's answer was sent, only its end.
+        assert!(stdout_of(&seen, 1).is_empty());
+        assert_eq!(
+            end_of(&seen, 1),
+            Some(ProtocolStatus::RequestComplete as u8)
+        );
+        assert!(
+            seen.iter()
+                .all(|record| record.id != 2 || record.kind == kind::END_REQUEST)
+        );
+        assert!(stdout_of(&seen, 3).ends_with("after|"));
+    }
+
+    #[test]
+    fn limits_and_panics_end_the_request_not_the_connection() {
+        let mut input = Vec::new();
+        begin(&mut input, 1, ROLE_RESPONDER, true);
+        params(
+            &mut input,
+            1,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "50")],
+        );
+        stdin(&mut input, 1, &[b'x'; 50]);
+        get(&mut input, 2, true, "panic");
+        get(&mut input, 3, true, "fine");
+        let limits = Limits::default().max_body(10);
+        let (_, seen) = converse_with(input, &limits, &|request: Request| {
+            if request.uri().query() == Some("panic") {
+                panic!("a handler bug");
+            }
+            echo(request)
+        });
+        assert!(stdout_of(&seen, 1).starts_with("Status: 413 "));
+        assert!(stdout_of(&seen, 2).starts_with("Status: 500 "));
+        assert!(stdout_of(&seen, 3).ends_with("fine|"));
+    }
+
+    #[test]
+    fn oversized_parameters_are_431_and_broken_ones_end_the_connection() {
+        let mut input = Vec::new();
+        begin(&mut input, 1, ROLE_RESPONDER, true);
+        let big = "v".repeat(60_000);
+        for _ in 0..20 {
+            params_without_end(&mut input, 1, &big);
+        }
+        push_record(&mut input, kind::PARAMS, 1, &[]);
+        stdin(&mut input, 1, b"");
+        get(&mut input, 2, true, "next");
+        // A pair announcing more bytes than its stream holds.
+        begin(&mut input, 3, ROLE_RESPONDER, true);
+        push_record(&mut input, kind::PARAMS, 3, &[5, 100, b'A']);
+        push_record(&mut input, kind::PARAMS, 3, &[]);
+        let (ending, seen) = converse_with(input, &Limits::default(), &echo);
+        assert!(stdout_of(&seen, 1).starts_with("Status: 431 "));
+        assert!(stdout_of(&seen, 2).ends_with("next|"));
+        let error = ending.unwrap_err();
+        assert!(error.to_string().contains("FCGI_PARAMS"), "{error}");
+    }
+
+    fn params_without_end(out: &mut Vec<u8>, id: u16, value: &str) {
+        let mut stream = Vec::new();
+        push_name_value(&mut stream, b"HTTP_X", value.as_bytes());
+        push_record(out, kind::PARAMS, id, &stream);
+    }
+
+    #[test]
+    fn other_versions_and_truncated_records_are_errors_not_hangs() {
+        let (ending, _) = converse_with(vec![2, 1, 0, 1, 0, 8, 0, 0], &Limits::default(), &echo);
+        assert!(ending.unwrap_err().to_string().contains("version 2"));
+        let mut input = Vec::new();
+        begin(&mut input, 1, ROLE_RESPONDER, true);
+        input.truncate(input.len() - 3);
+        let (ending, seen) = converse_with(input, &Limits::default(), &echo);
+        assert_eq!(ending.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert!(seen.is_empty());
     }
 }
