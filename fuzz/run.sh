@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target (`cargo fuzz list`: cookies, environment, multipart,
-# query_form, response_writer) for a while, on stable Rust: a smoke run CI can afford.
+# Runs every cargo-fuzz target (`cargo fuzz list`: cookies, environment, fastcgi_records,
+# multipart, query_form, response_writer) for a while, on stable Rust: a smoke run CI can afford.
 #
 #   fuzz/run.sh            # each target for 30 s
 #   fuzz/run.sh 600        # each target for 10 minutes
@@ -11,7 +11,7 @@
 # of memory); the input is then in fuzz/artifacts/<target>/. A crash does not stop the
 # other targets. Prints one line per target, and the total time:
 #   fuzz multipart: 123456 runs, 0 crashes (cov: ... ft: ... corp: ...)
-#   fuzz: 5 targets in 160 s
+#   fuzz: 6 targets in 190 s
 #
 # Environment:
 #   FUZZ_SANITIZER       none (default: the crates deny unsafe code, and it runs several

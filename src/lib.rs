@@ -247,7 +247,75 @@
 //! ## 10. Without the macro
 //!
 //! [`cgi::run`](run) takes any [`Handler`] (a function whose arguments are extractors):
-//! `fn main() { cgi::run(search) }`; [`run_with`] also takes [`Limits`].
+//! `fn main() { cgi::run(search) }`; [`run_with`] also takes [`Limits`]. Both serve
+//! FastCGI and SCGI too (section 11), so the handler must be `Clone + Sync`, as functions
+//! and closures without non-shareable captures are.
+//!
+//! ## 11. When CGI is not enough: FastCGI and SCGI
+//!
+//! A CGI server starts your program for every request. When that becomes too slow, run
+//! the *same binary* as a long-lived process that answers many requests, behind the same
+//! web server. Nothing in your code changes: the binary `#[cgi::main]` generates speaks
+//! FastCGI and SCGI too.
+//!
+//! ```sh
+//! ./greet --fastcgi unix:/run/greet/greet.sock   # or --fastcgi 127.0.0.1:9000
+//! ./greet --scgi 127.0.0.1:4000
+//! ./greet --fastcgi 127.0.0.1:9000 --workers 32  # answer up to 32 requests at once (default 16)
+//! ```
+//!
+//! It prints `greet: serving FastCGI on unix:/run/greet/greet.sock with 16 workers` and
+//! runs until SIGTERM (or Ctrl-C), which finishes the requests in flight and exits. Run it
+//! as a service (systemd, runit...) under an unprivileged user. Started by a process
+//! manager with a listening socket as standard input (lighttpd's `bin-path`, Apache's
+//! mod_fcgid, `spawn-fcgi`), it serves FastCGI on that socket by itself.
+//!
+//! **nginx**, FastCGI (or SCGI: `include scgi_params; scgi_param ...; scgi_pass ...;`):
+//!
+//! ```nginx
+//! location /greet {
+//!     include fastcgi_params;
+//!     fastcgi_param SCRIPT_NAME /greet;
+//!     fastcgi_param PATH_INFO   "";
+//!     fastcgi_param HTTP_PROXY  "";   # httpoxy: nginx forwards a client's Proxy header otherwise
+//!     fastcgi_pass unix:/run/greet/greet.sock;
+//! }
+//! ```
+//!
+//! **lighttpd**, which starts the program itself and restarts it if it dies:
+//!
+//! ```lighttpd
+//! server.modules += ( "mod_fastcgi" )
+//! fastcgi.server += ( "/greet" => ((
+//!     "bin-path"    => "/usr/lib/cgi-bin/greet",
+//!     "socket"      => "/run/lighttpd/greet.sock",
+//!     "max-procs"   => 1,
+//!     "check-local" => "disable",
+//! )))
+//! ```
+//!
+//! **Apache httpd**, mod_proxy_fcgi (`a2enmod proxy_fcgi`), with the program running as a
+//! service:
+//!
+//! ```apache
+//! ProxyPass "/greet" "unix:/run/greet/greet.sock|fcgi://localhost/"
+//! ```
+//!
+//! or mod_fcgid (`a2enmod fcgid`), which starts the program itself:
+//! `<Directory /usr/lib/cgi-bin> SetHandler fcgid-script` and `Options +ExecCGI`.
+//!
+//! What stays the same: every request gets a fresh [`Request`] with its own variables,
+//! cookies and body limits; a panic answers that request `500` and the process goes on;
+//! uploads' temporary files are removed after each request. What to watch:
+//!
+//! - `static`s, `thread_local!`s and leaked memory now live across requests (that is
+//!   where a cache can go, behind a `Mutex`, and where a bug can pile up);
+//! - requests run at the same time on worker threads: shared state needs `Mutex` or
+//!   atomics, and `std::env::set_var` affects every request (it is also unsound with
+//!   threads: don't);
+//! - a new build takes effect when the process restarts (SIGTERM is a graceful stop);
+//! - keep `panic = "unwind"` (the default) in your release profile: with `abort`, one
+//!   panic ends the process and every request in it.
 //!
 //! ## Features
 //!

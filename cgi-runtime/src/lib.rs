@@ -71,6 +71,18 @@ pub mod __private {
         T::from_request_parts(request).map_err(crate::IntoResponse::into_response)
     }
 
+    /// One FastCGI connection over bytes: the web server's records in, the answer's
+    /// records out, and `Err` with the reason when the conversation broke off. For the
+    /// fuzz target (`fuzz/fuzz_targets/fastcgi_records.rs`).
+    #[cfg(unix)]
+    pub fn fastcgi_conversation(
+        input: &[u8],
+        limits: &crate::Limits,
+        handler: &(dyn Fn(crate::Request) -> crate::Response + Sync),
+    ) -> (Vec<u8>, Result<(), String>) {
+        crate::long_lived::fastcgi_conversation(input, limits, handler)
+    }
+
     /// Extracts the last argument, which may read the body.
     pub fn from_request<T: crate::FromRequest<M>, M>(
         request: crate::Request,

@@ -20,6 +20,7 @@ use crate::limits::Limits;
 use crate::request::Request;
 use crate::response::Response;
 use crate::serve::{one_line, panic_message};
+pub(crate) use fastcgi::converse_bytes as fastcgi_conversation;
 pub(crate) use socket::Listener;
 
 /// How many requests are answered at once unless `--workers` says otherwise.

@@ -83,6 +83,27 @@ pub(crate) fn converse<T: Transport>(
     }
 }
 
+/// One connection over bytes, for the fuzz target: what the web server sent in, what the
+/// application answered out, and how the conversation ended.
+pub(crate) fn converse_bytes(
+    input: &[u8],
+    limits: &crate::limits::Limits,
+    handler: &(dyn Fn(crate::request::Request) -> Response + Sync),
+) -> (Vec<u8>, Result<(), String>) {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let context = Context {
+        program: "fuzz",
+        limits,
+        handler,
+        workers: 1,
+        panic_hook_logs: false,
+        stop: &stop,
+    };
+    let mut output = Vec::new();
+    let ending = converse(io::Cursor::new(input.to_vec()), &mut output, &context);
+    (output, ending.map(drop).map_err(|error| error.to_string()))
+}
+
 /// One request, from its `FCGI_PARAMS` to its `FCGI_END_REQUEST`.
 fn respond<T: Transport>(
     incoming: &Arc<Mutex<Incoming<T>>>,
