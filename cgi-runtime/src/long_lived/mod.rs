@@ -2,7 +2,8 @@
 //!
 //! A pool of worker threads shares the listening socket; each takes a connection, answers
 //! its requests through the same core as CGI ([`crate::serve`]), and takes the next one.
-//! SIGTERM or SIGINT stops the accepting and lets the requests in flight finish.
+//! SIGTERM or SIGINT stops the accepting and lets the requests in flight finish: workers
+//! wait for connections and for requests in slices of [`IDLE_POLL`], looking in between.
 
 mod fastcgi;
 mod scgi;
@@ -11,7 +12,6 @@ mod socket;
 
 use std::io::{self, BufWriter, Read};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
@@ -80,39 +80,36 @@ pub(crate) fn run(
     limits: &Limits,
     handler: &(dyn Fn(Request) -> Response + Sync),
 ) {
-    // Before any thread starts, so that every thread inherits the mask and only the
-    // waiting thread below receives the signals.
-    let signals_blocked = signals::block_termination();
-    let listener = Arc::new(listener);
-    let stop = Arc::new(AtomicBool::new(false));
+    signals::stop_on_termination();
+    if let Err(error) = listener.set_accept_timeout(IDLE_POLL) {
+        eprintln!("{program}: {error}: only SIGKILL will stop this process");
+    }
     eprintln!(
         "{program}: serving {} on {listener} with {workers} workers",
         protocol.name()
     );
-    if signals_blocked {
-        let (listener, stop, name) = (Arc::clone(&listener), Arc::clone(&stop), program.to_owned());
-        let spawned = thread::Builder::new()
-            .name("cgi-signals".into())
-            .spawn(move || stop_on_signal(&name, &listener, &stop, workers));
-        if let Err(error) = spawned {
-            eprintln!(
-                "{program}: cannot wait for SIGTERM ({error}); only SIGKILL stops this process"
-            );
-        }
-    }
     let context = Context {
         program,
         limits,
         handler,
         workers,
         panic_hook_logs: true,
-        stop: &stop,
+        stop: &signals::STOP,
     };
+    let announced = AtomicBool::new(false);
     thread::scope(|scope| {
         for index in 0..workers {
             let spawned = thread::Builder::new()
                 .name(format!("cgi-worker-{index}"))
-                .spawn_scoped(scope, || work(protocol, &listener, &context));
+                .spawn_scoped(scope, || {
+                    work(protocol, &listener, &context);
+                    if !announced.swap(true, Ordering::Relaxed) {
+                        eprintln!(
+                            "{program}: {}: finishing the requests in flight (send it again to stop now)",
+                            signals::received()
+                        );
+                    }
+                });
             if let Err(error) = spawned {
                 eprintln!("{program}: could not start worker {index}: {error}");
             }
@@ -122,46 +119,32 @@ pub(crate) fn run(
     eprintln!("{program}: stopped");
 }
 
-/// On the first signal, stops the workers once their requests are answered; on a
-/// second, exits at once.
-fn stop_on_signal(program: &str, listener: &Listener, stop: &AtomicBool, workers: usize) {
-    let signal = signals::wait_for_termination();
-    eprintln!(
-        "{program}: {}: finishing the requests in flight (send it again to stop now)",
-        signals::name(signal)
-    );
-    stop.store(true, Ordering::Relaxed);
-    // Each knock wakes one worker blocked in `accept`.
-    for _ in 0..workers {
-        if listener.knock().is_err() {
-            break;
-        }
-    }
-    let signal = signals::wait_for_termination();
-    eprintln!("{program}: {}: stopping now", signals::name(signal));
-    std::process::exit(1);
-}
-
 /// One worker: takes connections until the process stops.
 fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
     while !context.stopping() {
         let stream = match listener.accept() {
             Ok(stream) => stream,
+            // The accept timeout: time to look whether the process stops.
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
             Err(error) => {
-                if !context.stopping() {
-                    eprintln!(
-                        "{}: accepting a connection failed: {error}",
-                        context.program
-                    );
-                    // Out of file descriptors, say: let some connections finish first.
-                    thread::sleep(Duration::from_millis(100));
-                }
+                eprintln!(
+                    "{}: accepting a connection failed: {error}",
+                    context.program
+                );
+                // Out of file descriptors, say: let some connections finish first.
+                thread::park_timeout(Duration::from_millis(100));
                 continue;
             }
         };
-        if context.stopping() {
-            break;
-        }
         // The core catches the handler's panics; this catches anything else, so that a
         // bug ends one connection, never the worker.
         let answered =
@@ -178,8 +161,8 @@ fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
 
 fn connection(protocol: Protocol, stream: socket::Stream, context: &Context<'_>) {
     let result = stream.set_read_timeout(Some(IDLE_POLL)).and_then(|()| {
-        let input = stream.try_clone()?;
-        let mut output = BufWriter::with_capacity(64 * 1024, stream.try_clone()?);
+        let input = stream.io()?;
+        let mut output = BufWriter::with_capacity(64 * 1024, stream.io()?);
         match protocol {
             Protocol::FastCgi => fastcgi::converse(input, &mut output, context).map(drop),
             Protocol::Scgi => scgi::answer(input, &mut output, context),

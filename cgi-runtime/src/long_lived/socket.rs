@@ -1,9 +1,16 @@
 //! Where a long-lived process listens: TCP or Unix sockets, its own or inherited on fd 0.
+//!
+//! Only what std offers, chosen to import few C functions: every symbol a program
+//! imports costs each start-up a lookup, and CGI starts once per request. So addresses
+//! are parsed, never resolved (no `getaddrinfo`), and connections are read and written
+//! as files (`read`/`write`, which every program imports, rather than `recv`/`send`).
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,26 +28,25 @@ pub(crate) enum Listener {
 }
 
 impl Listener {
-    /// Binds `address`: `host:port` or `unix:/path`. A Unix socket file that nobody
-    /// answers on (left by a process that was killed) is replaced.
+    /// Binds `address`: `ip:port` or `unix:/path`.
     pub(crate) fn bind(address: &str) -> io::Result<Listener> {
         let Some(path) = address.strip_prefix("unix:") else {
+            let address: SocketAddr = address.parse().map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "give an IP address and port (127.0.0.1:9000, [::1]:9000) or unix:/path",
+                )
+            })?;
             return TcpListener::bind(address).map(Listener::Tcp);
         };
         let path = PathBuf::from(path);
-        let listener = match UnixListener::bind(&path) {
-            Err(error) if error.kind() == io::ErrorKind::AddrInUse => {
-                if UnixStream::connect(&path).is_ok() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::AddrInUse,
-                        format!("another process serves {}", path.display()),
-                    ));
-                }
-                std::fs::remove_file(&path)?;
-                UnixListener::bind(&path)?
-            }
-            result => result?,
-        };
+        // A socket file left there (by a killed process, or by the previous version
+        // during a deploy, which then finishes its requests) is replaced; any other file
+        // is not.
+        if std::fs::metadata(&path).is_ok_and(|metadata| metadata.file_type().is_socket()) {
+            std::fs::remove_file(&path)?;
+        }
+        let listener = UnixListener::bind(&path)?;
         Ok(Listener::Unix {
             listener,
             path,
@@ -73,33 +79,28 @@ impl Listener {
         })
     }
 
+    /// Makes `accept` give up after `timeout` (a `WouldBlock` error), so that a worker
+    /// waiting for a connection notices a stop. (Linux and the BSDs apply `SO_RCVTIMEO`
+    /// to `accept`; std offers it on streams only, hence the stream view of the socket.)
+    pub(crate) fn set_accept_timeout(&self, timeout: Duration) -> io::Result<()> {
+        let fd = match self {
+            Listener::Tcp(listener) => listener.as_fd().try_clone_to_owned()?,
+            Listener::Unix { listener, .. } => listener.as_fd().try_clone_to_owned()?,
+        };
+        TcpStream::from(fd).set_read_timeout(Some(timeout))
+    }
+
     pub(crate) fn accept(&self) -> io::Result<Stream> {
-        match self {
+        let socket = match self {
             Listener::Tcp(listener) => {
                 let (stream, _) = listener.accept()?;
                 // Records and answers are written whole; Nagle would only delay them.
                 stream.set_nodelay(true)?;
-                Ok(Stream::Tcp(stream))
+                Socket::Tcp(stream)
             }
-            Listener::Unix { listener, .. } => Ok(Stream::Unix(listener.accept()?.0)),
-        }
-    }
-
-    /// Connects to this listener, which wakes a worker blocked in `accept`.
-    pub(crate) fn knock(&self) -> io::Result<()> {
-        match self {
-            Listener::Tcp(listener) => {
-                let mut address = listener.local_addr()?;
-                if address.ip().is_unspecified() {
-                    address.set_ip(match address {
-                        SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-                        SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-                    });
-                }
-                TcpStream::connect_timeout(&address, Duration::from_secs(1)).map(drop)
-            }
-            Listener::Unix { path, .. } => UnixStream::connect(path).map(drop),
-        }
+            Listener::Unix { listener, .. } => Socket::Unix(listener.accept()?.0),
+        };
+        Ok(Stream { socket })
     }
 
     /// Removes the socket file this process created.
@@ -127,30 +128,37 @@ impl fmt::Display for Listener {
 
 /// One connection from the web server.
 #[derive(Debug)]
-pub(crate) enum Stream {
+pub(crate) struct Stream {
+    socket: Socket,
+}
+
+#[derive(Debug)]
+enum Socket {
     Tcp(TcpStream),
     Unix(UnixStream),
 }
 
 impl Stream {
-    pub(crate) fn try_clone(&self) -> io::Result<Stream> {
-        Ok(match self {
-            Stream::Tcp(stream) => Stream::Tcp(stream.try_clone()?),
-            Stream::Unix(stream) => Stream::Unix(stream.try_clone()?),
-        })
+    /// A handle to read and write the connection with.
+    pub(crate) fn io(&self) -> io::Result<Io> {
+        let fd = match &self.socket {
+            Socket::Tcp(stream) => stream.as_fd().try_clone_to_owned()?,
+            Socket::Unix(stream) => stream.as_fd().try_clone_to_owned()?,
+        };
+        Ok(Io(File::from(fd)))
     }
 
     pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        match self {
-            Stream::Tcp(stream) => stream.set_read_timeout(timeout),
-            Stream::Unix(stream) => stream.set_read_timeout(timeout),
+        match &self.socket {
+            Socket::Tcp(stream) => stream.set_read_timeout(timeout),
+            Socket::Unix(stream) => stream.set_read_timeout(timeout),
         }
     }
 
-    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        match self {
-            Stream::Tcp(stream) => stream.shutdown(how),
-            Stream::Unix(stream) => stream.shutdown(how),
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match &self.socket {
+            Socket::Tcp(stream) => stream.shutdown(how),
+            Socket::Unix(stream) => stream.shutdown(how),
         }
     }
 
@@ -158,16 +166,19 @@ impl Stream {
     /// resets the connection, and the web server may then drop the answer it has not read
     /// yet. So the write side is closed first, and what is left is read and thrown away
     /// until the server closes too (bounded by `cap` bytes and `timeout`).
-    pub(crate) fn linger_close(mut self, cap: u64, timeout: Duration) {
+    pub(crate) fn linger_close(self, cap: u64, timeout: Duration) {
         if self.shutdown(Shutdown::Write).is_err() {
             return;
         }
+        let Ok(mut file) = self.io() else {
+            return;
+        };
         let _ = self.set_read_timeout(Some(timeout));
         let deadline = std::time::Instant::now() + timeout;
         let mut left = cap;
         let mut scratch = [0u8; 8192];
         while left > 0 && std::time::Instant::now() < deadline {
-            match self.read(&mut scratch) {
+            match file.read(&mut scratch) {
                 Ok(0) | Err(_) => break,
                 Ok(read) => left = left.saturating_sub(read as u64),
             }
@@ -175,21 +186,20 @@ impl Stream {
     }
 }
 
-impl Read for Stream {
+/// A connection read and written as a file, with single reads and writes only (the
+/// vectored ones would import `readv`).
+#[derive(Debug)]
+pub(crate) struct Io(File);
+
+impl Read for Io {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(stream) => stream.read(buf),
-            Stream::Unix(stream) => stream.read(buf),
-        }
+        self.0.read(buf)
     }
 }
 
-impl Write for Stream {
+impl io::Write for Io {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(stream) => stream.write(buf),
-            Stream::Unix(stream) => stream.write(buf),
-        }
+        self.0.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -205,8 +215,17 @@ mod tests {
     fn tcp_and_unix_addresses_bind_and_show_themselves() {
         let tcp = Listener::bind("127.0.0.1:0").unwrap();
         assert!(tcp.to_string().starts_with("127.0.0.1:"), "{tcp}");
-        tcp.knock().unwrap();
-        assert!(matches!(tcp.accept(), Ok(Stream::Tcp(_))));
+        let port = tcp.to_string().rsplit_once(':').unwrap().1.to_owned();
+        let _client = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+        assert!(matches!(
+            tcp.accept(),
+            Ok(Stream {
+                socket: Socket::Tcp(_)
+            })
+        ));
+        // Names are not looked up: resolving would import getaddrinfo into every script.
+        let error = Listener::bind("localhost:0").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
 
         let dir = std::env::temp_dir().join(format!("cgikit-socket-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -214,14 +233,34 @@ mod tests {
         let address = format!("unix:{}", path.display());
         let unix = Listener::bind(&address).unwrap();
         assert_eq!(unix.to_string(), address);
-        // A second process on the same path is refused while the first answers...
-        let error = Listener::bind(&address).unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
-        // ...and a file nobody answers on any more is replaced.
+        // A socket file already there is replaced (a killed process's, or the previous
+        // version's during a deploy)...
         drop(unix);
         let again = Listener::bind(&address).unwrap();
-        again.knock().unwrap();
-        assert!(matches!(again.accept(), Ok(Stream::Unix(_))));
+        // ...but nothing else is.
+        let not_a_socket = dir.join("notes.txt");
+        std::fs::write(&not_a_socket, "keep me").unwrap();
+        let error = Listener::bind(&format!("unix:{}", not_a_socket.display())).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        assert_eq!(std::fs::read_to_string(&not_a_socket).unwrap(), "keep me");
+        std::fs::remove_file(&not_a_socket).unwrap();
+        let _client = UnixStream::connect(&path).unwrap();
+        assert!(matches!(
+            again.accept(),
+            Ok(Stream {
+                socket: Socket::Unix(_)
+            })
+        ));
+        // With an accept timeout, a worker waiting for a connection gets to look up.
+        again.set_accept_timeout(Duration::from_millis(20)).unwrap();
+        let error = again.accept().unwrap_err();
+        assert!(
+            matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ),
+            "{error:?}"
+        );
         again.remove_file();
         assert!(!path.exists());
         let _ = std::fs::remove_dir(&dir);
