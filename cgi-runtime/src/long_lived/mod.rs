@@ -145,6 +145,10 @@ fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
                 continue;
             }
         };
+        if context.stopping() {
+            // It came after the stop: closed unanswered, as a stopped process would.
+            break;
+        }
         // The core catches the handler's panics; this catches anything else, so that a
         // bug ends one connection, never the worker.
         let answered =
