@@ -511,6 +511,45 @@ fn keep_conn_serves_requests_on_one_connection_and_without_it_the_app_closes() {
     );
 }
 
+#[test]
+fn an_idle_kept_connection_gives_its_worker_to_a_waiting_one() {
+    // A web server may keep more connections open than there are workers (Apache's
+    // `enablereuse=on`, nginx's `keepalive`): with one worker, the second connection
+    // would wait forever behind the idle first one.
+    let server = Server::start(
+        FIXTURE,
+        &["--fastcgi", "127.0.0.1:0", "--workers", "1"],
+        &[],
+        "FastCGI",
+    );
+    let mut kept = server.connect();
+    let reply = kept
+        .request(&fastcgi_get(FIXTURE, "").keep_conn(true))
+        .expect("the first request");
+    answered(&reply, &server);
+
+    let started = Instant::now();
+    let mut waiting = server.connect();
+    waiting
+        .set_timeout(Duration::from_secs(5))
+        .expect("a timeout");
+    let reply = waiting
+        .request(&fastcgi_get(FIXTURE, ""))
+        .unwrap_or_else(|error| panic!("the waiting connection was not served: {error}"));
+    answered(&reply, &server);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "served only after {:?}",
+        started.elapsed()
+    );
+    let mut byte = [0u8; 1];
+    let after = kept.read(&mut byte);
+    assert!(
+        closed_by_peer(&after),
+        "the idle kept connection was not closed: {after:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Panics
 // ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ mod socket;
 
 use std::io::{self, BufWriter, Read};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use crate::limits::Limits;
 use crate::request::Request;
 use crate::response::Response;
 use crate::serve::{one_line, panic_message};
+use fastcgi::Ending;
 pub(crate) use fastcgi::converse_bytes as fastcgi_conversation;
 pub(crate) use socket::Listener;
 
@@ -62,11 +63,20 @@ pub(crate) struct Context<'a> {
     pub(crate) workers: usize,
     pub(crate) panic_hook_logs: bool,
     pub(crate) stop: &'a AtomicBool,
+    /// Workers waiting for a connection: when none is, a kept-alive connection that goes
+    /// idle is closed, so that its worker can take a waiting one (a web server may keep
+    /// more connections open than there are workers).
+    pub(crate) free_workers: &'a AtomicUsize,
 }
 
 impl Context<'_> {
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Whether an idle kept-alive connection should give its worker back.
+    fn needs_idle_workers(&self) -> bool {
+        self.stopping() || self.free_workers.load(Ordering::Relaxed) == 0
     }
 }
 
@@ -95,6 +105,7 @@ pub(crate) fn run(
         workers,
         panic_hook_logs: true,
         stop: &signals::STOP,
+        free_workers: &AtomicUsize::new(0),
     };
     let announced = AtomicBool::new(false);
     thread::scope(|scope| {
@@ -122,7 +133,10 @@ pub(crate) fn run(
 /// One worker: takes connections until the process stops.
 fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
     while !context.stopping() {
-        let stream = match listener.accept() {
+        context.free_workers.fetch_add(1, Ordering::Relaxed);
+        let accepted = listener.accept();
+        context.free_workers.fetch_sub(1, Ordering::Relaxed);
+        let stream = match accepted {
             Ok(stream) => stream,
             // The accept timeout: time to look whether the process stops.
             Err(error)
@@ -168,12 +182,14 @@ fn connection(protocol: Protocol, stream: socket::Stream, context: &Context<'_>)
         let input = stream.io()?;
         let mut output = BufWriter::with_capacity(64 * 1024, stream.io()?);
         match protocol {
-            Protocol::FastCgi => fastcgi::converse(input, &mut output, context).map(drop),
-            Protocol::Scgi => scgi::answer(input, &mut output, context),
+            Protocol::FastCgi => fastcgi::converse(input, &mut output, context),
+            Protocol::Scgi => scgi::answer(input, &mut output, context).map(|()| Ending::Answered),
         }
     });
     match result {
-        Ok(()) => stream.linger_close(LINGER_CAP, LINGER_TIMEOUT),
+        // Input may be left unread after an answer; an idle connection has none.
+        Ok(Ending::Answered) => stream.linger_close(LINGER_CAP, LINGER_TIMEOUT),
+        Ok(Ending::Closed) => {}
         // The web server went away (a client that left, a server restart): nothing to do.
         Err(error)
             if matches!(

@@ -98,6 +98,7 @@ pub(crate) fn converse_bytes(
         workers: 1,
         panic_hook_logs: false,
         stop: &stop,
+        free_workers: &std::sync::atomic::AtomicUsize::new(1),
     };
     let mut output = Vec::new();
     let ending = converse(io::Cursor::new(input.to_vec()), &mut output, &context);
@@ -195,15 +196,15 @@ struct StdinState {
 }
 
 impl<T: Transport> Incoming<T> {
-    /// Waits for the next record, checking between polls whether the process is stopping.
-    /// `None` when the connection closed or the process stops.
+    /// Waits for the next record, checking between polls whether the process is stopping
+    /// or every other worker is busy. `None` when the connection closed, or should.
     fn next_header_when_idle(&mut self, context: &Context<'_>) -> io::Result<Option<Header>> {
         self.records.get_mut().idle = true;
         let waited = loop {
             match self.records.fill_buf() {
                 Ok([]) => break None,
                 Ok(_) => break Some(()),
-                Err(error) if is_timeout(&error) && !context.stopping() => {}
+                Err(error) if is_timeout(&error) && !context.needs_idle_workers() => {}
                 Err(error) if is_timeout(&error) => break None,
                 Err(error) => {
                     self.records.get_mut().idle = false;
@@ -559,6 +560,7 @@ mod tests {
             workers: 3,
             panic_hook_logs: false,
             stop: &stop,
+            free_workers: &std::sync::atomic::AtomicUsize::new(1),
         };
         let mut output = Vec::new();
         let ending = converse(io::Cursor::new(input), &mut output, &context);
