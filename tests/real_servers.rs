@@ -3,12 +3,23 @@
 //! reference does (cgi-servers.sh; cgi-spec-and-servers.md §3), each started on a free
 //! 127.0.0.1 port and stopped again by pid.
 //!
+//! Then the same scripts as long-lived processes (FastCGI and SCGI): nginx -> FastCGI and
+//! nginx -> SCGI (each script started by the test with `--fastcgi`/`--scgi` on a Unix
+//! socket), lighttpd mod_fastcgi starting each script itself (`bin-path`: a listening
+//! socket on its standard input), and Apache mod_proxy_fcgi (each script started by the
+//! test with `--fastcgi 127.0.0.1:0`, the port read from its first stderr line). The
+//! processes the test starts are stopped by pid too, and must then exit cleanly (status 0,
+//! `<script>: stopped`); those lighttpd starts must be gone once lighttpd is.
+//!
 //! Run just these: `cargo test --test real_servers` (add `-- --nocapture` to see the
 //! per-server timings and any skip message).
 //!
 //! What they need:
 //! - the Debian packages `apache2`, `lighttpd`, `nginx-light` (or any nginx),
 //!   `fcgiwrap` and `curl`; `setpriv` and `pgrep`/`kill` (packages `util-linux`, `procps`).
+//!   Nothing more for FastCGI and SCGI: mod_proxy_fcgi comes with `apache2`, nginx's
+//!   FastCGI and SCGI modules with every nginx Debian builds, and Debian's lighttpd has
+//!   mod_fastcgi built in.
 //!   A server that is missing is SKIPPED with a loud message naming the package, except
 //!   under `CI=true`, where it is a failure;
 //! - loopback only, no network. When run as root (as CI does), each server drops to
@@ -19,9 +30,10 @@
 //!   deployed.
 //!
 //! Every server gets the same cases (the `CASES` table); where a server differs by design,
-//! the case asserts what that server does and says so in a comment. The lab directory
-//! (`/tmp/cgikit-<server>.<random>`) is removed when the test ends; if a case fails, the
-//! tail of every server log is printed first.
+//! the case asserts what that server does and says so in a comment. The long-lived kinds
+//! also get `LONG_LIVED_CASES` (one process answers a panic and then the next request).
+//! The lab directory (`/tmp/cgikit-<server>.<random>`) is removed when the test ends; if a
+//! case fails, the tail of every server log is printed first.
 
 mod support;
 
@@ -75,6 +87,25 @@ enum Kind {
     Apache,
     Lighttpd,
     Nginx,
+    /// nginx -> FastCGI: the test starts each script with `--fastcgi unix:...`.
+    NginxFastcgi,
+    /// lighttpd mod_fastcgi: lighttpd starts each script (`bin-path`).
+    LighttpdFastcgi,
+    /// Apache mod_proxy_fcgi: the test starts each script with `--fastcgi 127.0.0.1:0`.
+    ApacheFcgi,
+    /// nginx -> SCGI: the test starts each script with `--scgi unix:...`.
+    NginxScgi,
+}
+
+/// How the test starts the scripts of a long-lived kind.
+#[derive(Debug, Clone, Copy)]
+struct Backends {
+    /// `--fastcgi` or `--scgi`.
+    option: &'static str,
+    /// The protocol's name in the process's first stderr line.
+    protocol: &'static str,
+    /// A TCP port of its own choice (`127.0.0.1:0`), else `unix:<lab>/run/<script>.sock`.
+    tcp: bool,
 }
 
 impl Kind {
@@ -83,35 +114,83 @@ impl Kind {
             Kind::Apache => "apache",
             Kind::Lighttpd => "lighttpd",
             Kind::Nginx => "nginx",
+            Kind::NginxFastcgi => "nginx-fastcgi",
+            Kind::LighttpdFastcgi => "lighttpd-fastcgi",
+            Kind::ApacheFcgi => "apache-fcgi",
+            Kind::NginxScgi => "nginx-scgi",
         }
     }
 
     /// What must be installed: (file, Debian package that provides it).
     fn needs(self) -> Vec<(&'static str, &'static str)> {
+        let apache = [
+            ("/usr/sbin/apache2", "apache2"),
+            ("/usr/lib/apache2/modules/mod_mpm_event.so", "apache2"),
+        ];
         let mut needs = match self {
             Kind::Apache => vec![
-                ("/usr/sbin/apache2", "apache2"),
                 ("/usr/lib/apache2/modules/mod_cgid.so", "apache2"),
-                ("/usr/lib/apache2/modules/mod_mpm_event.so", "apache2"),
                 ("/usr/lib/apache2/modules/mod_env.so", "apache2"),
+            ],
+            Kind::ApacheFcgi => vec![
+                ("/usr/lib/apache2/modules/mod_proxy.so", "apache2"),
+                ("/usr/lib/apache2/modules/mod_proxy_fcgi.so", "apache2"),
+                ("/usr/lib/apache2/modules/mod_setenvif.so", "apache2"),
             ],
             Kind::Lighttpd => vec![
                 ("/usr/sbin/lighttpd", "lighttpd"),
                 ("/usr/lib/lighttpd/mod_cgi.so", "lighttpd"),
             ],
+            // Built into Debian's lighttpd (1.4.69: no mod_fastcgi.so); a lighttpd without
+            // it says so in lighttpd_stdout.log and the start fails.
+            Kind::LighttpdFastcgi => vec![("/usr/sbin/lighttpd", "lighttpd")],
             Kind::Nginx => vec![
                 ("/usr/sbin/nginx", "nginx-light"),
                 ("/etc/nginx/fastcgi_params", "nginx-common"),
                 ("/usr/sbin/fcgiwrap", "fcgiwrap"),
-                ("/usr/bin/setpriv", "util-linux"),
+            ],
+            Kind::NginxFastcgi => vec![
+                ("/usr/sbin/nginx", "nginx-light"),
+                ("/etc/nginx/fastcgi_params", "nginx-common"),
+            ],
+            Kind::NginxScgi => vec![
+                ("/usr/sbin/nginx", "nginx-light"),
+                ("/etc/nginx/scgi_params", "nginx-common"),
             ],
         };
+        if matches!(self, Kind::Apache | Kind::ApacheFcgi) {
+            needs.splice(0..0, apache);
+        }
+        // Processes the test starts itself drop to www-data with it when root.
+        if self == Kind::Nginx || self.backends().is_some() {
+            needs.push(("/usr/bin/setpriv", "util-linux"));
+        }
         needs.extend([
             ("/usr/bin/curl", "curl"),
             ("/usr/bin/pgrep", "procps"),
             ("/usr/bin/kill", "procps"),
         ]);
         needs
+    }
+
+    /// The scripts as processes the test starts, for the kinds that have them.
+    fn backends(self) -> Option<Backends> {
+        let (option, protocol, tcp) = match self {
+            Kind::NginxFastcgi => ("--fastcgi", "FastCGI", false),
+            Kind::ApacheFcgi => ("--fastcgi", "FastCGI", true),
+            Kind::NginxScgi => ("--scgi", "SCGI", false),
+            Kind::Apache | Kind::Lighttpd | Kind::Nginx | Kind::LighttpdFastcgi => return None,
+        };
+        Some(Backends {
+            option,
+            protocol,
+            tcp,
+        })
+    }
+
+    /// One process answers request after request (FastCGI, SCGI).
+    fn long_lived(self) -> bool {
+        !matches!(self, Kind::Apache | Kind::Lighttpd | Kind::Nginx)
     }
 
     /// Where the script's stderr (a panic's message) ends up.
@@ -123,6 +202,11 @@ impl Kind {
             Kind::Lighttpd => "lighttpd_cgi_stderr.log",
             // fcgiwrap -f sends it to nginx as FastCGI stderr: "FastCGI sent in stderr".
             Kind::Nginx => "nginx_error.log",
+            // The processes lighttpd starts inherit its own stderr (not server.errorlog).
+            Kind::LighttpdFastcgi => "lighttpd_stdout.log",
+            // The process's own stderr (never FCGI_STDERR), which the test sends to
+            // logs/<script>_stderr.log.
+            Kind::NginxFastcgi | Kind::ApacheFcgi | Kind::NginxScgi => "server_probe_stderr.log",
         }
     }
 }
@@ -219,9 +303,27 @@ impl Lab {
 
     /// The config template `name` (tests/real_servers/) with the lab's paths and `port`.
     fn write_config(&self, name: &str, template: &str, port: u16) -> PathBuf {
-        let text = template
+        self.write_config_with(name, template, port, &[])
+    }
+
+    /// The same, with more `@NAME@` placeholders filled in.
+    fn write_config_with(
+        &self,
+        name: &str,
+        template: &str,
+        port: u16,
+        more: &[(String, String)],
+    ) -> PathBuf {
+        let mut text = template
             .replace("@LAB@", &self.dir.to_string_lossy())
             .replace("@PORT@", &port.to_string());
+        for (placeholder, value) in more {
+            text = text.replace(placeholder, value);
+        }
+        assert!(
+            !text.contains("@PORT") && !text.contains("@LAB"),
+            "{name}: a placeholder is left unfilled"
+        );
         let path = self.path("conf").join(name);
         fs::write(&path, text).expect("writing a config");
         path
@@ -265,27 +367,52 @@ fn random_hex(salt: u64) -> String {
 struct Running {
     name: &'static str,
     child: Child,
+    children: Children,
+    /// A cgikit process serving FastCGI or SCGI, with its stderr log: once stopped, it
+    /// must have exited with status 0 and `<name>: stopped` as its last stderr line.
+    clean_stop: Option<PathBuf>,
+}
+
+/// What becomes of a process's children when it is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Children {
+    /// None to speak of (the servers' own workers go with them).
+    Theirs,
     /// fcgiwrap: its preforked workers outlive a SIGTERM to it, so they are looked up by
     /// parent pid (`pgrep -P`) and stopped too (never by name).
-    stop_children: bool,
+    Stop,
+    /// lighttpd with `bin-path`: it stops the FastCGI processes it started itself. They
+    /// are looked up by parent pid before the SIGTERM, and must be gone soon after
+    /// lighttpd; any left over is a failure, and gets its SIGTERM by pid here.
+    MustExit,
 }
 
 impl Running {
-    fn spawn(name: &'static str, mut command: Command, log: File) -> Result<Running, String> {
+    fn spawn(name: &'static str, command: Command, log: File) -> Result<Running, String> {
+        Running::spawn_with_env(name, command, log, &[])
+    }
+
+    /// Under a cleared environment: `PATH`, and `env`.
+    fn spawn_with_env(
+        name: &'static str,
+        mut command: Command,
+        log: File,
+        env: &[(&str, &Path)],
+    ) -> Result<Running, String> {
         let stderr = log.try_clone().map_err(|error| error.to_string())?;
-        command
-            .env_clear()
-            .env("PATH", SERVER_PATH)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(stderr);
+        command.env_clear().env("PATH", SERVER_PATH);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.stdin(Stdio::null()).stdout(log).stderr(stderr);
         let child = command
             .spawn()
             .map_err(|error| format!("starting {name}: {error}"))?;
         Ok(Running {
             name,
             child,
-            stop_children: false,
+            children: Children::Theirs,
+            clean_stop: None,
         })
     }
 
@@ -298,40 +425,102 @@ impl Running {
     }
 
     /// SIGTERM by pid (for fcgiwrap, then its workers by pid), and reap it. A process
-    /// still there after 10 s gets SIGKILL.
-    fn stop(&mut self) {
+    /// still there after 10 s gets SIGKILL. Says what went wrong, if anything: a SIGKILL,
+    /// children left behind, or a FastCGI/SCGI process that did not stop cleanly.
+    fn stop(&mut self) -> Vec<String> {
         let pid = self.child.id();
-        if self.child.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        let children = if self.stop_children {
-            children_of(pid)
-        } else {
-            Vec::new()
+        let mut problems = Vec::new();
+        let status = match self.child.try_wait() {
+            Ok(Some(status)) => Some(status),
+            _ => {
+                let children = if self.children == Children::Theirs {
+                    Vec::new()
+                } else {
+                    children_of(pid)
+                };
+                // The parent first: fcgiwrap respawns workers that die before it.
+                signal_term(&[pid]);
+                if self.children == Children::Stop && !children.is_empty() {
+                    thread::sleep(Duration::from_millis(200));
+                    signal_term(&children);
+                }
+                let status = self.reap(&mut problems);
+                if self.children == Children::MustExit {
+                    problems.extend(await_exit(self.name, &children));
+                }
+                status
+            }
         };
-        // The parent first: fcgiwrap respawns workers that die before it.
-        signal_term(&[pid]);
-        if !children.is_empty() {
-            thread::sleep(Duration::from_millis(200));
-            signal_term(&children);
+        if let (Some(log), Some(status)) = (&self.clean_stop, status) {
+            let text = String::from_utf8_lossy(&fs::read(log).unwrap_or_default()).into_owned();
+            let last = text.lines().last().unwrap_or_default();
+            let stopped = format!("{}: stopped", self.name);
+            if !status.success() || last != stopped {
+                problems.push(format!(
+                    "{} ({pid}) did not stop cleanly on SIGTERM: {status}, last stderr line {last:?} (expected {stopped:?})",
+                    self.name
+                ));
+            }
         }
+        problems
+    }
+
+    /// Waits up to 10 s for the process to exit after its SIGTERM, then SIGKILLs it.
+    fn reap(&mut self, problems: &mut Vec<String>) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             match self.child.try_wait() {
-                Ok(Some(_)) | Err(_) => return,
+                Ok(Some(status)) => return Some(status),
+                Err(error) => {
+                    problems.push(format!("{} ({pid}): {error}", self.name));
+                    return None;
+                }
                 Ok(None) if Instant::now() > deadline => {
-                    eprintln!(
-                        "real_servers: {} ({pid}) ignored SIGTERM: SIGKILL",
-                        self.name
-                    );
+                    let message = format!("{} ({pid}) ignored SIGTERM: SIGKILL", self.name);
+                    eprintln!("real_servers: {message}");
+                    problems.push(message);
                     let _ = self.child.kill();
                     let _ = self.child.wait();
-                    return;
+                    return None;
                 }
                 Ok(None) => thread::sleep(Duration::from_millis(20)),
             }
         }
     }
+}
+
+/// Waits up to 10 s for `pids` (not this process's children: they cannot be reaped here)
+/// to be gone; a zombie counts as gone. Those left get SIGTERM, and are reported.
+fn await_exit(parent: &str, pids: &[u32]) -> Vec<String> {
+    let alive = |pid: &u32| {
+        fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            // pid (comm) STATE ...: the command may hold spaces and parentheses.
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(alive).collect();
+        if left.is_empty() {
+            return Vec::new();
+        }
+        if Instant::now() > deadline {
+            signal_term(&left);
+            return vec![format!(
+                "{parent} is stopped, but the processes it started are still running: {left:?} (sent SIGTERM)"
+            )];
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The parent pid of `pid` (`/proc/<pid>/stat`).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn children_of(pid: u32) -> Vec<u32> {
@@ -354,11 +543,108 @@ fn signal_term(pids: &[u32]) {
     let _ = command.stderr(Stdio::null()).status();
 }
 
+/// `program`, through `setpriv` to www-data when the test runs as root, as the servers
+/// drop to it: fcgiwrap (which runs the scripts as whoever runs it) and the FastCGI and
+/// SCGI processes (which must be able to write the guestbook's file, and whose sockets
+/// the servers' www-data workers connect to).
+fn as_server_user(program: &Path) -> Command {
+    if is_root() {
+        let mut command = Command::new("/usr/bin/setpriv");
+        command
+            .args(["--reuid=www-data", "--regid=www-data", "--init-groups"])
+            .arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn start_nginx(lab: &Lab, conf: &Path) -> Result<Running, String> {
+    let mut command = Command::new("/usr/sbin/nginx");
+    command
+        .arg("-c")
+        .arg(conf)
+        .arg("-p")
+        .arg(lab.path("conf/"))
+        .arg("-e")
+        .arg(lab.path("logs/nginx_error.log"));
+    Running::spawn("nginx", command, lab.log("nginx_stdout.log"))
+}
+
+/// Starts every script as a long-lived process (`--fastcgi ADDR` or `--scgi ADDR`) with
+/// its stderr in `logs/<script>_stderr.log`, and waits for each one's first line, which
+/// must be exactly `<script>: serving <protocol> on <address> with 16 workers`. Returns
+/// the `@PORT_<script>@` placeholders (TCP: the port each process picked).
+///
+/// The guestbook's file is named in each process's environment (`GUESTBOOK_FILE`): a
+/// server's per-request variables (fastcgi_param, SetEnv) never reach it.
+fn start_backends(
+    lab: &Lab,
+    backends: Backends,
+    processes: &mut Vec<Running>,
+) -> Result<Vec<(String, String)>, String> {
+    let guestbook = lab.path("data/guestbook.txt");
+    let mut pending = Vec::new();
+    for (_, script) in SCRIPTS {
+        let address = if backends.tcp {
+            "127.0.0.1:0".to_owned()
+        } else {
+            format!(
+                "unix:{}",
+                lab.path("run").join(format!("{script}.sock")).display()
+            )
+        };
+        let mut command = as_server_user(&lab.path("www/cgi-bin").join(script));
+        command.arg(backends.option).arg(&address);
+        let log = lab.path("logs").join(format!("{script}_stderr.log"));
+        let file = File::create(&log).map_err(|error| format!("{}: {error}", log.display()))?;
+        let mut process =
+            Running::spawn_with_env(script, command, file, &[("GUESTBOOK_FILE", &guestbook)])?;
+        process.clean_stop = Some(log.clone());
+        processes.push(process);
+        pending.push((script, address, log));
+    }
+    let mut placeholders = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Some((script, asked, log)) = pending.first() {
+        let text = String::from_utf8_lossy(&fs::read(log).unwrap_or_default()).into_owned();
+        let Some((line, _)) = text.split_once('\n') else {
+            if let Some(process) = processes.iter_mut().find(|process| process.name == *script)
+                && let Some(error) = process.exited()
+            {
+                return Err(format!("{error}: {text}"));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{script} said nothing within 10 s"));
+            }
+            thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        let address = line
+            .strip_prefix(&format!("{script}: serving {} on ", backends.protocol))
+            .and_then(|rest| rest.strip_suffix(" with 16 workers"))
+            .ok_or_else(|| format!("{script}: unexpected first line {line:?}"))?;
+        if backends.tcp {
+            let port = address
+                .strip_prefix("127.0.0.1:")
+                .and_then(|port| port.parse::<u16>().ok())
+                .filter(|port| *port != 0)
+                .ok_or_else(|| format!("{script}: no port in {line:?}"))?;
+            placeholders.push((format!("@PORT_{script}@"), port.to_string()));
+        } else if address != asked {
+            return Err(format!("{script}: asked for {asked}, serves {address}"));
+        }
+        pending.remove(0);
+    }
+    Ok(placeholders)
+}
+
 /// A server running from its own lab, stopped (by pid) and its lab removed on drop.
 struct Server {
     kind: Kind,
     port: u16,
-    /// In start order; stopped in reverse (nginx before fcgiwrap).
+    /// In start order; stopped in reverse (the web server before fcgiwrap or the
+    /// FastCGI/SCGI processes it talks to).
     processes: Vec<Running>,
     lab: Lab,
 }
@@ -384,8 +670,8 @@ impl Server {
             match server.launch() {
                 Ok(()) => return server,
                 Err(error) => {
-                    server.stop_all();
-                    errors.push(format!("{error}\n{}", server.log_tails()));
+                    let problems = server.stop_all().join("\n");
+                    errors.push(format!("{error}\n{problems}\n{}", server.log_tails()));
                 }
             }
         }
@@ -432,21 +718,13 @@ impl Server {
                 // Unlike the recipe's `-c 4`, one process (see FCGIWRAP_PROCESSES).
                 let socket = lab.path("run/fcgiwrap.sock");
                 let _ = fs::remove_file(&socket);
-                let mut command;
-                if is_root() {
-                    command = Command::new("/usr/bin/setpriv");
-                    command
-                        .args(["--reuid=www-data", "--regid=www-data", "--init-groups"])
-                        .arg("/usr/sbin/fcgiwrap");
-                } else {
-                    command = Command::new("/usr/sbin/fcgiwrap");
-                }
+                let mut command = as_server_user(Path::new("/usr/sbin/fcgiwrap"));
                 command
                     .args(["-f", "-c", &FCGIWRAP_PROCESSES.to_string(), "-s"])
                     .arg(format!("unix:{}", socket.display()));
                 let mut fcgiwrap =
                     Running::spawn("fcgiwrap", command, lab.log("fcgiwrap_stderr.log"))?;
-                fcgiwrap.stop_children = true;
+                fcgiwrap.children = Children::Stop;
                 self.processes.push(fcgiwrap);
                 let deadline = Instant::now() + Duration::from_secs(5);
                 while !socket.exists() {
@@ -460,19 +738,68 @@ impl Server {
                 }
                 let conf =
                     lab.write_config("nginx.conf", include_str!("real_servers/nginx.conf"), port);
-                let mut command = Command::new("/usr/sbin/nginx");
-                command
-                    .arg("-c")
-                    .arg(&conf)
-                    .arg("-p")
-                    .arg(lab.path("conf/"))
-                    .arg("-e")
-                    .arg(lab.path("logs/nginx_error.log"));
-                let log = lab.log("nginx_stdout.log");
-                self.processes.push(Running::spawn("nginx", command, log)?);
+                self.processes.push(start_nginx(lab, &conf)?);
+            }
+            Kind::NginxFastcgi | Kind::NginxScgi => {
+                // The scripts first (their sockets exist once they have said so), then
+                // nginx; stopped in reverse: nginx, then each script.
+                let backends = self.kind.backends().expect("started by the test");
+                start_backends(lab, backends, &mut self.processes)?;
+                let conf = if self.kind == Kind::NginxFastcgi {
+                    lab.write_config(
+                        "nginx-fastcgi.conf",
+                        include_str!("real_servers/nginx-fastcgi.conf"),
+                        port,
+                    )
+                } else {
+                    lab.write_config(
+                        "nginx-scgi.conf",
+                        include_str!("real_servers/nginx-scgi.conf"),
+                        port,
+                    )
+                };
+                self.processes.push(start_nginx(lab, &conf)?);
+            }
+            Kind::ApacheFcgi => {
+                let backends = self.kind.backends().expect("started by the test");
+                let ports = start_backends(lab, backends, &mut self.processes)?;
+                let conf = lab.write_config_with(
+                    "apache-fcgi.conf",
+                    include_str!("real_servers/apache-fcgi.conf"),
+                    port,
+                    &ports,
+                );
+                let mut command = Command::new("/usr/sbin/apache2");
+                command.arg("-f").arg(&conf).arg("-DFOREGROUND");
+                let log = lab.log("apache_stdout.log");
+                self.processes
+                    .push(Running::spawn("apache2", command, log)?);
+            }
+            Kind::LighttpdFastcgi => {
+                // lighttpd starts the scripts itself, as www-data, before it answers.
+                let conf = lab.write_config(
+                    "lighttpd-fastcgi.conf",
+                    include_str!("real_servers/lighttpd-fastcgi.conf"),
+                    port,
+                );
+                let mut command = Command::new("/usr/sbin/lighttpd");
+                command.arg("-D").arg("-f").arg(&conf);
+                let log = lab.log("lighttpd_stdout.log");
+                let mut lighttpd = Running::spawn("lighttpd", command, log)?;
+                lighttpd.children = Children::MustExit;
+                self.processes.push(lighttpd);
             }
         }
         self.wait_until_ready()
+    }
+
+    /// The pid of the process the test started for `script` (the long-lived kinds but
+    /// lighttpd's).
+    fn started_pid(&self, script: &str) -> Option<u32> {
+        self.processes
+            .iter()
+            .find(|process| process.name == script)
+            .map(|process| process.child.id())
     }
 
     /// Until `/other` answers with this lab's token (so the answering server is ours, not
@@ -502,10 +829,13 @@ impl Server {
         }
     }
 
-    fn stop_all(&mut self) {
+    /// Stops every process, the last started first; says what went wrong, if anything.
+    fn stop_all(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
         while let Some(mut process) = self.processes.pop() {
-            process.stop();
+            problems.extend(process.stop());
         }
+        problems
     }
 
     /// The last lines of every log in the lab.
@@ -580,7 +910,9 @@ impl Drop for Server {
                 self.log_tails()
             );
         }
-        self.stop_all();
+        for problem in self.stop_all() {
+            eprintln!("real_servers: {}: {problem}", self.kind.name());
+        }
         // then `lab` is dropped: the directory goes
     }
 }
@@ -812,15 +1144,25 @@ const CASES: &[(&str, Case)] = &[
     ("httpoxy", httpoxy),
 ];
 
+/// Only for the long-lived kinds (FastCGI, SCGI).
+const LONG_LIVED_CASES: &[(&str, Case)] = &[(
+    "a panic, then the next requests: one process answers all",
+    panic_then_same_process,
+)];
+
 fn run_all(kind: Kind) {
     if !available(kind) {
         return;
     }
     let started = Instant::now();
-    let server = Server::start(kind);
+    let mut server = Server::start(kind);
     let up = started.elapsed();
     let mut failures = Vec::new();
-    for (name, case) in CASES {
+    let mut cases = CASES.to_vec();
+    if kind.long_lived() {
+        cases.extend_from_slice(LONG_LIVED_CASES);
+    }
+    for (name, case) in &cases {
         if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| case(&server))) {
             let message = payload
                 .downcast_ref::<String>()
@@ -830,20 +1172,36 @@ fn run_all(kind: Kind) {
             failures.push(format!("- {name}: {message}"));
         }
     }
+    // Stopped here rather than on drop, to know how: every process must go on its
+    // SIGTERM, and the FastCGI/SCGI ones cleanly.
+    let stopping = Instant::now();
+    let problems = server.stop_all();
+    let stopped = stopping.elapsed();
+    let cases_failed = failures.len();
+    failures.extend(
+        problems
+            .iter()
+            .map(|problem| format!("- stopping: {problem}")),
+    );
     eprintln!(
-        "real_servers: {}: {} cases, {} failed, started in {up:.2?}, total {:.2?}",
+        "real_servers: {}: {} cases, {cases_failed} failed, started in {up:.2?}, stopped in {stopped:.2?}{}, total {:.2?}",
         kind.name(),
-        CASES.len(),
-        failures.len(),
+        cases.len(),
+        if problems.is_empty() {
+            ""
+        } else {
+            " (with problems)"
+        },
         started.elapsed()
     );
+    // On failure, `Server`'s drop prints the tail of every log.
     assert!(
         failures.is_empty(),
-        "{} on 127.0.0.1:{}: {} of {} cases failed:\n{}",
+        "{} on 127.0.0.1:{}: {cases_failed} of {} cases failed, {} problems stopping:\n{}",
         kind.name(),
         server.port,
-        failures.len(),
-        CASES.len(),
+        cases.len(),
+        problems.len(),
         failures.join("\n")
     );
 }
@@ -861,6 +1219,26 @@ fn lighttpd_mod_cgi() {
 #[test]
 fn nginx_fcgiwrap() {
     run_all(Kind::Nginx);
+}
+
+#[test]
+fn nginx_fastcgi() {
+    run_all(Kind::NginxFastcgi);
+}
+
+#[test]
+fn lighttpd_mod_fastcgi_bin_path() {
+    run_all(Kind::LighttpdFastcgi);
+}
+
+#[test]
+fn apache_mod_proxy_fcgi() {
+    run_all(Kind::ApacheFcgi);
+}
+
+#[test]
+fn nginx_scgi() {
+    run_all(Kind::NginxScgi);
 }
 
 fn get_with_query(server: &Server) {
@@ -1080,9 +1458,27 @@ fn local_redirect(server: &Server) {
                 "{reply}"
             );
         }
-        // lighttpd (cgi.local-redir off, its default) and nginx + fcgiwrap do not: they
-        // turn the bare Location into a 302 to the client, which then fetches the page.
-        Kind::Lighttpd | Kind::Nginx => {
+        // mod_proxy_fcgi neither follows it nor makes it a redirect: the client gets the
+        // script's answer as it is, 200 with the Location and an empty body (a browser
+        // shows an empty page). Apache's mod_proxy_fcgi has no local-redirect handling at
+        // all (mod_cgi/mod_cgid's lives in their own handlers).
+        Kind::ApacheFcgi => {
+            assert_eq!(reply.status, 200, "{reply}");
+            assert_eq!(
+                reply.header("location"),
+                Some("/cgi-bin/redirects/landed"),
+                "{reply}"
+            );
+            assert!(reply.body.is_empty(), "{reply}");
+        }
+        // lighttpd (cgi.local-redir off, its default; mod_fastcgi has no such option) and
+        // nginx (fcgiwrap, FastCGI, SCGI) do not: they turn the bare Location into a 302 to
+        // the client, which then fetches the page.
+        Kind::Lighttpd
+        | Kind::Nginx
+        | Kind::NginxFastcgi
+        | Kind::LighttpdFastcgi
+        | Kind::NginxScgi => {
             assert_eq!(reply.status, 302, "{reply}");
             assert_eq!(
                 reply.header("location"),
@@ -1102,6 +1498,8 @@ fn status_404(server: &Server) {
 fn too_large_is_413(server: &Server) {
     // 2 MiB against `max_body = 1024`: cgikit drains the body, then answers 413. Without
     // the drain, nginx + fcgiwrap would answer 502 (fcgiwrap fails writing the body).
+    // Under FastCGI and SCGI the process reads (and throws away) the rest of the body
+    // too, so that the server reads the answer and the connection stays in step.
     let body = vec![b'x'; 2 << 20];
     let reply = server.post(
         "/cgi-bin/server_probe",
@@ -1168,11 +1566,29 @@ fn path_info(server: &Server) {
     );
     // And it is the real server that ran the script.
     let software = match server.kind {
-        Kind::Apache => "<tr><th>SERVER_SOFTWARE</th><td>Apache/",
-        Kind::Lighttpd => "<tr><th>SERVER_SOFTWARE</th><td>lighttpd/",
-        Kind::Nginx => "<tr><th>SERVER_SOFTWARE</th><td>nginx/",
+        Kind::Apache | Kind::ApacheFcgi => "<tr><th>SERVER_SOFTWARE</th><td>Apache/",
+        Kind::Lighttpd | Kind::LighttpdFastcgi => "<tr><th>SERVER_SOFTWARE</th><td>lighttpd/",
+        Kind::Nginx | Kind::NginxFastcgi => "<tr><th>SERVER_SOFTWARE</th><td>nginx/",
+        // The stock scgi_params sets no SERVER_SOFTWARE (nor GATEWAY_INTERFACE), but `SCGI 1`.
+        Kind::NginxScgi => "<tr><th>SCGI</th><td>1</td></tr>",
     };
     assert!(text.contains(software), "{reply}");
+    // Without PATH_INFO, no path info. Apache's mod_proxy_fcgi differs by design: the
+    // backend URL's path is never empty, so a bare script gets PATH_INFO "/" (see
+    // apache-fcgi.conf).
+    let bare = server.get("/cgi-bin/env", &[]);
+    assert_eq!(bare.status, 200, "{bare}");
+    let expected = if server.kind == Kind::ApacheFcgi {
+        "<dt>path info</dt><dd>Some(&quot;/&quot;)</dd>"
+    } else {
+        "<dt>path info</dt><dd>None</dd>"
+    };
+    assert!(bare.text().contains(expected), "{bare}");
+    assert!(
+        bare.text()
+            .contains("<tr><th>SCRIPT_NAME</th><td>/cgi-bin/env</td></tr>"),
+        "{bare}"
+    );
 }
 
 const NO_HTTP_PROXY: &str = "HTTP_PROXY in this process&#39;s environment</dt><dd>false";
@@ -1183,14 +1599,18 @@ fn httpoxy(server: &Server) {
     assert_eq!(reply.status, 200, "{reply}");
     let text = reply.text();
     assert!(text.contains(NO_HTTP_PROXY), "{reply}");
+    // Under FastCGI and SCGI, no meta-variable ever reaches the process's environment,
+    // so NO_HTTP_PROXY holds there whatever the server passes.
     match server.kind {
-        // Apache and lighttpd drop the `Proxy:` header themselves.
-        Kind::Apache | Kind::Lighttpd => {
+        // Apache and lighttpd drop the `Proxy:` header themselves (mod_proxy_fcgi and
+        // mod_fastcgi too).
+        Kind::Apache | Kind::Lighttpd | Kind::ApacheFcgi | Kind::LighttpdFastcgi => {
             assert!(!text.contains("<th>HTTP_PROXY</th>"), "{reply}");
         }
-        // nginx would pass it; the recipe's `fastcgi_param HTTP_PROXY ""` replaces it
-        // with an empty value, which cgikit treats as unset (RFC 3875 §4.1): no row.
-        Kind::Nginx => {
+        // nginx would pass it; the recipe's `fastcgi_param HTTP_PROXY ""` (`scgi_param`
+        // for SCGI) replaces it with an empty value, which cgikit treats as unset (RFC
+        // 3875 §4.1): no row.
+        Kind::Nginx | Kind::NginxFastcgi | Kind::NginxScgi => {
             assert!(!text.contains("<th>HTTP_PROXY</th>"), "{reply}");
             assert!(!text.contains("evil"), "{reply}");
             // Without that line (/bare-cgi-bin/), the script receives HTTP_PROXY: the
@@ -1205,4 +1625,40 @@ fn httpoxy(server: &Server) {
             assert!(text.contains(NO_HTTP_PROXY), "{bare}");
         }
     }
+}
+
+fn probe_pid(server: &Server) -> u32 {
+    let reply = server.get("/cgi-bin/server_probe?pid=1", &[]);
+    assert_eq!(reply.status, 200, "{reply}");
+    reply
+        .text()
+        .strip_prefix("probe pid ")
+        .and_then(|pid| pid.trim_end().parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {reply}"))
+}
+
+/// The point of FastCGI and SCGI: one process answers request after request, and a panic
+/// ends one request, not the process.
+fn panic_then_same_process(server: &Server) {
+    let pid = probe_pid(server);
+    match server.started_pid("server_probe") {
+        // The process the test started (setpriv execs it: the same pid).
+        Some(started) => assert_eq!(pid, started, "another process answers"),
+        // lighttpd's own child, started with `bin-path`.
+        None => {
+            let lighttpd = server.processes[0].child.id();
+            assert_eq!(
+                parent_of(pid),
+                Some(lighttpd),
+                "{pid} is not a process lighttpd ({lighttpd}) started"
+            );
+        }
+    }
+    let reply = server.get("/cgi-bin/server_probe?panic=1", &[]);
+    assert_eq!(reply.status, 500, "{reply}");
+    assert_eq!(probe_pid(server), pid, "the process changed after a panic");
+    let reply = server.get("/cgi-bin/server_probe", &[]);
+    assert_eq!(reply.status, 200, "{reply}");
+    assert_eq!(reply.text(), "probe ok, 0 body bytes\n", "{reply}");
+    assert_eq!(probe_pid(server), pid, "the process changed");
 }
