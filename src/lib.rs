@@ -274,15 +274,17 @@
 //!
 //! ```nginx
 //! location /greet {
+//!     fastcgi_split_path_info ^(/greet)(.*)$;
 //!     include fastcgi_params;
-//!     fastcgi_param SCRIPT_NAME /greet;
-//!     fastcgi_param PATH_INFO   "";
+//!     fastcgi_param SCRIPT_NAME $fastcgi_script_name;
+//!     fastcgi_param PATH_INFO   $fastcgi_path_info;
 //!     fastcgi_param HTTP_PROXY  "";   # httpoxy: nginx forwards a client's Proxy header otherwise
 //!     fastcgi_pass unix:/run/greet/greet.sock;
 //! }
 //! ```
 //!
-//! **lighttpd**, which starts the program itself and restarts it if it dies:
+//! **lighttpd**, which starts the program itself (as its own user; its stderr goes to
+//! lighttpd's stderr, not `server.errorlog`) and stops it with SIGTERM:
 //!
 //! ```lighttpd
 //! server.modules += ( "mod_fastcgi" )
@@ -294,15 +296,21 @@
 //! )))
 //! ```
 //!
-//! **Apache httpd**, mod_proxy_fcgi (`a2enmod proxy_fcgi`), with the program running as a
-//! service:
+//! **Apache httpd**, mod_proxy_fcgi (`a2enmod proxy_fcgi setenvif`), with the program
+//! running as a service (`greet --fastcgi 127.0.0.1:9000`), and `PATH_INFO` asked for:
 //!
 //! ```apache
-//! ProxyPass "/greet" "unix:/run/greet/greet.sock|fcgi://localhost/"
+//! ProxyFCGIBackendType GENERIC
+//! SetEnvIf Request_URI "^/greet" proxy-fcgi-pathinfo=unescape
+//! ProxyPass "/greet" "fcgi://127.0.0.1:9000"
 //! ```
 //!
-//! or mod_fcgid (`a2enmod fcgid`), which starts the program itself:
-//! `<Directory /usr/lib/cgi-bin> SetHandler fcgid-script` and `Options +ExecCGI`.
+//! With Unix sockets (`"unix:/run/greet.sock|fcgi://greet"`), give each program its own
+//! name after `fcgi://`: Apache pools connections by that name, and sends requests for one
+//! program to another's socket when two share it.
+//!
+//! (mod_fcgid, which starts programs itself with a listening socket as standard input,
+//! should work the same way; it is not tested here.)
 //!
 //! What stays the same: every request gets a fresh [`Request`] with its own variables,
 //! cookies and body limits; a panic answers that request `500` and the process goes on;
@@ -313,6 +321,11 @@
 //! - requests run at the same time on worker threads: shared state needs `Mutex` or
 //!   atomics, and `std::env::set_var` affects every request (it is also unsound with
 //!   threads: don't);
+//! - `fastcgi_param` and `SetEnv` values are request variables, not the process's
+//!   environment: configuration your code reads with `std::env::var` goes in the
+//!   service's environment (systemd `Environment=`, lighttpd `bin-environment`);
+//! - a [`LocalRedirect`] is a CGI feature: nginx and lighttpd send the client a `302`
+//!   instead, and Apache's mod_proxy_fcgi an empty `200`; use a [`Redirect`];
 //! - a new build takes effect when the process restarts (SIGTERM is a graceful stop);
 //! - keep `panic = "unwind"` (the default) in your release profile: with `abort`, one
 //!   panic ends the process and every request in it.
