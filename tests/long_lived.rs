@@ -1034,6 +1034,38 @@ fn scgi_answers_gets_and_posts_and_survives_malformed_requests() {
 }
 
 #[test]
+fn a_slow_scgi_client_is_waited_for() {
+    // Apache's mod_proxy_scgi and nginx with `scgi_request_buffering off` pass a body on
+    // as it arrives: pauses longer than the sockets' polling interval are normal.
+    let server = Server::scgi(FIXTURE);
+    let body = b"text=slowly";
+    let variables = post_variables(FIXTURE, "", "application/x-www-form-urlencoded", body.len());
+    let headers: Vec<(&str, &str)> = variables
+        .iter()
+        .filter(|(name, _)| *name != "CONTENT_LENGTH")
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let request = scgi_request_bytes(&headers, body);
+    let (head, tail) = request.split_at(request.len() - 5);
+    let mut connection = std::net::TcpStream::connect(&server.address).expect("connect");
+    connection
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .expect("a timeout");
+    thread::sleep(Duration::from_millis(600));
+    connection
+        .write_all(head)
+        .expect("the headers and half the body");
+    thread::sleep(Duration::from_millis(600));
+    connection.write_all(tail).expect("the rest of the body");
+    let mut answer = Vec::new();
+    connection.read_to_end(&mut answer).expect("the answer");
+    let response = parse_cgi(&answer, Rules::default())
+        .unwrap_or_else(|error| panic!("{error}\n{}\n{}", answer.escape_ascii(), server.stderr()));
+    assert_eq!(response.status, 200, "{}", answer.escape_ascii());
+    assert_eq!(probe(&response).body, body.len());
+}
+
+#[test]
 fn an_scgi_get_answers_exactly_what_cgi_answers() {
     let server = Server::scgi("greet");
     let variables = get_variables("greet", "name=Grace");

@@ -6,6 +6,7 @@
 //! wait for connections and for requests in slices of [`IDLE_POLL`], looking in between.
 
 mod fastcgi;
+mod patient;
 mod scgi;
 mod signals;
 mod socket;
@@ -31,6 +32,8 @@ pub(crate) const DEFAULT_WORKERS: usize = 16;
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often an idle connection looks whether the process is stopping.
 const IDLE_POLL: Duration = Duration::from_millis(250);
+/// How long a kept-alive connection may sit idle while no worker is free for others.
+const IDLE_GIVE_BACK: Duration = Duration::from_secs(1);
 /// The most of an unread body read and thrown away while closing a connection.
 const LINGER_CAP: u64 = 16 * 1024 * 1024;
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
@@ -62,7 +65,7 @@ pub(crate) struct Context<'a> {
     pub(crate) handler: &'a (dyn Fn(Request) -> Response + Sync),
     pub(crate) workers: usize,
     pub(crate) panic_hook_logs: bool,
-    pub(crate) stop: &'a AtomicBool,
+    pub(crate) stop: &'a Stop<'a>,
     /// Workers waiting for a connection: when none is, a kept-alive connection that goes
     /// idle is closed, so that its worker can take a waiting one (a web server may keep
     /// more connections open than there are workers).
@@ -71,12 +74,13 @@ pub(crate) struct Context<'a> {
 
 impl Context<'_> {
     fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.stop.requested()
     }
 
-    /// Whether an idle kept-alive connection should give its worker back.
+    /// Whether every worker is busy, so that an idle kept-alive connection should give
+    /// its worker back.
     fn needs_idle_workers(&self) -> bool {
-        self.stopping() || self.free_workers.load(Ordering::Relaxed) == 0
+        self.free_workers.load(Ordering::Relaxed) == 0
     }
 }
 
@@ -92,7 +96,7 @@ pub(crate) fn run(
 ) {
     signals::stop_on_termination();
     if let Err(error) = listener.set_accept_timeout(IDLE_POLL) {
-        eprintln!("{program}: {error}: only SIGKILL will stop this process");
+        eprintln!("{program}: {error}: a stop will wait for the next connection");
     }
     eprintln!(
         "{program}: serving {} on {listener} with {workers} workers",
@@ -104,23 +108,14 @@ pub(crate) fn run(
         handler,
         workers,
         panic_hook_logs: true,
-        stop: &signals::STOP,
+        stop: &Stop::new(program, &signals::STOP, Some(&listener)),
         free_workers: &AtomicUsize::new(0),
     };
-    let announced = AtomicBool::new(false);
     thread::scope(|scope| {
         for index in 0..workers {
             let spawned = thread::Builder::new()
                 .name(format!("cgi-worker-{index}"))
-                .spawn_scoped(scope, || {
-                    work(protocol, &listener, &context);
-                    if !announced.swap(true, Ordering::Relaxed) {
-                        eprintln!(
-                            "{program}: {}: finishing the requests in flight (send it again to stop now)",
-                            signals::received()
-                        );
-                    }
-                });
+                .spawn_scoped(scope, || work(protocol, &listener, &context));
             if let Err(error) = spawned {
                 eprintln!("{program}: could not start worker {index}: {error}");
             }
@@ -130,7 +125,50 @@ pub(crate) fn run(
     eprintln!("{program}: stopped");
 }
 
-/// One worker: takes connections until the process stops.
+/// A stop asked for by a signal. The first to see it stops the listening, so that new
+/// connections are refused (and the web server can try another backend) while the
+/// requests in flight finish.
+pub(crate) struct Stop<'a> {
+    program: &'a str,
+    requested: &'a AtomicBool,
+    listener: Option<&'a Listener>,
+    seen: AtomicBool,
+}
+
+impl<'a> Stop<'a> {
+    pub(crate) fn new(
+        program: &'a str,
+        requested: &'a AtomicBool,
+        listener: Option<&'a Listener>,
+    ) -> Self {
+        Stop {
+            program,
+            requested,
+            listener,
+            seen: AtomicBool::new(false),
+        }
+    }
+
+    fn requested(&self) -> bool {
+        if !self.requested.load(Ordering::Acquire) {
+            return false;
+        }
+        if !self.seen.swap(true, Ordering::AcqRel) {
+            if let Some(listener) = self.listener {
+                listener.stop_listening();
+            }
+            eprintln!(
+                "{}: {}: finishing the requests in flight (send it again to stop now)",
+                self.program,
+                signals::received()
+            );
+        }
+        true
+    }
+}
+
+/// One worker: takes connections until the process stops. A connection accepted as the
+/// stop came is still answered: the web server has sent its request already.
 fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
     while !context.stopping() {
         context.free_workers.fetch_add(1, Ordering::Relaxed);
@@ -159,10 +197,6 @@ fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
                 continue;
             }
         };
-        if context.stopping() {
-            // It came after the stop: closed unanswered, as a stopped process would.
-            break;
-        }
         // The core catches the handler's panics; this catches anything else, so that a
         // bug ends one connection, never the worker.
         let answered =

@@ -8,6 +8,7 @@ use std::os::unix::ffi::OsStringExt;
 
 use http::StatusCode;
 
+use super::patient::Patient;
 use super::{Context, Transport};
 use crate::body::Leftover;
 use crate::response::{Response, write::write_cgi};
@@ -22,7 +23,8 @@ pub(crate) fn answer<T: Transport>(
     output: &mut dyn Write,
     context: &Context<'_>,
 ) -> io::Result<()> {
-    let mut input = BufReader::with_capacity(16 * 1024, input);
+    // The socket polls (see `Patient`); SCGI has no idle time to look for a stop in.
+    let mut input = BufReader::with_capacity(16 * 1024, Patient::new(input));
     let vars = match read_headers(&mut input) {
         Ok(vars) => vars,
         Err(Malformed(reason)) => {

@@ -3,7 +3,8 @@
 //!
 //! One C function, `signal`, which std already imports (every symbol a program imports
 //! costs each start-up, CGI ones included, a lookup; `sigaction`'s struct differs between
-//! platforms, and `signal`'s restarting semantics are what the polling wants).
+//! platforms). glibc's and the BSDs' `signal` restart interrupted calls, which the
+//! polling does not mind.
 
 #![allow(unsafe_code)]
 
@@ -23,10 +24,13 @@ unsafe extern "C" {
     fn signal(signal: c_int, handler: usize) -> usize;
 }
 
+/// `SIG_IGN`: a signal the process was started ignoring (`nohup`, `cmd &` in a script).
+const IGNORE: usize = 1;
+
 extern "C" fn on_termination(received: c_int) {
     // Only async-signal-safe work here: atomics, and `signal` itself (POSIX lists it).
     RECEIVED.store(received, Ordering::Relaxed);
-    STOP.store(true, Ordering::Relaxed);
+    STOP.store(true, Ordering::Release);
     // A second signal ends the process at once.
     // SAFETY: restoring the default action of a signal we handle.
     unsafe { signal(received, DEFAULT_ACTION) };
@@ -36,8 +40,12 @@ extern "C" fn on_termination(received: c_int) {
 pub(crate) fn stop_on_termination() {
     for received in [SIGTERM, SIGINT] {
         // SAFETY: `on_termination` is an `extern "C" fn(c_int)` that only does
-        // async-signal-safe work.
-        unsafe { signal(received, on_termination as extern "C" fn(c_int) as usize) };
+        // async-signal-safe work; an ignored signal is put back as it was.
+        unsafe {
+            if signal(received, on_termination as extern "C" fn(c_int) as usize) == IGNORE {
+                signal(received, IGNORE);
+            }
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,8 +22,9 @@ pub(crate) enum Listener {
     Unix {
         listener: UnixListener,
         path: PathBuf,
-        /// Whether this process created the file, and so removes it on a clean stop.
-        owned: bool,
+        /// The file this process created (device and inode), which it removes on a clean
+        /// stop if it is still there; `None` for a socket a process manager passed.
+        created: Option<(u64, u64)>,
     },
 }
 
@@ -47,10 +48,13 @@ impl Listener {
             std::fs::remove_file(&path)?;
         }
         let listener = UnixListener::bind(&path)?;
+        let created = std::fs::metadata(&path)
+            .ok()
+            .map(|file| (file.dev(), file.ino()));
         Ok(Listener::Unix {
             listener,
             path,
-            owned: true,
+            created,
         })
     }
 
@@ -75,13 +79,14 @@ impl Listener {
             listener: unix,
             path,
             // The process manager made it and removes it.
-            owned: false,
+            created: None,
         })
     }
 
     /// Makes `accept` give up after `timeout` (a `WouldBlock` error), so that a worker
-    /// waiting for a connection notices a stop. (Linux and the BSDs apply `SO_RCVTIMEO`
-    /// to `accept`; std offers it on streams only, hence the stream view of the socket.)
+    /// waiting for a connection notices a stop. (Linux applies `SO_RCVTIMEO` to `accept`;
+    /// macOS and the BSDs do not, so there a stop waits for one more connection per
+    /// worker. std offers the option on streams only, hence the stream view.)
     pub(crate) fn set_accept_timeout(&self, timeout: Duration) -> io::Result<()> {
         let fd = match self {
             Listener::Tcp(listener) => listener.as_fd().try_clone_to_owned()?,
@@ -103,13 +108,39 @@ impl Listener {
         Ok(Stream { socket })
     }
 
-    /// Removes the socket file this process created.
+    /// Stops listening: new connections are refused from now on (on Linux). Only for a
+    /// socket this process bound: one passed by a process manager may be passed again to
+    /// the next process.
+    pub(crate) fn stop_listening(&self) {
+        let fd = match self {
+            Listener::Tcp(listener) => listener.as_fd().try_clone_to_owned(),
+            Listener::Unix {
+                listener,
+                created: Some(_),
+                ..
+            } => listener.as_fd().try_clone_to_owned(),
+            Listener::Unix { created: None, .. } => return,
+        };
+        if let Ok(fd) = fd {
+            let _ = TcpStream::from(fd).shutdown(Shutdown::Read);
+        }
+    }
+
+    /// Removes the socket file this process created, unless another process has put its
+    /// own there since (the next version, during a deploy).
     pub(crate) fn remove_file(&self) {
         if let Listener::Unix {
-            path, owned: true, ..
+            path,
+            created: Some(created),
+            ..
         } = self
         {
-            let _ = std::fs::remove_file(path);
+            let current = std::fs::metadata(path)
+                .ok()
+                .map(|file| (file.dev(), file.ino()));
+            if current == Some(*created) {
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
 }
@@ -223,6 +254,10 @@ mod tests {
                 socket: Socket::Tcp(_)
             })
         ));
+        // Once it stops listening, connections are refused.
+        tcp.stop_listening();
+        let refused = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
         // Names are not looked up: resolving would import getaddrinfo into every script.
         let error = Listener::bind("localhost:0").unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
@@ -261,7 +296,12 @@ mod tests {
             ),
             "{error:?}"
         );
+        // The previous process, stopping, leaves the new one's file alone...
+        let next = Listener::bind(&address).unwrap();
         again.remove_file();
+        assert!(path.exists());
+        // ...which removes it when it stops.
+        next.remove_file();
         assert!(!path.exists());
         let _ = std::fs::remove_dir(&dir);
     }

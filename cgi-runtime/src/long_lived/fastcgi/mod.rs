@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::StatusCode;
 
+use super::patient::{Patient, is_timeout};
 use super::{Context, Transport};
 use crate::body::Leftover;
 use crate::response::{Response, write::write_cgi};
@@ -97,7 +98,7 @@ pub(crate) fn converse_bytes(
         handler,
         workers: 1,
         panic_hook_logs: false,
-        stop: &stop,
+        stop: &super::Stop::new("fuzz", &stop, None),
         free_workers: &std::sync::atomic::AtomicUsize::new(1),
     };
     let mut output = Vec::new();
@@ -112,6 +113,16 @@ fn respond<T: Transport>(
     output: &mut dyn Write,
     context: &Context<'_>,
 ) -> io::Result<()> {
+    let generation = {
+        let mut incoming = lock(incoming);
+        let generation = incoming.stdin.generation.wrapping_add(1);
+        incoming.stdin = StdinState {
+            request_id: id,
+            generation,
+            ..StdinState::default()
+        };
+        generation
+    };
     // Bound first: a guard in the `match` scrutinee would live through the arms.
     let params = lock(incoming).read_params(id)?;
     let params = match params {
@@ -145,12 +156,9 @@ fn respond<T: Transport>(
             .collect(),
         Err(reason) => return Err(io::Error::other(format!("FCGI_PARAMS: {reason}"))),
     };
-    lock(incoming).stdin = StdinState {
-        request_id: id,
-        ..StdinState::default()
-    };
     let body = StdinStream {
         incoming: Arc::clone(incoming),
+        generation,
     };
     let mut stdout = StdoutRecords::new(id, incoming, output);
     let mut log = io::stderr();
@@ -188,6 +196,9 @@ struct Incoming<T> {
 #[derive(Debug, Default)]
 struct StdinState {
     request_id: u16,
+    /// Counts the connection's requests, so that a body kept past its request (by a
+    /// thread the handler started, say) cannot read the next request's records.
+    generation: u64,
     /// Content bytes of the current `FCGI_STDIN` record not read yet, then its padding.
     left_in_record: usize,
     padding: usize,
@@ -200,12 +211,22 @@ impl<T: Transport> Incoming<T> {
     /// or every other worker is busy. `None` when the connection closed, or should.
     fn next_header_when_idle(&mut self, context: &Context<'_>) -> io::Result<Option<Header>> {
         self.records.get_mut().idle = true;
+        let idle_since = std::time::Instant::now();
         let waited = loop {
             match self.records.fill_buf() {
                 Ok([]) => break None,
                 Ok(_) => break Some(()),
-                Err(error) if is_timeout(&error) && !context.needs_idle_workers() => {}
-                Err(error) if is_timeout(&error) => break None,
+                Err(error) if is_timeout(&error) && context.stopping() => break None,
+                // Not at once: the web server may be sending a request on this very
+                // connection as it is closed, and nginx does not retry a POST.
+                Err(error)
+                    if is_timeout(&error)
+                        && context.needs_idle_workers()
+                        && idle_since.elapsed() >= super::IDLE_GIVE_BACK =>
+                {
+                    break None;
+                }
+                Err(error) if is_timeout(&error) => {}
                 Err(error) => {
                     self.records.get_mut().idle = false;
                     return Err(error);
@@ -265,16 +286,19 @@ impl<T: Transport> Incoming<T> {
             return;
         }
         let mut values = Vec::new();
-        // Only the variables asked for, and only those this application knows (§4.1).
-        for (name, _) in record::parse_name_values(content).unwrap_or_default() {
-            let value: &[u8] = match name {
-                b"FCGI_MAX_CONNS" | b"FCGI_MAX_REQS" => self.max_requests.as_bytes(),
-                b"FCGI_MPXS_CONNS" => b"0",
-                _ => continue,
-            };
-            record::push_name_value(&mut values, name, value);
+        let asked = record::parse_name_values(content).unwrap_or_default();
+        // Only the variables asked for, each once, and only those this application knows
+        // (§4.1): the answer always fits one record.
+        let known: [(&[u8], &[u8]); 3] = [
+            (b"FCGI_MAX_CONNS", self.max_requests.as_bytes()),
+            (b"FCGI_MAX_REQS", self.max_requests.as_bytes()),
+            (b"FCGI_MPXS_CONNS", b"0"),
+        ];
+        for (name, value) in known {
+            if asked.iter().any(|(asked, _)| *asked == name) {
+                record::push_name_value(&mut values, name, value);
+            }
         }
-        values.truncate(MAX_CONTENT);
         record::push_record(&mut self.replies, kind::GET_VALUES_RESULT, 0, &values);
     }
 
@@ -287,6 +311,7 @@ impl<T: Transport> Incoming<T> {
             match (header.kind, header.request_id) {
                 (kind::PARAMS, request) if request == id => {
                     if header.content_length == 0 {
+                        self.skip(usize::from(header.padding_length))?;
                         return Ok(if too_large {
                             Params::TooLarge
                         } else {
@@ -383,11 +408,16 @@ impl<T: Transport> Incoming<T> {
 /// The request body: the active request's `FCGI_STDIN` stream.
 struct StdinStream<T> {
     incoming: Arc<Mutex<Incoming<T>>>,
+    generation: u64,
 }
 
 impl<T: Transport> Read for StdinStream<T> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        lock(&self.incoming).read_stdin(buf)
+        let mut incoming = lock(&self.incoming);
+        if incoming.stdin.generation != self.generation {
+            return Err(io::Error::other("the request this body belongs to is over"));
+        }
+        incoming.read_stdin(buf)
     }
 }
 
@@ -456,44 +486,6 @@ fn lock<T>(incoming: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn is_timeout(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// The connection's reading side. Sockets poll with a short read timeout so that an idle
-/// connection notices a stop; within a request a timeout is only an error once the web
-/// server has sent nothing for [`READ_TIMEOUT`](super::READ_TIMEOUT).
-struct Patient<T> {
-    inner: T,
-    /// Between requests: a timeout goes to the caller, which checks for a stop.
-    idle: bool,
-}
-
-impl<T> Patient<T> {
-    fn new(inner: T) -> Self {
-        Patient { inner, idle: false }
-    }
-}
-
-impl<T: Read> Read for Patient<T> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let started = std::time::Instant::now();
-        loop {
-            match self.inner.read(buf) {
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error)
-                    if is_timeout(&error)
-                        && !self.idle
-                        && started.elapsed() < super::READ_TIMEOUT => {}
-                result => return result,
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicBool;
@@ -559,7 +551,7 @@ mod tests {
             handler,
             workers: 3,
             panic_hook_logs: false,
-            stop: &stop,
+            stop: &crate::long_lived::Stop::new("test", &stop, None),
             free_workers: &std::sync::atomic::AtomicUsize::new(1),
         };
         let mut output = Vec::new();
@@ -801,6 +793,86 @@ mod tests {
         assert!(stdout_of(&seen, 2).ends_with("next|"));
         let error = ending.unwrap_err();
         assert!(error.to_string().contains("FCGI_PARAMS"), "{error}");
+    }
+
+    #[test]
+    fn review_cases_padding_dedupe_and_state_after_an_abort() {
+        let mut input = Vec::new();
+        // An empty PARAMS record with padding (§3.3 allows it on any record).
+        begin(&mut input, 1, ROLE_RESPONDER, true);
+        let mut stream = Vec::new();
+        push_name_value(&mut stream, b"REQUEST_METHOD", b"GET");
+        push_record(&mut input, kind::PARAMS, 1, &stream);
+        input.extend_from_slice(&[1, kind::PARAMS, 0, 1, 0, 0, 5, 0, 0, 0, 0, 0, 0]);
+        push_record(&mut input, kind::STDIN, 1, &[]);
+        // The same name asked 4000 times is answered once.
+        let mut asked = Vec::new();
+        for _ in 0..4000 {
+            push_name_value(&mut asked, b"FCGI_MAX_CONNS", b"");
+        }
+        push_record(&mut input, kind::GET_VALUES, 0, &asked);
+        // An aborted request, then one whose parameters are too large: the 431 is sent.
+        begin(&mut input, 2, ROLE_RESPONDER, true);
+        params(
+            &mut input,
+            2,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "9")],
+        );
+        push_record(&mut input, kind::STDIN, 2, b"abc");
+        push_record(&mut input, kind::ABORT_REQUEST, 2, b"");
+        begin(&mut input, 3, ROLE_RESPONDER, false);
+        for _ in 0..20 {
+            params_without_end(&mut input, 3, &"v".repeat(60_000));
+        }
+        push_record(&mut input, kind::PARAMS, 3, &[]);
+        let (ending, seen) = converse_with(input, &Limits::default(), &echo);
+        assert_eq!(ending.unwrap(), Ending::Answered);
+        assert!(stdout_of(&seen, 1).starts_with("Status: 200 OK"));
+        let values = seen
+            .iter()
+            .find(|record| record.kind == kind::GET_VALUES_RESULT)
+            .unwrap();
+        assert_eq!(
+            record::parse_name_values(&values.content).unwrap(),
+            [(&b"FCGI_MAX_CONNS"[..], &b"3"[..])]
+        );
+        assert!(stdout_of(&seen, 3).starts_with("Status: 431 "));
+    }
+
+    #[test]
+    fn a_body_kept_past_its_request_cannot_read_the_next_one() {
+        let mut input = Vec::new();
+        begin(&mut input, 1, ROLE_RESPONDER, true);
+        params(
+            &mut input,
+            1,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "4")],
+        );
+        stdin(&mut input, 1, b"abcd");
+        get(&mut input, 1, false, "second");
+        let kept = Mutex::new(None);
+        let (_, seen) = converse_with(input, &Limits::default(), &|mut request: Request| {
+            let mut kept = kept.lock().unwrap();
+            if kept.is_none() {
+                *kept = Some(std::mem::replace(
+                    request.body_mut(),
+                    crate::body::RequestBody::empty(),
+                ));
+                return "kept the body".into_response();
+            }
+            // The first request's body, read during the second request.
+            let mut old = kept.take().unwrap();
+            let mut bytes = Vec::new();
+            match old.read_to_end(&mut bytes) {
+                Ok(_) => format!("read {bytes:?}").into_response(),
+                Err(error) => format!("refused: {error}").into_response(),
+            }
+        });
+        let second = stdout_of(&seen, 1);
+        assert!(
+            second.contains("refused: the request this body belongs to is over"),
+            "{second}"
+        );
     }
 
     fn params_without_end(out: &mut Vec<u8>, id: u16, value: &str) {
