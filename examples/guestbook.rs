@@ -12,7 +12,8 @@
 //! The entries live in the file named by `GUESTBOOK_FILE`, else `cgikit-guestbook.txt` in
 //! the temporary directory (`TMPDIR`, else `/tmp`). Set it in the server's configuration
 //! (Apache: `SetEnv GUESTBOOK_FILE /var/lib/guestbook.txt`), somewhere the server's user
-//! can write.
+//! can write. Run as FastCGI or SCGI, the program reads it from its own environment
+//! (lighttpd: `bin-environment`; a service: systemd's `Environment=`).
 //!
 //! Try it: `cargo run --example guestbook -- --serve`, then open http://127.0.0.1:8000/.
 

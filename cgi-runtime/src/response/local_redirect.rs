@@ -17,6 +17,8 @@ use super::{IntoResponse, Response};
 /// | lighttpd | with `cgi.local-redir = "enable"`, the same; by default a `302` to the browser |
 /// | nginx + fcgiwrap | a `302` to the browser |
 /// | busybox httpd, Python's http.server | a `200` with the `Location` header: broken |
+/// | under FastCGI or SCGI: nginx, lighttpd mod_fastcgi | a `302` to the browser |
+/// | under FastCGI: Apache mod_proxy_fcgi | a `200` with the `Location` header: broken |
 ///
 /// The path must start with a single `/`; anything else (a full URL, `//host`, CR/LF)
 /// makes the response a generic 500.
