@@ -18,6 +18,9 @@ use crate::serve::{Exchange, one_line, panic_message, serve};
 ///
 /// Run from a terminal (no CGI variables in the environment), it answers one request
 /// built from its arguments instead: `./script '/path?a=1'` or `./script a=1 b=2`.
+/// Run with `--fastcgi ADDRESS` or `--scgi ADDRESS`, or by a FastCGI process manager, it
+/// serves many requests, on worker threads (hence `Clone + Sync`): see the crate
+/// documentation, "When CGI is not enough".
 ///
 /// Call it first in `main`, before starting any thread: it removes `HTTP_PROXY` from the
 /// process environment (httpoxy), which is only sound while the process has one thread.
