@@ -270,7 +270,7 @@
 //! manager with a listening socket as standard input (lighttpd's `bin-path`, Apache's
 //! mod_fcgid, `spawn-fcgi`), it serves FastCGI on that socket by itself.
 //!
-//! **nginx**, FastCGI (or SCGI: `include scgi_params; scgi_param ...; scgi_pass ...;`):
+//! **nginx**, FastCGI:
 //!
 //! ```nginx
 //! location /greet {
@@ -280,6 +280,19 @@
 //!     fastcgi_param PATH_INFO   $fastcgi_path_info;
 //!     fastcgi_param HTTP_PROXY  "";   # httpoxy: nginx forwards a client's Proxy header otherwise
 //!     fastcgi_pass unix:/run/greet/greet.sock;
+//! }
+//! ```
+//!
+//! **nginx**, SCGI (`./greet --scgi unix:/run/greet/greet.sock`; nginx has no
+//! `scgi_split_path_info`, so the location's own captures split the path):
+//!
+//! ```nginx
+//! location ~ ^(?<script_name>/greet)(?<script_path_info>/.*)?$ {
+//!     include scgi_params;
+//!     scgi_param SCRIPT_NAME $script_name;
+//!     scgi_param PATH_INFO   $script_path_info;
+//!     scgi_param HTTP_PROXY  "";
+//!     scgi_pass unix:/run/greet/greet.sock;
 //! }
 //! ```
 //!
