@@ -187,6 +187,8 @@ fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
             {
                 continue;
             }
+            // The stop shut the listener down under the other workers' `accept`.
+            Err(_) if context.stopping() => break,
             Err(error) => {
                 eprintln!(
                     "{}: accepting a connection failed: {error}",
