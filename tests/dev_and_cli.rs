@@ -353,7 +353,10 @@ fn cli_help_exits_0() {
         let usage = outcome.stdout_text();
         assert!(usage.contains("Usage:"), "{}", outcome.dump());
         assert!(
-            usage.contains("greet --serve") && usage.contains("greet -d @form.txt"),
+            usage.contains("greet --serve")
+                && usage.contains("greet -d @form.txt")
+                && usage.contains("greet --fastcgi 127.0.0.1:9000")
+                && usage.contains("greet --scgi"),
             "{}",
             outcome.dump()
         );
