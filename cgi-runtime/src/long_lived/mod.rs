@@ -215,8 +215,8 @@ fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
 
 fn connection(protocol: Protocol, stream: socket::Stream, context: &Context<'_>) {
     let result = stream.set_read_timeout(Some(IDLE_POLL)).and_then(|()| {
-        let input = stream.io()?;
-        let mut output = BufWriter::with_capacity(64 * 1024, stream.io()?);
+        let input = stream.io();
+        let mut output = BufWriter::with_capacity(64 * 1024, stream.io());
         match protocol {
             Protocol::FastCgi => fastcgi::converse(input, &mut output, context),
             Protocol::Scgi => scgi::answer(input, &mut output, context).map(|()| Ending::Answered),

@@ -13,7 +13,10 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use super::patient::is_timeout;
 
 /// A listening socket.
 #[derive(Debug)]
@@ -105,7 +108,14 @@ impl Listener {
             }
             Listener::Unix { listener, .. } => Socket::Unix(listener.accept()?.0),
         };
-        Ok(Stream { socket })
+        let fd = match &socket {
+            Socket::Tcp(stream) => stream.as_fd().try_clone_to_owned()?,
+            Socket::Unix(stream) => stream.as_fd().try_clone_to_owned()?,
+        };
+        Ok(Stream {
+            socket,
+            io: Io(Arc::new(File::from(fd))),
+        })
     }
 
     /// Stops listening: new connections are refused from now on (on Linux). Only for a
@@ -160,7 +170,10 @@ impl fmt::Display for Listener {
 /// One connection from the web server.
 #[derive(Debug)]
 pub(crate) struct Stream {
+    /// For the socket's own calls: timeouts, shutdown.
     socket: Socket,
+    /// For reading and writing, shared by the request's body, the answer and the close.
+    io: Io,
 }
 
 #[derive(Debug)]
@@ -171,12 +184,8 @@ enum Socket {
 
 impl Stream {
     /// A handle to read and write the connection with.
-    pub(crate) fn io(&self) -> io::Result<Io> {
-        let fd = match &self.socket {
-            Socket::Tcp(stream) => stream.as_fd().try_clone_to_owned()?,
-            Socket::Unix(stream) => stream.as_fd().try_clone_to_owned()?,
-        };
-        Ok(Io(File::from(fd)))
+    pub(crate) fn io(&self) -> Io {
+        self.io.clone()
     }
 
     pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
@@ -196,41 +205,42 @@ impl Stream {
     /// Closes after the answer without losing it: a socket closed with unread input
     /// resets the connection, and the web server may then drop the answer it has not read
     /// yet. So the write side is closed first, and what is left is read and thrown away
-    /// until the server closes too (bounded by `cap` bytes and `timeout`).
-    pub(crate) fn linger_close(self, cap: u64, timeout: Duration) {
+    /// until the server closes too (bounded by `cap` bytes and `timeout`; the socket's
+    /// polling timeout paces the reads).
+    pub(crate) fn linger_close(mut self, cap: u64, timeout: Duration) {
         if self.shutdown(Shutdown::Write).is_err() {
             return;
         }
-        let Ok(mut file) = self.io() else {
-            return;
-        };
-        let _ = self.set_read_timeout(Some(timeout));
         let deadline = std::time::Instant::now() + timeout;
         let mut left = cap;
         let mut scratch = [0u8; 8192];
         while left > 0 && std::time::Instant::now() < deadline {
-            match file.read(&mut scratch) {
-                Ok(0) | Err(_) => break,
+            match self.io.read(&mut scratch) {
+                Ok(0) => break,
                 Ok(read) => left = left.saturating_sub(read as u64),
+                Err(error) if is_timeout(&error) => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
             }
         }
     }
 }
 
 /// A connection read and written as a file, with single reads and writes only (the
-/// vectored ones would import `readv`).
-#[derive(Debug)]
-pub(crate) struct Io(File);
+/// vectored ones would import `readv`). Shared rather than duplicated: one descriptor
+/// for the whole connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Io(Arc<File>);
 
 impl Read for Io {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
+        (&*self.0).read(buf)
     }
 }
 
 impl io::Write for Io {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
+        (&*self.0).write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -251,7 +261,8 @@ mod tests {
         assert!(matches!(
             tcp.accept(),
             Ok(Stream {
-                socket: Socket::Tcp(_)
+                socket: Socket::Tcp(_),
+                ..
             })
         ));
         // Once it stops listening, connections are refused.
@@ -283,7 +294,8 @@ mod tests {
         assert!(matches!(
             again.accept(),
             Ok(Stream {
-                socket: Socket::Unix(_)
+                socket: Socket::Unix(_),
+                ..
             })
         ));
         // With an accept timeout, a worker waiting for a connection gets to look up.
