@@ -80,7 +80,8 @@ pub mod __private {
         limits: &crate::Limits,
         handler: &(dyn Fn(crate::Request) -> crate::Response + Sync),
     ) -> (Vec<u8>, Result<(), String>) {
-        crate::long_lived::fastcgi_conversation(input, limits, handler)
+        let (output, ending) = crate::long_lived::fastcgi_conversation(input, 1, limits, handler);
+        (output, ending.map(drop).map_err(|error| error.to_string()))
     }
 
     /// Extracts the last argument, which may read the body.

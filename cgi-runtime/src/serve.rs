@@ -67,6 +67,19 @@ pub(crate) fn serve(
             }
         },
     };
+    write_response(program, response, head_only, output, log)
+}
+
+/// Writes `response` as CGI; the lines it has for the server's error log (a rejection's
+/// reason, why a response was refused) go to `log`, one line each. Also for answers given
+/// before there is a request (a FastCGI or SCGI request too malformed to build).
+pub(crate) fn write_response(
+    program: &str,
+    response: Response,
+    head_only: bool,
+    output: &mut dyn Write,
+    log: &mut dyn Write,
+) -> io::Result<()> {
     write::write_cgi(response, head_only, output, &mut |line| {
         let _ = writeln!(log, "{program}: {}", one_line(line));
     })?;

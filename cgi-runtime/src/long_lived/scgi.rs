@@ -11,8 +11,8 @@ use http::StatusCode;
 use super::patient::Patient;
 use super::{Context, Transport};
 use crate::body::Leftover;
-use crate::response::{Response, write::write_cgi};
-use crate::serve::{Exchange, serve};
+use crate::response::Response;
+use crate::serve::{Exchange, serve, write_response};
 
 /// The most header bytes one request may bring.
 const MAX_HEADERS: usize = 1024 * 1024;
@@ -29,10 +29,7 @@ pub(crate) fn answer<T: Transport>(
         Ok(vars) => vars,
         Err(Malformed(reason)) => {
             let response = Response::rejection(StatusCode::BAD_REQUEST, reason);
-            write_cgi(response, false, output, &mut |line| {
-                eprintln!("{}: {line}", context.program);
-            })?;
-            return output.flush();
+            return write_response(context.program, response, false, output, &mut io::stderr());
         }
     };
     let mut log = io::stderr();

@@ -17,8 +17,8 @@ use http::StatusCode;
 use super::patient::{Patient, is_timeout};
 use super::{Context, Transport};
 use crate::body::Leftover;
-use crate::response::{Response, write::write_cgi};
-use crate::serve::{Exchange, serve};
+use crate::response::Response;
+use crate::serve::{Exchange, serve, write_response};
 use record::{BeginRequest, HEADER_LEN, Header, MAX_CONTENT, ProtocolStatus, kind};
 
 /// The most meta-variable bytes one request may bring (nginx sends a few KiB; Apache
@@ -84,26 +84,27 @@ pub(crate) fn converse<T: Transport>(
     }
 }
 
-/// One connection over bytes, for the fuzz target: what the web server sent in, what the
-/// application answered out, and how the conversation ended.
+/// One connection over bytes, for the unit tests and the fuzz target: what the web server
+/// sent in, what the application answered out, and how the conversation ended.
 pub(crate) fn converse_bytes(
     input: &[u8],
+    workers: usize,
     limits: &crate::limits::Limits,
     handler: &(dyn Fn(crate::request::Request) -> Response + Sync),
-) -> (Vec<u8>, Result<(), String>) {
+) -> (Vec<u8>, io::Result<Ending>) {
     let stop = std::sync::atomic::AtomicBool::new(false);
     let context = Context {
-        program: "fuzz",
+        program: "test",
         limits,
         handler,
-        workers: 1,
+        workers,
         panic_hook_logs: false,
-        stop: &super::Stop::new("fuzz", &stop, None),
+        stop: &super::Stop::new("test", &stop, None),
         free_workers: &std::sync::atomic::AtomicUsize::new(1),
     };
     let mut output = Vec::new();
     let ending = converse(io::Cursor::new(input.to_vec()), &mut output, &context);
-    (output, ending.map(drop).map_err(|error| error.to_string()))
+    (output, ending)
 }
 
 /// One request, from its `FCGI_PARAMS` to its `FCGI_END_REQUEST`.
@@ -138,9 +139,13 @@ fn respond<T: Transport>(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 format!("The request's headers are larger than {MAX_PARAMS} bytes."),
             );
-            write_cgi(response, false, &mut stdout, &mut |line| {
-                eprintln!("{}: {line}", context.program);
-            })?;
+            write_response(
+                context.program,
+                response,
+                false,
+                &mut stdout,
+                &mut io::stderr(),
+            )?;
             return stdout.end();
         }
     };
@@ -427,7 +432,6 @@ struct StdoutRecords<'a, T> {
     id: u16,
     incoming: &'a Arc<Mutex<Incoming<T>>>,
     output: &'a mut dyn Write,
-    header: Vec<u8>,
 }
 
 impl<'a, T: Transport> StdoutRecords<'a, T> {
@@ -436,7 +440,6 @@ impl<'a, T: Transport> StdoutRecords<'a, T> {
             id,
             incoming,
             output,
-            header: Vec::with_capacity(HEADER_LEN),
         }
     }
 
@@ -460,13 +463,9 @@ impl<T: Transport> Write for StdoutRecords<'_, T> {
             return Ok(buf.len());
         }
         let content = &buf[..buf.len().min(MAX_CONTENT)];
-        self.header.clear();
-        record::push_record(&mut self.header, kind::STDOUT, self.id, &[]);
-        let length = u16::try_from(content.len())
-            .unwrap_or(u16::MAX)
-            .to_be_bytes();
-        self.header[4..6].copy_from_slice(&length);
-        self.output.write_all(&self.header)?;
+        let length = u16::try_from(content.len()).unwrap_or(u16::MAX);
+        self.output
+            .write_all(&record::header(kind::STDOUT, self.id, length))?;
         self.output.write_all(content)?;
         Ok(content.len())
     }
@@ -488,8 +487,6 @@ fn lock<T>(incoming: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicBool;
-
     use super::*;
     use crate::limits::Limits;
     use crate::request::Request;
@@ -544,18 +541,7 @@ mod tests {
         limits: &Limits,
         handler: &(dyn Fn(Request) -> Response + Sync),
     ) -> (io::Result<Ending>, Vec<Seen>) {
-        let stop = AtomicBool::new(false);
-        let context = Context {
-            program: "test",
-            limits,
-            handler,
-            workers: 3,
-            panic_hook_logs: false,
-            stop: &crate::long_lived::Stop::new("test", &stop, None),
-            free_workers: &std::sync::atomic::AtomicUsize::new(1),
-        };
-        let mut output = Vec::new();
-        let ending = converse(io::Cursor::new(input), &mut output, &context);
+        let (output, ending) = converse_bytes(&input, 3, limits, handler);
         let mut seen = Vec::new();
         let mut rest = &output[..];
         while !rest.is_empty() {

@@ -71,19 +71,24 @@ impl Header {
 /// If `content` is longer than [`MAX_CONTENT`]; callers split first.
 pub(crate) fn push_record(out: &mut Vec<u8>, kind: u8, request_id: u16, content: &[u8]) {
     let length = u16::try_from(content.len()).expect("callers split content into records");
-    let id = request_id.to_be_bytes();
-    let length_bytes = length.to_be_bytes();
-    out.extend_from_slice(&[
+    out.extend_from_slice(&header(kind, request_id, length));
+    out.extend_from_slice(content);
+}
+
+/// The header of a record with `content_length` bytes of content and no padding.
+pub(crate) fn header(kind: u8, request_id: u16, content_length: u16) -> [u8; HEADER_LEN] {
+    let [id_high, id_low] = request_id.to_be_bytes();
+    let [length_high, length_low] = content_length.to_be_bytes();
+    [
         VERSION_1,
         kind,
-        id[0],
-        id[1],
-        length_bytes[0],
-        length_bytes[1],
+        id_high,
+        id_low,
+        length_high,
+        length_low,
         0,
         0,
-    ]);
-    out.extend_from_slice(content);
+    ]
 }
 
 /// Appends `FCGI_END_REQUEST`.
