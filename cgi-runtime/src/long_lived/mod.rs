@@ -17,10 +17,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use crate::body::Leftover;
 use crate::limits::Limits;
 use crate::request::Request;
 use crate::response::Response;
-use crate::serve::{one_line, panic_message};
+use crate::serve::{Exchange, one_line, panic_message, serve};
 use fastcgi::Ending;
 pub(crate) use fastcgi::converse_bytes as fastcgi_conversation;
 pub(crate) use socket::Listener;
@@ -75,6 +76,25 @@ pub(crate) struct Context<'a> {
 impl Context<'_> {
     fn stopping(&self) -> bool {
         self.stop.requested()
+    }
+
+    /// Answers one request through the core, as CGI does; the connection discards what
+    /// the handler leaves of the body.
+    fn serve(
+        &self,
+        vars: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+        input: Box<dyn Read + Send>,
+        output: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        let exchange = Exchange {
+            program: self.program,
+            input,
+            output,
+            log: &mut io::stderr(),
+            panic_hook_logs: self.panic_hook_logs,
+            leftover: Leftover::Discard,
+        };
+        serve(vars, exchange, self.limits, self.handler)
     }
 
     /// Whether every worker is busy, so that an idle kept-alive connection should give

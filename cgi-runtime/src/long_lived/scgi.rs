@@ -10,9 +10,8 @@ use http::StatusCode;
 
 use super::patient::Patient;
 use super::{Context, Transport};
-use crate::body::Leftover;
 use crate::response::Response;
-use crate::serve::{Exchange, serve, write_response};
+use crate::serve::write_response;
 
 /// The most header bytes one request may bring.
 const MAX_HEADERS: usize = 1024 * 1024;
@@ -32,16 +31,7 @@ pub(crate) fn answer<T: Transport>(
             return write_response(context.program, response, false, output, &mut io::stderr());
         }
     };
-    let mut log = io::stderr();
-    let exchange = Exchange {
-        program: context.program,
-        input: Box::new(input),
-        output,
-        log: &mut log,
-        panic_hook_logs: context.panic_hook_logs,
-        leftover: Leftover::Discard,
-    };
-    serve(vars, exchange, context.limits, context.handler)
+    context.serve(vars, Box::new(input), output)
 }
 
 /// Why a request's headers could not be read; answered with `400 Bad Request`.

@@ -16,9 +16,8 @@ use http::StatusCode;
 
 use super::patient::{Patient, is_timeout};
 use super::{Context, Transport};
-use crate::body::Leftover;
 use crate::response::Response;
-use crate::serve::{Exchange, serve, write_response};
+use crate::serve::write_response;
 use record::{BeginRequest, HEADER_LEN, Header, MAX_CONTENT, ProtocolStatus, kind};
 
 /// The most meta-variable bytes one request may bring (nginx sends a few KiB; Apache
@@ -45,7 +44,7 @@ pub(crate) fn converse<T: Transport>(
         records: BufReader::with_capacity(16 * 1024, Patient::new(input)),
         replies: Vec::new(),
         stdin: StdinState::default(),
-        max_requests: context.workers.to_string(),
+        max_requests: context.workers,
     }));
     loop {
         let header = {
@@ -166,16 +165,7 @@ fn respond<T: Transport>(
         generation,
     };
     let mut stdout = StdoutRecords::new(id, incoming, output);
-    let mut log = io::stderr();
-    let exchange = Exchange {
-        program: context.program,
-        input: Box::new(body),
-        output: &mut stdout,
-        log: &mut log,
-        panic_hook_logs: context.panic_hook_logs,
-        leftover: Leftover::Discard,
-    };
-    serve(vars, exchange, context.limits, context.handler)?;
+    context.serve(vars, Box::new(body), &mut stdout)?;
     stdout.end()
 }
 
@@ -194,7 +184,7 @@ struct Incoming<T> {
     replies: Vec<u8>,
     stdin: StdinState,
     /// `FCGI_MAX_CONNS` and `FCGI_MAX_REQS`: one request per worker.
-    max_requests: String,
+    max_requests: usize,
 }
 
 /// Where the current request's `FCGI_STDIN` stream is.
@@ -292,11 +282,12 @@ impl<T: Transport> Incoming<T> {
         }
         let mut values = Vec::new();
         let asked = record::parse_name_values(content).unwrap_or_default();
+        let max_requests = self.max_requests.to_string();
         // Only the variables asked for, each once, and only those this application knows
         // (§4.1): the answer always fits one record.
         let known: [(&[u8], &[u8]); 3] = [
-            (b"FCGI_MAX_CONNS", self.max_requests.as_bytes()),
-            (b"FCGI_MAX_REQS", self.max_requests.as_bytes()),
+            (b"FCGI_MAX_CONNS", max_requests.as_bytes()),
+            (b"FCGI_MAX_REQS", max_requests.as_bytes()),
             (b"FCGI_MPXS_CONNS", b"0"),
         ];
         for (name, value) in known {
@@ -323,13 +314,18 @@ impl<T: Transport> Incoming<T> {
                             Params::Complete(params)
                         });
                     }
-                    let content = self.content(header)?;
-                    if params.len() + content.len() > MAX_PARAMS {
+                    let length = usize::from(header.content_length);
+                    if too_large || params.len() + length > MAX_PARAMS {
                         too_large = true;
                         params = Vec::new();
-                    } else if !too_large {
-                        params.extend_from_slice(&content);
+                        self.skip(length)?;
+                    } else {
+                        // Read into place: no copy through a record-sized buffer.
+                        let start = params.len();
+                        params.resize(start + length, 0);
+                        self.records.read_exact(&mut params[start..])?;
                     }
+                    self.skip(usize::from(header.padding_length))?;
                 }
                 (kind::ABORT_REQUEST, request) if request == id => {
                     self.content(header)?;
@@ -463,7 +459,7 @@ impl<T: Transport> Write for StdoutRecords<'_, T> {
             return Ok(buf.len());
         }
         let content = &buf[..buf.len().min(MAX_CONTENT)];
-        let length = u16::try_from(content.len()).unwrap_or(u16::MAX);
+        let length = u16::try_from(content.len()).expect("at most MAX_CONTENT");
         self.output
             .write_all(&record::header(kind::STDOUT, self.id, length))?;
         self.output.write_all(content)?;
