@@ -130,11 +130,12 @@ impl RequestBody {
     /// timeout: a host may hand over a socket on which the announced bytes never come.
     fn drain(&mut self) {
         // Most requests have no body, or a fully read one.
-        if self.remaining == 0 || self.leftover == Leftover::Discard {
+        if self.remaining == 0 {
             return;
         }
         if let Some(source) = self.source.take() {
-            drain_with_deadline(source, self.remaining, self.drain_timeout);
+            self.leftover
+                .dispose(source, self.remaining, self.drain_timeout);
         }
     }
 }
@@ -277,11 +278,7 @@ impl FramingRejection {
         limits: &Limits,
         leftover: Leftover,
     ) -> Response {
-        let drain = |cap: u64| {
-            if leftover == Leftover::Drain {
-                drain_with_deadline(input, cap, limits.drain_timeout_duration());
-            }
-        };
+        let drain = |cap: u64| leftover.dispose(input, cap, limits.drain_timeout_duration());
         match self {
             FramingRejection::InvalidLength => {
                 drain(limits.drain_cap_bytes());
@@ -326,6 +323,16 @@ pub(crate) enum Leftover {
     /// The connection, after the answer: FastCGI skips the rest record by record and
     /// SCGI reads it while closing, so the request need not wait for it.
     Discard,
+}
+
+impl Leftover {
+    /// Disposes of what is left of `input`: reads and discards up to `cap` bytes (within
+    /// `timeout`) when that is the script's job, else leaves it to the connection.
+    pub(crate) fn dispose(self, input: Box<dyn Read + Send>, cap: u64, timeout: Duration) {
+        if self == Leftover::Drain {
+            drain_with_deadline(input, cap, timeout);
+        }
+    }
 }
 
 /// Reads and discards up to `cap` bytes, giving up after `timeout`: a host may hand over a
@@ -457,6 +464,23 @@ mod tests {
         assert!(
             rejection.to_string().contains("only 3 arrived"),
             "{rejection}"
+        );
+    }
+
+    #[test]
+    fn a_rejection_passed_on_keeps_its_detail_for_the_log() {
+        let unreadable = BodyRejection::read_failed(&io::Error::other("disk on fire"));
+        let form = crate::FormRejection::from_parts(unreadable.into_parts());
+        assert_eq!(form.status(), StatusCode::BAD_REQUEST);
+        let response = crate::IntoResponse::into_response(form);
+        let mut log = Vec::new();
+        crate::response::write::write_cgi(response, false, &mut Vec::new(), &mut |line| {
+            log.push(line.to_owned());
+        })
+        .unwrap();
+        assert!(
+            log.iter().any(|line| line.contains("disk on fire")),
+            "{log:?}"
         );
     }
 

@@ -80,7 +80,7 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for Json<T> {
         let body = request
             .body_mut()
             .read_to_vec()
-            .map_err(|rejection| JsonRejection::new(rejection.status(), rejection.to_string()))?;
+            .map_err(|rejection| JsonRejection::from_parts(rejection.into_parts()))?;
         let mut deserializer = serde_json::Deserializer::from_slice(&body);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();

@@ -3,7 +3,7 @@
 use http::StatusCode;
 
 use super::private::ViaRequest;
-use super::{FromRequest, StringRejection};
+use super::{FromRequest, StringRejection, media_type_parameter};
 use crate::body::BodyRejection;
 use crate::request::Request;
 
@@ -21,7 +21,9 @@ impl FromRequest<ViaRequest> for String {
     type Rejection = StringRejection;
 
     fn from_request(mut request: Request) -> Result<Self, Self::Rejection> {
-        if let Some(charset) = request.content_type().and_then(charset_parameter)
+        if let Some(charset) = request
+            .content_type()
+            .and_then(|content_type| media_type_parameter(content_type, "charset"))
             && !(charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("us-ascii"))
         {
             return Err(StringRejection::new(
@@ -32,7 +34,7 @@ impl FromRequest<ViaRequest> for String {
         let bytes = request
             .body_mut()
             .read_to_vec()
-            .map_err(|rejection| StringRejection::new(rejection.status(), rejection.to_string()))?;
+            .map_err(|rejection| StringRejection::from_parts(rejection.into_parts()))?;
         String::from_utf8(bytes).map_err(|error| {
             StringRejection::new(
                 StatusCode::BAD_REQUEST,
@@ -73,16 +75,6 @@ impl FromRequest<ViaRequest> for bytes::Bytes {
     }
 }
 
-/// The `charset` parameter of a media type, unquoted.
-fn charset_parameter(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|parameter| {
-        let (name, value) = parameter.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| value.trim().trim_matches('"'))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,13 +82,13 @@ mod tests {
     #[test]
     fn charset_is_found_in_any_case_and_quoting() {
         assert_eq!(
-            charset_parameter("text/plain; charset=UTF-8"),
+            media_type_parameter("text/plain; charset=UTF-8", "charset"),
             Some("UTF-8")
         );
         assert_eq!(
-            charset_parameter("text/plain;Charset=\"latin1\"; x=y"),
+            media_type_parameter("text/plain;Charset=\"latin1\"; x=y", "charset"),
             Some("latin1")
         );
-        assert_eq!(charset_parameter("text/plain"), None);
+        assert_eq!(media_type_parameter("text/plain", "charset"), None);
     }
 }

@@ -47,9 +47,9 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for Form<T> {
 
     fn from_request(mut request: Request) -> Result<Self, Self::Rejection> {
         if request.method() == Method::GET || request.method() == Method::HEAD {
-            return query::from_query(&request).map(Form).map_err(|rejection| {
-                FormRejection::new(rejection.status(), rejection.to_string())
-            });
+            return query::from_query(&request)
+                .map(Form)
+                .map_err(|rejection| FormRejection::from_parts(rejection.into_parts()));
         }
         let content_type = request.content_type();
         if !content_type
@@ -64,7 +64,7 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for Form<T> {
         let body = request
             .body_mut()
             .read_to_vec()
-            .map_err(|rejection| FormRejection::new(rejection.status(), rejection.to_string()))?;
+            .map_err(|rejection| FormRejection::from_parts(rejection.into_parts()))?;
         urlencoded::from_bytes(&body)
             .map(Form)
             .map_err(|error| match error {

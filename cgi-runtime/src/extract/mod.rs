@@ -20,20 +20,6 @@ macro_rules! impl_deref {
 }
 use impl_deref;
 
-/// `Deref` to the inner value, for a non-generic tuple-struct extractor.
-macro_rules! impl_deref_plain {
-    ($extractor:ident, $target:ty) => {
-        impl std::ops::Deref for $extractor {
-            type Target = $target;
-
-            fn deref(&self) -> &$target {
-                &self.0
-            }
-        }
-    };
-}
-use impl_deref_plain;
-
 mod body;
 mod cookies;
 mod form;
@@ -184,6 +170,16 @@ pub trait FromRequest<M = private::ViaRequest>: Sized {
 /// A media type without its parameters: `text/html; charset=utf-8` → `text/html`.
 pub(crate) fn media_type(content_type: &str) -> &str {
     content_type.split(';').next().unwrap_or("").trim()
+}
+
+/// A parameter of a media type (`charset`, `boundary`), unquoted.
+pub(crate) fn media_type_parameter<'a>(content_type: &'a str, name: &str) -> Option<&'a str> {
+    content_type.split(';').skip(1).find_map(|parameter| {
+        let (key, value) = parameter.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().trim_matches('"'))
+    })
 }
 
 /// The reason a body extractor gives for a `415`: what it expected, what came.

@@ -104,4 +104,10 @@ impl FromRequestParts for PathInfo {
     }
 }
 
-super::impl_deref_plain!(PathInfo, String);
+impl std::ops::Deref for PathInfo {
+    type Target = String;
+
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}

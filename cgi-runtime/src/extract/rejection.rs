@@ -25,6 +25,21 @@ macro_rules! define_rejection {
                 self
             }
 
+            /// The parts, for another rejection to answer the same way.
+            #[allow(dead_code)] // not every rejection is passed on
+            pub(crate) fn into_parts(self) -> (http::StatusCode, String, Option<String>) {
+                (self.status, self.reason, self.detail)
+            }
+
+            /// The same answer as another rejection (say, a body that could not be read),
+            /// its detail for the error log included.
+            #[allow(dead_code)] // not every rejection takes another's answer
+            pub(crate) fn from_parts(
+                (status, reason, detail): (http::StatusCode, String, Option<String>),
+            ) -> Self {
+                $name { status, reason, detail }
+            }
+
             /// The status this rejection answers with; see the type's documentation.
             pub fn status(&self) -> http::StatusCode {
                 self.status

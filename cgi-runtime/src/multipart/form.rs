@@ -108,7 +108,7 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for MultipartForm<T> {
 
     fn from_request(request: Request) -> Result<Self, Self::Rejection> {
         let mut multipart = Multipart::from_request(request)?;
-        let max_fields = multipart.limits().max_fields_count();
+        let max_fields = multipart.limits.max_fields_count();
         let mut text = form_urlencoded::Serializer::new(String::new());
         let mut text_fields = 0;
         let mut files = Vec::new();

@@ -12,7 +12,9 @@ use http::{HeaderMap, StatusCode};
 
 use crate::body::RequestBody;
 use crate::extract::private::ViaRequest;
-use crate::extract::{FromRequest, define_rejection, unsupported_media_type};
+use crate::extract::{
+    FromRequest, define_rejection, media_type, media_type_parameter, unsupported_media_type,
+};
 use crate::limits::Limits;
 use crate::request::Request;
 use parser::{ParseError, Parts};
@@ -175,21 +177,17 @@ impl FromRequest<ViaRequest> for Multipart {
 /// The `boundary` parameter of a `multipart/form-data` media type (RFC 2046 §5.1.1: 1 to
 /// 70 characters, possibly quoted).
 fn boundary(content_type: Option<&str>) -> Result<String, MultipartError> {
-    let content_type = content_type.unwrap_or("");
-    let mut parameters = content_type.split(';');
-    let media_type = parameters.next().unwrap_or("").trim();
+    let media_type = content_type.map_or("", media_type);
     if !media_type.eq_ignore_ascii_case("multipart/form-data") {
-        let found = Some(content_type).filter(|value| !value.is_empty());
-        let reason = unsupported_media_type("an upload", "multipart/form-data", found);
+        let reason = unsupported_media_type("an upload", "multipart/form-data", content_type);
         return Err(MultipartError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             reason,
         ));
     }
-    let boundary = parameters
-        .filter_map(|parameter| parameter.split_once('='))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("boundary"))
-        .map(|(_, value)| value.trim().trim_matches('"').to_owned());
+    let boundary = content_type
+        .and_then(|content_type| media_type_parameter(content_type, "boundary"))
+        .map(str::to_owned);
     let is_bchar = |c: char| c.is_ascii_alphanumeric() || "'()+_,-./:=? ".contains(c);
     match boundary {
         Some(boundary)
@@ -266,10 +264,6 @@ impl Multipart {
             .map(|value| disposition::parse(&String::from_utf8_lossy(value.as_bytes())))
             .ok_or_else(|| MultipartError::malformed("a part has no Content-Disposition"))?;
         Ok(Some((headers, disposition)))
-    }
-
-    pub(crate) fn limits(&self) -> &Limits {
-        &self.limits
     }
 }
 
@@ -471,11 +465,7 @@ impl Field<'_> {
 impl Read for Field<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.multipart.parts.read_data(buf).map_err(|error| {
-            let failure = if error.kind() == io::ErrorKind::UnexpectedEof {
-                MultipartError::malformed(&error)
-            } else {
-                MultipartError::unreadable(&error)
-            };
+            let failure = MultipartError::from_parse(parser::io_to_parse(&error));
             self.multipart.failed = Some(failure.clone());
             io::Error::other(ReadFailure(failure))
         })?;

@@ -38,8 +38,8 @@ enum State {
 /// headers, then [`read_data`](Parts::read_data) its data.
 pub(crate) struct Parts<R> {
     source: R,
-    /// `\n--boundary`: a delimiter is this, optionally preceded by `\r` (bare LF tolerated).
-    delimiter: Vec<u8>,
+    /// Finds `\n--boundary`: a delimiter is this, optionally preceded by `\r` (bare LF
+    /// tolerated).
     finder: memchr::memmem::Finder<'static>,
     buffer: Box<[u8]>,
     start: usize,
@@ -63,7 +63,6 @@ impl<R: Read> Parts<R> {
         Parts {
             source,
             finder: memchr::memmem::Finder::new(&delimiter).into_owned(),
-            delimiter,
             buffer,
             start: 0,
             end: 1,
@@ -113,7 +112,7 @@ impl<R: Read> Parts<R> {
                 return Ok(n);
             }
             if let Some(at) = self.delimiter_at.take() {
-                self.start = at + self.delimiter.len();
+                self.start = at + self.finder.needle().len();
                 self.state = State::AfterDelimiter;
                 return Ok(0);
             }
@@ -131,7 +130,7 @@ impl<R: Read> Parts<R> {
                 }
                 None => {
                     // Hold back what could be the start of a delimiter (and its `\r`).
-                    let safe = window.len().saturating_sub(self.delimiter.len());
+                    let safe = window.len().saturating_sub(self.finder.needle().len());
                     if safe > 0 {
                         self.clean_until = self.start + safe;
                     } else if !self.fill()? {
@@ -149,14 +148,14 @@ impl<R: Read> Parts<R> {
         loop {
             let window = &self.buffer[self.start..self.end];
             if let Some(at) = self.finder.find(window) {
-                self.start += at + self.delimiter.len();
+                self.start += at + self.finder.needle().len();
                 self.state = State::AfterDelimiter;
                 return Ok(());
             }
             // Keep only a tail that could begin a delimiter.
             self.start = self
                 .end
-                .saturating_sub(self.delimiter.len() - 1)
+                .saturating_sub(self.finder.needle().len() - 1)
                 .max(self.start);
             if !self.fill().map_err(|error| io_to_parse(&error))? {
                 return Err(ParseError::Malformed(
@@ -302,7 +301,7 @@ impl<R: Read> Parts<R> {
     }
 }
 
-fn io_to_parse(error: &io::Error) -> ParseError {
+pub(super) fn io_to_parse(error: &io::Error) -> ParseError {
     if error.kind() == io::ErrorKind::UnexpectedEof {
         ParseError::Malformed(error.to_string())
     } else {

@@ -62,13 +62,11 @@ impl Request {
             Some(Ok(method)) => method,
             Some(Err(_)) => {
                 // Whatever body came with it is drained first, as for every early answer.
-                if leftover == Leftover::Drain {
-                    crate::body::drain_with_deadline(
-                        input,
-                        limits.drain_cap_bytes(),
-                        limits.drain_timeout_duration(),
-                    );
-                }
+                leftover.dispose(
+                    input,
+                    limits.drain_cap_bytes(),
+                    limits.drain_timeout_duration(),
+                );
                 return Err(Box::new(Response::rejection(
                     StatusCode::BAD_REQUEST,
                     "REQUEST_METHOD is not a valid method.".into(),
