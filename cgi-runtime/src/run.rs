@@ -1,7 +1,7 @@
 //! The process: decide the mode, wire the real environment and stdio to the core.
 
 use std::ffi::OsString;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use crate::body::Leftover;
@@ -87,11 +87,10 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
         }
     }
     install_panic_hook(program.clone());
-    let stdout = io::stdout();
     let exchange = Exchange {
         program: &program,
         input: Box::new(RawStdin::default()),
-        output: &mut stdout.lock(),
+        output: &mut RawStdout::new(),
         log: &mut io::stderr(),
         panic_hook_logs: true,
         leftover: Leftover::Drain,
@@ -177,6 +176,58 @@ fn install_panic_hook(program: String) {
             None => eprintln!("{program}: panicked: {message}"),
         }
     }));
+}
+
+/// Standard output without std's line buffering, which writes a response whose body does
+/// not end in a line feed in two pieces (and a streamed one in two per chunk): the core
+/// hands over whole responses already.
+#[cfg(unix)]
+struct RawStdout(std::mem::ManuallyDrop<std::fs::File>);
+
+#[cfg(unix)]
+impl RawStdout {
+    fn new() -> Self {
+        use std::os::fd::FromRawFd;
+        #[allow(unsafe_code)]
+        // SAFETY: descriptor 1 is the process's standard output, open for its whole life
+        // as std's own `Stdout` assumes; `ManuallyDrop` never closes it, and nothing else
+        // writes to it while the response is written (the handler has returned).
+        RawStdout(std::mem::ManuallyDrop::new(unsafe {
+            std::fs::File::from_raw_fd(1)
+        }))
+    }
+}
+
+#[cfg(unix)]
+impl Write for RawStdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(not(unix))]
+struct RawStdout(io::Stdout);
+
+#[cfg(not(unix))]
+impl RawStdout {
+    fn new() -> Self {
+        RawStdout(io::stdout())
+    }
+}
+
+#[cfg(not(unix))]
+impl Write for RawStdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Standard input without std's read-ahead buffer, so that not one byte past
