@@ -120,14 +120,14 @@ fn body_extractor_name(ty: &syn::Type) -> Option<&'static str> {
 //     fn main() {
 //         ::cgi::__private::run(
 //             ::cgi::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
-//             |request: ::cgi::Request| -> ::cgi::Response {
-//                 let arg0 = match ::cgi::__private::from_request_parts::<Query<Search>>(&request) {
+//             |__cgi_request: ::cgi::Request| -> ::cgi::Response {
+//                 let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<Search>>(&__cgi_request) {
 //                     Ok(value) => value,
 //                     Err(rejection) => return rejection,
 //                 };
-//                 let arg1 = match ::cgi::__private::from_request::<Form<Filter>, _>(request) { ... };
-//                 let response = search(arg0, arg1);
-//                 ::cgi::IntoResponse::into_response(response)
+//                 let __cgi_arg1 = match ::cgi::__private::from_request::<Form<Filter>, _>(__cgi_request) { ... };
+//                 let __cgi_response = search(__cgi_arg0, __cgi_arg1);
+//                 ::cgi::IntoResponse::into_response(__cgi_response)
 //             },
 //         )
 //     }

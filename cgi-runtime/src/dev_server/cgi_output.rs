@@ -78,7 +78,7 @@ pub(crate) fn parse(raw: &[u8]) -> Result<Output, String> {
 }
 
 /// The header block and the body: split at the first blank line (CRLF or bare LF).
-fn split_head(raw: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(super) fn split_head(raw: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut line_start = 0;
     while let Some(offset) = raw[line_start..].iter().position(|&byte| byte == b'\n') {
         let line_end = line_start + offset;

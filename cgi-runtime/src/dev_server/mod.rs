@@ -193,10 +193,11 @@ fn document(
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
         .and_then(|(_, value)| value.parse::<usize>().ok());
+    let length = body.len();
     let (body, length) = if head {
-        (Vec::new(), declared_length.unwrap_or(body.len()))
+        (Vec::new(), declared_length.unwrap_or(length))
     } else {
-        (body.clone(), body.len())
+        (body, length)
     };
     let mut response = tiny_http::Response::new(
         tiny_http::StatusCode(status),
@@ -243,10 +244,7 @@ fn trace_vars(program: &str, vars: &[(OsString, OsString)]) {
 }
 
 fn trace_head(program: &str, raw: &[u8]) {
-    let head_end = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .map_or(raw.len().min(2048), |at| at);
+    let head_end = cgi_output::split_head(raw).map_or(raw.len().min(2048), |(head, _)| head.len());
     let mut out = io::stderr().lock();
     let _ = writeln!(out, "{program}: --- the script's response head ---");
     for line in String::from_utf8_lossy(&raw[..head_end]).lines() {

@@ -1,5 +1,6 @@
 //! `Set-Cookie` response headers (RFC 6265 §4.1).
 
+use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderValue;
@@ -208,11 +209,11 @@ impl SetCookie {
                 if value.is_empty() || !value.bytes().all(allowed) {
                     return Err(format!("invalid {attribute} for cookie `{}`", self.name));
                 }
-                line.push_str(&format!("; {attribute}={value}"));
+                let _ = write!(line, "; {attribute}={value}");
             }
         }
         if let Some(max_age) = self.max_age {
-            line.push_str(&format!("; Max-Age={}", max_age.as_secs()));
+            let _ = write!(line, "; Max-Age={}", max_age.as_secs());
         }
         if let Some(expires) = self.expires {
             line.push_str("; Expires=");
