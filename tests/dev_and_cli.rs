@@ -1025,6 +1025,12 @@ fn serve_stops_on_ctrl_c() {
             .expect("kill runs");
         assert!(status.success(), "kill -INT failed: {status:?}");
     } else {
+        // A child inherits an ignored SIGINT (this runner was started in the background):
+        // Ctrl-C cannot be tested here, only that the server stops when killed.
+        eprintln!(
+            "NOT TESTED: stopping on Ctrl-C (SIGINT is ignored in this test runner); \
+             the server is killed instead"
+        );
         server.child.kill().expect("kill the server");
     }
     let status = server

@@ -438,7 +438,38 @@ fn custom_into_response_types_work() {
             (StatusCode::IM_A_TEAPOT, "short and stout").into_response()
         }
     }
-    assert_eq!(TestRequest::get("/").call(|| Teapot).status().as_u16(), 418);
+    let response = TestRequest::get("/").call(|| Teapot);
+    assert_eq!(response.status().as_u16(), 418);
+    assert_eq!(response.text(), "short and stout");
+}
+
+#[test]
+fn a_handler_takes_up_to_sixteen_extractors() {
+    #[allow(clippy::too_many_arguments)]
+    fn sixteen(
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        _: Method,
+        last: Method,
+    ) -> String {
+        format!("sixteenth: {last}")
+    }
+    assert_eq!(
+        TestRequest::post("/").call(sixteen).text(),
+        "sixteenth: POST"
+    );
 }
 
 // ---- The request model ----

@@ -555,6 +555,41 @@ fn an_idle_kept_connection_gives_its_worker_to_a_waiting_one() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
+fn a_slow_request_holds_up_only_its_own_worker() {
+    // How long a fast request takes while a 1.5 s one runs, with `workers` workers.
+    let fast_beside_slow = |workers: &str| -> Duration {
+        let server = Server::start(
+            FIXTURE,
+            &["--fastcgi", "127.0.0.1:0", "--workers", workers],
+            &[],
+            "FastCGI",
+        );
+        thread::scope(|scope| {
+            let slow =
+                scope.spawn(|| server.fastcgi_request(&fastcgi_get(FIXTURE, "sleep_ms=1500")));
+            thread::sleep(Duration::from_millis(150));
+            let started = Instant::now();
+            let reply = server.fastcgi_request(&fastcgi_get(FIXTURE, ""));
+            let took = started.elapsed();
+            answered(&reply, &server);
+            answered(&slow.join().expect("the slow client"), &server);
+            took
+        })
+    };
+    let with_two = fast_beside_slow("2");
+    assert!(
+        with_two < Duration::from_millis(900),
+        "with 2 workers the fast request waited {with_two:?} behind the slow one"
+    );
+    // The contrast that shows the measure means something: one worker serves in turn.
+    let with_one = fast_beside_slow("1");
+    assert!(
+        with_one >= Duration::from_millis(1000),
+        "with 1 worker the fast request took only {with_one:?}"
+    );
+}
+
+#[test]
 fn a_panic_answers_500_while_parallel_requests_on_the_same_process_succeed() {
     let mut server = Server::fastcgi(FIXTURE);
     let queries = [
