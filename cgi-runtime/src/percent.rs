@@ -3,7 +3,7 @@
 //! with positions) in `extract::urlencoded`.
 
 /// The byte a `%HH` at `at` stands for: exactly two hex digits (not `+A`, not `%4`).
-fn escaped_byte(input: &[u8], at: usize) -> Option<u8> {
+pub(crate) fn escaped_byte(input: &[u8], at: usize) -> Option<u8> {
     let digits = input.get(at + 1..at + 3)?;
     let value = |digit: u8| char::from(digit).to_digit(16);
     Some((value(digits[0])? * 16 + value(digits[1])?) as u8)

@@ -109,7 +109,7 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for MultipartForm<T> {
     fn from_request(request: Request) -> Result<Self, Self::Rejection> {
         let mut multipart = Multipart::from_request(request)?;
         let max_fields = multipart.limits.max_fields_count();
-        let mut text = form_urlencoded::Serializer::new(String::new());
+        let mut text = Vec::new();
         let mut text_fields = 0;
         let mut files = Vec::new();
         while let Some(field) = multipart.next_field()? {
@@ -133,10 +133,11 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for MultipartForm<T> {
                         "more than {max_fields} form fields"
                     )));
                 }
-                text.append_pair(&name, &field.text()?);
+                let value = field.text()?;
+                text.push((name.into(), value.into()));
             }
         }
-        let fields = urlencoded::from_bytes(text.finish().as_bytes()).map_err(|error| {
+        let fields = urlencoded::from_pairs(text).map_err(|error| {
             let (urlencoded::UrlencodedError::Malformed(reason)
             | urlencoded::UrlencodedError::Mismatch(reason)) = error;
             MultipartError::new(

@@ -10,6 +10,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Error as _, Unexpected, Visitor};
 use serde::forward_to_deserialize_any;
 
+use super::Pair;
+
 /// Why well-formed pairs could not become the target type.
 #[derive(Debug)]
 pub(super) struct Error {
@@ -49,7 +51,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Deserializes urlencoded `input` (already checked by `check_encoding`).
+/// Deserializes decoded urlencoded pairs.
 ///
 /// - A struct or map reads the pairs grouped by key, in the order each key first appears.
 /// - A sequence field (`Vec<T>`, `[T; N]`, tuples, sets) gets every value of its key, in
@@ -64,12 +66,12 @@ impl std::error::Error for Error {}
 /// - At top level a sequence (`Vec<(String, String)>`) gets the pairs in input order.
 #[derive(Debug)]
 pub(super) struct Deserializer<'de> {
-    input: &'de [u8],
+    pairs: Vec<Pair<'de>>,
 }
 
 impl<'de> Deserializer<'de> {
-    pub(super) fn new(input: &'de [u8]) -> Self {
-        Deserializer { input }
+    pub(super) fn new(pairs: Vec<Pair<'de>>) -> Self {
+        Deserializer { pairs }
     }
 }
 
@@ -82,7 +84,7 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         visitor.visit_map(GroupsAccess {
-            groups: group_by_key(self.input).into_iter(),
+            groups: group_by_key(self.pairs).into_iter(),
             pending: None,
         })
     }
@@ -98,7 +100,7 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         visitor.visit_seq(PairsAccess {
-            pairs: form_urlencoded::parse(self.input),
+            pairs: self.pairs.into_iter(),
         })
     }
 
@@ -139,11 +141,11 @@ struct Group<'de> {
 }
 
 /// Groups the pairs by key, keeping the order in which each key first appears.
-fn group_by_key(input: &[u8]) -> Vec<Group<'_>> {
+fn group_by_key(pairs: Vec<Pair<'_>>) -> Vec<Group<'_>> {
     let mut groups: Vec<Group<'_>> = Vec::new();
     // Looking keys up by hash keeps grouping linear in the number of pairs.
     let mut group_index: HashMap<Cow<'_, str>, usize> = HashMap::new();
-    for (key, value) in form_urlencoded::parse(input) {
+    for (key, value) in pairs {
         match group_index.get(&key) {
             Some(&index) => groups[index].values.push(value),
             None => {
@@ -198,7 +200,7 @@ impl<'de> de::MapAccess<'de> for GroupsAccess<'de> {
 
 /// The pairs in input order, for a top-level sequence such as `Vec<(String, String)>`.
 struct PairsAccess<'de> {
-    pairs: form_urlencoded::Parse<'de>,
+    pairs: std::vec::IntoIter<Pair<'de>>,
 }
 
 impl<'de> de::SeqAccess<'de> for PairsAccess<'de> {
@@ -762,13 +764,14 @@ mod tests {
 
     #[test]
     fn groups_keep_first_appearance_order() {
-        let groups: Vec<(String, Vec<String>)> = super::group_by_key(b"c=1&a=2&c=3&b=4&a=5")
-            .into_iter()
-            .map(|group| {
-                let values = group.values.into_iter().map(String::from).collect();
-                (group.key.into_owned(), values)
-            })
-            .collect();
+        let groups: Vec<(String, Vec<String>)> =
+            super::group_by_key(super::super::decode_pairs(b"c=1&a=2&c=3&b=4&a=5").unwrap())
+                .into_iter()
+                .map(|group| {
+                    let values = group.values.into_iter().map(String::from).collect();
+                    (group.key.into_owned(), values)
+                })
+                .collect();
         let expected = [("c", &["1", "3"][..]), ("a", &["2", "5"]), ("b", &["4"])];
         assert_eq!(
             groups,

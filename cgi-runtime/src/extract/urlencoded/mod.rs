@@ -2,7 +2,11 @@
 
 mod de;
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
+
+use crate::percent;
 
 /// Why urlencoded input could not become the target type.
 #[derive(Debug, PartialEq, Eq)]
@@ -13,14 +17,22 @@ pub(crate) enum UrlencodedError {
     Mismatch(String),
 }
 
+/// A decoded name and value.
+pub(crate) type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// Decodes `input` into `T`. Unlike WHATWG's lenient decoder, which keeps a stray `%` and
 /// replaces invalid UTF-8 with U+FFFD, malformed input is an error: silently altered form
 /// data is worse than a clear 400.
 ///
 /// A repeated key fills a sequence field; see [`de::Deserializer`] for the rules.
 pub(crate) fn from_bytes<T: DeserializeOwned>(input: &[u8]) -> Result<T, UrlencodedError> {
-    check_encoding(input).map_err(UrlencodedError::Malformed)?;
-    serde_path_to_error::deserialize(de::Deserializer::new(input)).map_err(|error| {
+    from_pairs(decode_pairs(input).map_err(UrlencodedError::Malformed)?)
+}
+
+/// Deserializes decoded pairs into `T` (for fields that never were urlencoded, like a
+/// multipart form's).
+pub(crate) fn from_pairs<T: DeserializeOwned>(pairs: Vec<Pair<'_>>) -> Result<T, UrlencodedError> {
+    serde_path_to_error::deserialize(de::Deserializer::new(pairs)).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         UrlencodedError::Mismatch(if path == "." || inner.names_the_field() {
@@ -31,43 +43,67 @@ pub(crate) fn from_bytes<T: DeserializeOwned>(input: &[u8]) -> Result<T, Urlenco
     })
 }
 
-fn check_encoding(input: &[u8]) -> Result<(), String> {
-    let mut decoded = Vec::new();
+/// Splits `input` into pairs at `&` (skipping empty ones) and each pair at its first `=`,
+/// decoding `+` and `%HH`, as `form_urlencoded::parse` does, but strictly: a `%` without
+/// two hex digits, or text that is not UTF-8 once decoded, is an error naming its byte.
+fn decode_pairs(input: &[u8]) -> Result<Vec<Pair<'_>>, String> {
+    let mut pairs = Vec::new();
     let mut offset = 0;
     for pair in input.split(|&byte| byte == b'&') {
-        decoded.clear();
-        let mut bytes = pair.iter().enumerate();
-        while let Some((index, &byte)) = bytes.next() {
-            decoded.push(match byte {
-                b'+' => b' ',
-                b'%' => {
-                    let high = bytes.next().and_then(|(_, &digit)| hex_value(digit));
-                    let low = bytes.next().and_then(|(_, &digit)| hex_value(digit));
-                    match (high, low) {
-                        (Some(high), Some(low)) => high << 4 | low,
-                        _ => {
-                            return Err(format!(
-                                "malformed percent-encoding at byte {}: `%` must be followed by two hex digits",
-                                offset + index
-                            ));
-                        }
-                    }
-                }
-                byte => byte,
-            });
-        }
-        if std::str::from_utf8(&decoded).is_err() {
-            return Err(format!(
-                "the text at byte {offset} is not UTF-8 once decoded"
-            ));
-        }
+        let start = offset;
         offset += pair.len() + 1;
+        if pair.is_empty() {
+            continue;
+        }
+        let (key, value, value_start) = match pair.iter().position(|&byte| byte == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..], start + at + 1),
+            None => (pair, &[][..], start + pair.len()),
+        };
+        // Both halves decoded before either is checked: a bad `%` anywhere in the pair
+        // is reported before text that is not UTF-8.
+        let key = decode_component(key, start)?;
+        let value = decode_component(value, value_start)?;
+        let not_utf8 = || format!("the text at byte {start} is not UTF-8 once decoded");
+        pairs.push((
+            into_text(key).ok_or_else(not_utf8)?,
+            into_text(value).ok_or_else(not_utf8)?,
+        ));
     }
-    Ok(())
+    Ok(pairs)
 }
 
-fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit).to_digit(16).map(|value| value as u8)
+/// `+` and `%HH` decoded; borrowed when there are none. `start` is its offset in the input.
+fn decode_component(bytes: &[u8], start: usize) -> Result<Cow<'_, [u8]>, String> {
+    if !bytes.iter().any(|&byte| byte == b'%' || byte == b'+') {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'+' => decoded.push(b' '),
+            b'%' => {
+                let byte = percent::escaped_byte(bytes, index).ok_or_else(|| {
+                    format!(
+                        "malformed percent-encoding at byte {}: `%` must be followed by two hex digits",
+                        start + index
+                    )
+                })?;
+                decoded.push(byte);
+                index += 2;
+            }
+            byte => decoded.push(byte),
+        }
+        index += 1;
+    }
+    Ok(Cow::Owned(decoded))
+}
+
+fn into_text(bytes: Cow<'_, [u8]>) -> Option<Cow<'_, str>> {
+    match bytes {
+        Cow::Borrowed(bytes) => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
+        Cow::Owned(bytes) => String::from_utf8(bytes).ok().map(Cow::Owned),
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +149,24 @@ mod tests {
             repeated,
             UrlencodedError::Mismatch("duplicate field `age`".into())
         );
+    }
+
+    #[test]
+    fn well_formed_input_decodes_as_the_whatwg_parser_does() {
+        for input in [
+            &b""[..],
+            b"a=1&b=2",
+            b"&&a=1&&",
+            b"a",
+            b"=v&k=&=",
+            b"a=b=c",
+            b"x+y=%2B%26%3D+z",
+            b"%C3%A9t%C3%A9=%E2%82%AC&a=1&a=2",
+        ] {
+            let strict = decode_pairs(input).unwrap();
+            let whatwg: Vec<_> = form_urlencoded::parse(input).collect();
+            assert_eq!(strict, whatwg, "{}", input.escape_ascii());
+        }
     }
 
     #[test]
