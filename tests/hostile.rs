@@ -1563,6 +1563,17 @@ fn bodies_far_over_the_limit() {
         .body_has("<td>16777216</td>")
         .check(assert_small_rss)
         .within(Duration::from_secs(10)),
+        // The other way: a response streamed from a reader goes out in bounded chunks.
+        row(
+            "a 64 MiB streamed download goes out in little memory",
+            200,
+            sp(cgi_get("fixture_misbehave", "download_mib=64").measure_rss()),
+        )
+        .check(|seen| {
+            assert_eq!(seen.cgi().body.len(), 64 * MIB, "{}", seen.dump());
+            assert_small_rss(seen);
+        })
+        .within(Duration::from_secs(10)),
     ];
     run_table("bodies over the limit", rows);
 }
