@@ -67,6 +67,8 @@ struct Raw {
     exited_before_eof: Option<bool>,
     /// Subprocess: the peak resident set size, in KiB, when measured.
     peak_rss_kib: Option<u64>,
+    /// Subprocess: what the script left in its own TMPDIR (uploads' temporary files).
+    tmpdir_left: Option<Vec<String>>,
 }
 
 /// What a row's checks see.
@@ -229,6 +231,10 @@ fn execute(row: Row) {
         );
     }
     assert_eq!(raw.code, Some(0), "the exit code\n{}", dump(&raw));
+    // Nothing leaks: whatever the attack, no temporary file outlives the request.
+    if let Some(left) = &raw.tmpdir_left {
+        assert!(left.is_empty(), "left in TMPDIR: {left:?}\n{}", dump(&raw));
+    }
     if !row.panic_row {
         assert!(!raw.log.contains("panicked"), "a panic\n{}", dump(&raw));
     }
@@ -269,6 +275,7 @@ fn in_process(call: impl FnOnce() -> TestResponse) -> Raw {
         stdin_written: None,
         exited_before_eof: None,
         peak_rss_kib: None,
+        tmpdir_left: None,
     }
 }
 
@@ -276,7 +283,7 @@ fn in_process(call: impl FnOnce() -> TestResponse) -> Raw {
 fn sp(script: Script) -> impl FnOnce() -> Raw + 'static {
     move || {
         let partial = script.cuts_stdout();
-        let outcome = script.run();
+        let outcome = script.own_tmpdir().run();
         Raw {
             via: outcome.name,
             stdout: outcome.stdout,
@@ -288,6 +295,7 @@ fn sp(script: Script) -> impl FnOnce() -> Raw + 'static {
             stdin_written: Some(outcome.stdin_written.is_ok()),
             exited_before_eof: Some(outcome.answered_before_eof),
             peak_rss_kib: outcome.peak_rss_kib,
+            tmpdir_left: outcome.tmpdir_left,
         }
     }
 }
