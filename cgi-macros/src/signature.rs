@@ -5,8 +5,7 @@
 //! second. The body is never parsed, only skipped as one token tree; the function itself is
 //! emitted exactly as written.
 
-use proc_macro2::{Ident, Span, TokenStream, TokenTree};
-use quote::ToTokens;
+use proc_macro2::{Ident, Span, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Generics, ReturnType, Token, Type, Visibility, parenthesized};
 
@@ -73,31 +72,31 @@ impl Parse for Signature {
 fn parse_input(input: ParseStream<'_>) -> syn::Result<Input> {
     input.call(Attribute::parse_outer)?;
     // The pattern runs up to the first `:` that is not part of a `::` path; a struct
-    // pattern's own colons are inside its braces, one token tree.
-    let mut pattern = TokenStream::new();
+    // pattern's own colons are inside its braces, one token tree. Only a top-level `self`
+    // makes it a receiver.
+    let mut receiver = None;
     while !input.is_empty() && !input.peek(Token![,]) {
         if input.peek(Token![::]) {
-            input.parse::<Token![::]>()?.to_tokens(&mut pattern);
+            input.parse::<Token![::]>()?;
         } else if input.peek(Token![:]) {
             break;
-        } else {
-            input.parse::<TokenTree>()?.to_tokens(&mut pattern);
+        } else if let TokenTree::Ident(ident) = input.parse::<TokenTree>()?
+            && ident == "self"
+        {
+            receiver.get_or_insert(ident.span());
         }
     }
-    let receiver = pattern
-        .clone()
-        .into_iter()
-        .find(|token| matches!(token, TokenTree::Ident(ident) if ident == "self"));
     let typed = input.peek(Token![:]) && !input.peek(Token![::]);
     if typed {
         input.parse::<Token![:]>()?;
     }
     match (receiver, typed) {
-        (Some(receiver), true) => {
-            input.parse::<Type>()?;
-            Ok(Input::Receiver(receiver.span()))
+        (Some(receiver), typed) => {
+            if typed {
+                input.parse::<Type>()?;
+            }
+            Ok(Input::Receiver(receiver))
         }
-        (Some(receiver), false) => Ok(Input::Receiver(receiver.span())),
         (None, true) => Ok(Input::Typed(Box::new(input.parse()?))),
         (None, false) => Err(syn::Error::new(
             input.span(),
@@ -109,7 +108,7 @@ fn parse_input(input: ParseStream<'_>) -> syn::Result<Input> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quote::quote;
+    use quote::{ToTokens, quote};
 
     fn types(signature: &Signature) -> Vec<String> {
         signature

@@ -170,13 +170,13 @@ fn execute(script: &Path, vars: Vec<(OsString, OsString)>, body: &[u8]) -> io::R
         .stderr(Stdio::inherit())
         .spawn()?;
     let mut stdin = child.stdin.take().expect("stdin is piped");
-    let body = body.to_vec();
     // Written on its own thread: a script may answer before reading all of a large body.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&body);
-    });
-    let output = child.wait_with_output()?;
-    let _ = writer.join();
+    let output = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let _ = stdin.write_all(body);
+        });
+        child.wait_with_output()
+    })?;
     Ok(output.stdout)
 }
 
