@@ -2,9 +2,9 @@
 
 use http::Version;
 
-use crate::body::BodyRejection;
 use crate::extract::private::ViaRequest;
 use crate::extract::{FromRequest, FromRequestParts, RemoteAddr};
+use crate::rejection::BodyRejection;
 use crate::request::Request;
 use crate::response::{Body, IntoResponse, Response};
 

@@ -5,7 +5,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::extract::private::ViaRequest;
-use crate::extract::{FromRequest, define_rejection, media_type, unsupported_media_type};
+use crate::extract::{FromRequest, media_type, unsupported_media_type};
+
+use crate::rejection::JsonRejection;
 use crate::request::Request;
 use crate::response::{IntoResponse, Response};
 
@@ -38,32 +40,6 @@ use crate::response::{IntoResponse, Response};
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Json<T>(pub T);
-
-define_rejection! {
-    /// Why [`Json`] failed:
-    ///
-    /// | problem | status |
-    /// |---|---|
-    /// | the body is not `application/json` | `415 Unsupported Media Type` |
-    /// | the body ended early, or is not valid JSON (syntax) | `400 Bad Request` |
-    /// | valid JSON of the wrong shape (the reason names the field) | `422 Unprocessable Content` |
-    ///
-    /// ```
-    /// use cgi::{Json, JsonRejection};
-    /// #[derive(serde::Deserialize)]
-    /// struct Point { x: i32 }
-    ///
-    /// fn status(result: Result<Json<Point>, JsonRejection>) -> String {
-    ///     result.map_or_else(|rejection| rejection.to_string(), |Json(p)| p.x.to_string())
-    /// }
-    /// let response = cgi::test::TestRequest::post("/")
-    ///     .header("Content-Type", "application/json")
-    ///     .body(r#"{"x": "one"}"#)
-    ///     .call(status);
-    /// assert!(response.text().starts_with("Invalid JSON data: field `x`: invalid type"));
-    /// ```
-    pub struct JsonRejection;
-}
 
 impl<T: DeserializeOwned> FromRequest<ViaRequest> for Json<T> {
     type Rejection = JsonRejection;

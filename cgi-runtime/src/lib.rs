@@ -1,19 +1,33 @@
 //! The runtime of [cgikit](https://docs.rs/cgikit): everything a `#[cgi::main]` script
 //! runs. Use it through the `cgikit` crate (`cgi::...`), which re-exports all of it and
 //! documents it.
+//!
+//! How it is laid out, in the order a request meets it:
+//!
+//! - [`run`](crate::run()) (`run.rs`): the process; picks the mode from the environment and
+//!   the command line (`command_line.rs`: one parser, and `--help`, for every mode).
+//! - `exchange.rs`: the core, a pure function of the meta-variables, a body reader and an
+//!   output writer: builds the [`Request`] (`request/`, with its [`RequestBody`]), extracts
+//!   the arguments (`extract/`, `multipart/`; what they answer on bad input is in
+//!   `rejection.rs`), calls the handler, writes the [`Response`] (`response/`).
+//! - Hosts of the core: real CGI (`run.rs`), FastCGI and SCGI (`long_lived/`), and the
+//!   made-up requests of the test kit ([`test`](mod@test)), the terminal (`terminal.rs`) and the
+//!   development server (`dev_server/`), which build their CGI variables and read CGI output
+//!   back through `host/`, as a web server does.
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-mod body;
+mod command_line;
 mod csrf;
 // The development server is for `cargo run`: left out of release builds, whose start-up
 // would otherwise pay for binding its ~50 socket and process functions at every request.
 #[cfg(all(feature = "serve", debug_assertions))]
 mod dev_server;
 mod error;
+mod exchange;
 mod extract;
 mod handler;
-mod header_variables;
+mod host;
 pub mod html;
 mod http_compat;
 #[cfg(feature = "json")]
@@ -23,27 +37,29 @@ mod limits;
 #[cfg(unix)]
 mod long_lived;
 mod multipart;
-mod offline;
 mod percent;
+mod rejection;
 mod request;
 mod response;
 mod run;
-mod serve;
+mod terminal;
 pub mod test;
 
-pub use body::{BodyRejection, RequestBody};
 pub use csrf::Csrf;
 pub use error::Error;
-pub use extract::{
-    Cookies, Form, FormRejection, FromRequest, FromRequestParts, PathInfo, PathInfoRejection,
-    Query, QueryRejection, RemoteAddr, RemoteAddrRejection, StringRejection,
-};
+pub use extract::{Cookies, Form, FromRequest, FromRequestParts, PathInfo, Query, RemoteAddr};
 pub use handler::Handler;
 #[cfg(feature = "json")]
-pub use json::{Json, JsonRejection};
+pub use json::Json;
 pub use limits::Limits;
-pub use multipart::{Field, Multipart, MultipartError, MultipartForm, Upload};
-pub use request::Request;
+pub use multipart::{Field, Multipart, MultipartForm, Upload};
+#[cfg(feature = "json")]
+pub use rejection::JsonRejection;
+pub use rejection::{
+    BodyRejection, FormRejection, MultipartError, PathInfoRejection, QueryRejection,
+    RemoteAddrRejection, StringRejection,
+};
+pub use request::{Request, RequestBody};
 pub use response::{
     Body, Html, IntoResponse, LocalRedirect, Redirect, Response, ResponseBuilder, SameSite,
     SetCookie,

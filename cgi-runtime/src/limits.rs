@@ -10,9 +10,12 @@ use std::time::Duration;
 /// sets [`max_body`](Limits::max_body) for a script; [`cgi::run_with`](crate::run_with) takes a
 /// whole `Limits`.
 ///
+/// Each limit has a setter (`max_body(n)`, by value, for chaining) and a getter named
+/// after it with `get_` (`get_max_body()`), as `std::process::Command` names its own.
+///
 /// ```
 /// let limits = cgi::Limits::default().max_body(64 * 1024);
-/// assert_eq!(limits.max_body_bytes(), 64 * 1024);
+/// assert_eq!(limits.get_max_body(), 64 * 1024);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -30,7 +33,7 @@ impl Limits {
     /// The default body limit: 2 MiB.
     ///
     /// ```
-    /// assert_eq!(cgi::Limits::DEFAULT_MAX_BODY, cgi::Limits::default().max_body_bytes());
+    /// assert_eq!(cgi::Limits::DEFAULT_MAX_BODY, cgi::Limits::default().get_max_body());
     /// ```
     pub const DEFAULT_MAX_BODY: u64 = 2 * 1024 * 1024;
 
@@ -39,7 +42,7 @@ impl Limits {
     ///
     /// ```
     /// let limits = cgi::Limits::default().max_body(1024);
-    /// # assert_eq!(limits.max_body_bytes(), 1024);
+    /// # assert_eq!(limits.get_max_body(), 1024);
     /// ```
     #[must_use]
     pub fn max_body(mut self, bytes: u64) -> Self {
@@ -53,7 +56,7 @@ impl Limits {
     ///
     /// ```
     /// let limits = cgi::Limits::default().drain_cap(1 << 20);
-    /// # assert_eq!(limits.drain_cap_bytes(), 1 << 20);
+    /// # assert_eq!(limits.get_drain_cap(), 1 << 20);
     /// ```
     #[must_use]
     pub fn drain_cap(mut self, bytes: u64) -> Self {
@@ -66,7 +69,7 @@ impl Limits {
     ///
     /// ```
     /// let limits = cgi::Limits::default().drain_timeout(std::time::Duration::from_secs(1));
-    /// # assert_eq!(limits.drain_timeout_duration().as_secs(), 1);
+    /// # assert_eq!(limits.get_drain_timeout().as_secs(), 1);
     /// ```
     #[must_use]
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
@@ -78,7 +81,7 @@ impl Limits {
     ///
     /// ```
     /// let limits = cgi::Limits::default().max_parts(10);
-    /// # assert_eq!(limits.max_parts_count(), 10);
+    /// # assert_eq!(limits.get_max_parts(), 10);
     /// ```
     #[must_use]
     pub fn max_parts(mut self, parts: usize) -> Self {
@@ -91,7 +94,7 @@ impl Limits {
     ///
     /// ```
     /// let limits = cgi::Limits::default().max_fields(20);
-    /// # assert_eq!(limits.max_fields_count(), 20);
+    /// # assert_eq!(limits.get_max_fields(), 20);
     /// ```
     #[must_use]
     pub fn max_fields(mut self, fields: usize) -> Self {
@@ -103,7 +106,7 @@ impl Limits {
     ///
     /// ```
     /// let limits = cgi::Limits::default().max_body(100 << 20).max_file_size(10 << 20);
-    /// # assert_eq!(limits.max_file_size_bytes(), 10 << 20);
+    /// # assert_eq!(limits.get_max_file_size(), 10 << 20);
     /// ```
     #[must_use]
     pub fn max_file_size(mut self, bytes: u64) -> Self {
@@ -116,7 +119,7 @@ impl Limits {
     ///
     /// ```
     /// let limits = cgi::Limits::default().max_field_size(1 << 20);
-    /// # assert_eq!(limits.max_field_size_bytes(), 1 << 20);
+    /// # assert_eq!(limits.get_max_field_size(), 1 << 20);
     /// ```
     #[must_use]
     pub fn max_field_size(mut self, bytes: u64) -> Self {
@@ -128,7 +131,7 @@ impl Limits {
     ///
     /// ```
     /// let limits = cgi::Limits::default().max_part_headers(4096);
-    /// # assert_eq!(limits.max_part_header_bytes(), 4096);
+    /// # assert_eq!(limits.get_max_part_headers(), 4096);
     /// ```
     #[must_use]
     pub fn max_part_headers(mut self, bytes: usize) -> Self {
@@ -139,72 +142,72 @@ impl Limits {
     /// The most parts of a multipart body.
     ///
     /// ```
-    /// assert_eq!(cgi::Limits::default().max_parts_count(), 100);
+    /// assert_eq!(cgi::Limits::default().get_max_parts(), 100);
     /// ```
-    pub fn max_parts_count(&self) -> usize {
+    pub fn get_max_parts(&self) -> usize {
         self.max_parts
     }
 
     /// The most text fields of a multipart form.
     ///
     /// ```
-    /// assert_eq!(cgi::Limits::default().max_fields_count(), 100);
+    /// assert_eq!(cgi::Limits::default().get_max_fields(), 100);
     /// ```
-    pub fn max_fields_count(&self) -> usize {
+    pub fn get_max_fields(&self) -> usize {
         self.max_fields
     }
 
     /// The largest uploaded file.
     ///
     /// ```
-    /// assert_eq!(cgi::Limits::default().max_file_size_bytes(), u64::MAX);
+    /// assert_eq!(cgi::Limits::default().get_max_file_size(), u64::MAX);
     /// ```
-    pub fn max_file_size_bytes(&self) -> u64 {
+    pub fn get_max_file_size(&self) -> u64 {
         self.max_file_size
     }
 
     /// The largest field read into memory.
     ///
     /// ```
-    /// assert_eq!(cgi::Limits::default().max_field_size_bytes(), 64 * 1024);
+    /// assert_eq!(cgi::Limits::default().get_max_field_size(), 64 * 1024);
     /// ```
-    pub fn max_field_size_bytes(&self) -> u64 {
+    pub fn get_max_field_size(&self) -> u64 {
         self.max_field_size
     }
 
     /// The largest part header block.
     ///
     /// ```
-    /// assert_eq!(cgi::Limits::default().max_part_header_bytes(), 8 * 1024);
+    /// assert_eq!(cgi::Limits::default().get_max_part_headers(), 8 * 1024);
     /// ```
-    pub fn max_part_header_bytes(&self) -> usize {
+    pub fn get_max_part_headers(&self) -> usize {
         self.max_part_headers
     }
 
     /// The body limit in bytes.
     ///
     /// ```
-    /// assert_eq!(cgi::Limits::default().max_body_bytes(), 2 * 1024 * 1024);
+    /// assert_eq!(cgi::Limits::default().get_max_body(), 2 * 1024 * 1024);
     /// ```
-    pub fn max_body_bytes(&self) -> u64 {
+    pub fn get_max_body(&self) -> u64 {
         self.max_body
     }
 
     /// The drain cap in bytes.
     ///
     /// ```
-    /// assert!(cgi::Limits::default().drain_cap_bytes() >= cgi::Limits::DEFAULT_MAX_BODY);
+    /// assert!(cgi::Limits::default().get_drain_cap() >= cgi::Limits::DEFAULT_MAX_BODY);
     /// ```
-    pub fn drain_cap_bytes(&self) -> u64 {
+    pub fn get_drain_cap(&self) -> u64 {
         self.drain_cap
     }
 
     /// The drain timeout.
     ///
     /// ```
-    /// assert!(cgi::Limits::default().drain_timeout_duration().as_secs() > 0);
+    /// assert!(cgi::Limits::default().get_drain_timeout().as_secs() > 0);
     /// ```
-    pub fn drain_timeout_duration(&self) -> Duration {
+    pub fn get_drain_timeout(&self) -> Duration {
         self.drain_timeout
     }
 }

@@ -59,6 +59,19 @@ pub(crate) fn encode_into(out: &mut String, bytes: &[u8], keep: fn(u8) -> bool) 
     }
 }
 
+/// Appends `text` encoded as a value of an HTML form (`application/x-www-form-urlencoded`,
+/// as browsers encode it): a space is `+`, and every byte but `A-Za-z0-9*-._` is `%HH`.
+pub(crate) fn encode_form_component(out: &mut String, text: &str) {
+    for (index, piece) in text.split(' ').enumerate() {
+        if index > 0 {
+            out.push('+');
+        }
+        encode_into(out, piece.as_bytes(), |byte| {
+            byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_')
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +103,12 @@ mod tests {
             byte.is_ascii_alphanumeric() || byte == b'/'
         });
         assert_eq!(out, "a%20b/%C3%A9");
+    }
+
+    #[test]
+    fn form_components_encode_as_browsers_do() {
+        let mut out = String::new();
+        encode_form_component(&mut out, "Ada Lovelace & co=1+2 \u{e9}*-._~");
+        assert_eq!(out, "Ada+Lovelace+%26+co%3D1%2B2+%C3%A9*-._%7E");
     }
 }

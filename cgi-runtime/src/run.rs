@@ -4,13 +4,14 @@ use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use crate::body::Leftover;
+use crate::command_line::{self, Command};
+use crate::exchange::{Exchange, answer, one_line, panic_message};
 use crate::handler::Handler;
 use crate::limits::Limits;
-use crate::offline;
+use crate::request::Leftover;
 use crate::request::Request;
 use crate::response::Response;
-use crate::serve::{Exchange, one_line, panic_message, serve};
+use crate::terminal;
 
 /// Runs a handler as a CGI script: reads the request the server passed, answers it on
 /// standard output, and returns. This is what `#[cgi::main]` generates; call it yourself
@@ -65,13 +66,7 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
     if !is_cgi(&vars) {
         drop(vars);
         let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-        #[cfg(unix)]
-        if let Some((protocol, listener, workers)) = long_lived_mode(&program, &args) {
-            install_panic_hook(program.clone());
-            crate::long_lived::run(&program, protocol, listener, workers, &limits, &handler);
-            return;
-        }
-        offline::run(&program, args, &limits, handler);
+        run_command_line(&program, &args, &limits, handler);
         return;
     }
     if vars.iter().any(|(name, _)| name == "HTTP_PROXY") {
@@ -95,7 +90,7 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
         panic_hook_logs: true,
         leftover: Leftover::Drain,
     };
-    match serve(vars, exchange, &limits, handler) {
+    match answer(vars, exchange, &limits, handler) {
         Ok(()) => {}
         // The client left (nginx and busybox close the pipe): nothing to tell anyone.
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
@@ -106,31 +101,73 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
     }
 }
 
-/// FastCGI or SCGI, with the socket to serve on, if the command line asks for it or a
-/// process manager passed a listening socket as standard input (and no arguments).
-/// Exits with a message when the options are wrong or the address cannot be had.
-#[cfg(unix)]
-fn long_lived_mode(
+/// Outside CGI: what the command line asks for. With no arguments, a listening socket
+/// as standard input means a FastCGI process manager started the program (FastCGI §2.2);
+/// otherwise the terminal's one request.
+fn run_command_line(
     program: &str,
     args: &[OsString],
-) -> Option<(
-    crate::long_lived::Protocol,
-    crate::long_lived::Listener,
-    usize,
-)> {
-    use crate::long_lived::{self, Listener, Protocol};
-    let options = match long_lived::parse_options(args) {
-        Ok(Some(options)) => options,
-        Ok(None) if args.is_empty() => {
-            let listener = Listener::inherited()?;
-            return Some((Protocol::FastCgi, listener, long_lived::DEFAULT_WORKERS));
-        }
-        Ok(None) => return None,
+    limits: &Limits,
+    handler: impl Fn(Request) -> Response + Sync,
+) {
+    #[cfg(unix)]
+    if args.is_empty()
+        && let Some(listener) = crate::long_lived::Listener::inherited()
+    {
+        let options = command_line::LongLivedOptions::default();
+        install_panic_hook(program.to_owned());
+        crate::long_lived::run(program, &options, listener, limits, &handler);
+        return;
+    }
+    let help = || command_line::help(program, DEV_SERVER);
+    match command_line::parse(args) {
         Err(message) => {
-            eprintln!("{program}: {message} (see --help)");
+            eprintln!("{program}: {message}\n\n{}", help());
             std::process::exit(2);
         }
-    };
+        Ok(Command::Help) => {
+            let _ = io::stdout().write_all(help().as_bytes());
+        }
+        Ok(Command::Request(request)) => terminal::run(program, request, limits, handler),
+        Ok(Command::Serve { address, trace }) => serve_development(program, &address, trace),
+        Ok(Command::LongLived(options)) => serve_long_lived(program, &options, limits, &handler),
+    }
+}
+
+/// Whether this build has the development server: debug builds with the `serve` feature.
+const DEV_SERVER: bool = cfg!(all(feature = "serve", debug_assertions));
+
+#[cfg(all(feature = "serve", debug_assertions))]
+fn serve_development(program: &str, address: &str, trace: bool) {
+    if let Err(error) = crate::dev_server::run(program, address, trace) {
+        eprintln!("{program}: {error}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(not(all(feature = "serve", debug_assertions)))]
+fn serve_development(program: &str, _address: &str, _trace: bool) {
+    if cfg!(feature = "serve") {
+        eprintln!(
+            "{program}: --serve is in debug builds only (`cargo run -- --serve`); release builds, \
+             the ones to deploy, leave the development server out to start faster"
+        );
+    } else {
+        eprintln!("{program}: built without cgikit's `serve` feature, so --serve is not available");
+    }
+    std::process::exit(2);
+}
+
+/// FastCGI or SCGI on the address the options name, or on the listening socket passed as
+/// standard input. Exits with a message when the address cannot be had.
+#[cfg(unix)]
+fn serve_long_lived(
+    program: &str,
+    options: &command_line::LongLivedOptions,
+    limits: &Limits,
+    handler: &(dyn Fn(Request) -> Response + Sync),
+) {
+    use crate::long_lived::Listener;
     let listener = match &options.address {
         Some(address) => Listener::bind(address).unwrap_or_else(|error| {
             eprintln!("{program}: cannot listen on {address}: {error}");
@@ -144,7 +181,19 @@ fn long_lived_mode(
             std::process::exit(2);
         }),
     };
-    Some((options.protocol, listener, options.workers))
+    install_panic_hook(program.to_owned());
+    crate::long_lived::run(program, options, listener, limits, handler);
+}
+
+#[cfg(not(unix))]
+fn serve_long_lived(
+    program: &str,
+    _options: &command_line::LongLivedOptions,
+    _limits: &Limits,
+    _handler: &(dyn Fn(Request) -> Response + Sync),
+) {
+    eprintln!("{program}: FastCGI and SCGI need a Unix system");
+    std::process::exit(2);
 }
 
 /// CGI mode when the server set either variable; RFC 3875 only requires REQUEST_METHOD.

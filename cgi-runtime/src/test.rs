@@ -25,10 +25,11 @@ use std::io::Cursor;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 
+use crate::exchange::{Exchange, answer};
 use crate::handler::Handler;
-use crate::header_variables::{self, Host};
+use crate::host::cgi_output::{self, Output};
+use crate::host::{Host, HttpRequest, cgi_variables};
 use crate::limits::Limits;
-use crate::serve::{Exchange, serve};
 
 /// A request to run a handler on, built like a web server would build the CGI environment.
 ///
@@ -63,8 +64,11 @@ impl TestRequest {
     /// A `GET` request for `uri` (a path, optionally with `?query`).
     ///
     /// ```
-    /// let request = cgi::test::TestRequest::get("/?page=2");
-    /// # let _ = request;
+    /// fn page(request: cgi::Request) -> String {
+    ///     format!("{} {}", request.method(), request.uri())
+    /// }
+    /// let response = cgi::test::TestRequest::get("/?page=2").call(page);
+    /// assert_eq!(response.text(), "GET /?page=2");
     /// ```
     pub fn get(uri: &str) -> Self {
         Self::new(Method::GET, uri)
@@ -73,8 +77,8 @@ impl TestRequest {
     /// A `POST` request for `uri`.
     ///
     /// ```
-    /// let request = cgi::test::TestRequest::post("/").body("raw");
-    /// # let _ = request;
+    /// let response = cgi::test::TestRequest::post("/").body("raw").call(|body: Vec<u8>| body);
+    /// assert_eq!(response.body(), b"raw");
     /// ```
     pub fn post(uri: &str) -> Self {
         Self::new(Method::POST, uri)
@@ -108,8 +112,12 @@ impl TestRequest {
     /// `Content-Length` become `CONTENT_TYPE` and `CONTENT_LENGTH`, as servers pass them).
     ///
     /// ```
-    /// let request = cgi::test::TestRequest::get("/").header("Accept-Language", "fr");
-    /// # let _ = request;
+    /// fn language(request: cgi::Request) -> String {
+    ///     let variable = request.var("HTTP_ACCEPT_LANGUAGE").unwrap_or_default();
+    ///     String::from_utf8_lossy(variable).into_owned()
+    /// }
+    /// let response = cgi::test::TestRequest::get("/").header("Accept-Language", "fr").call(language);
+    /// assert_eq!(response.text(), "fr");
     /// ```
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
@@ -119,8 +127,14 @@ impl TestRequest {
     /// Adds a cookie to the `Cookie` header (several are joined with `"; "`).
     ///
     /// ```
-    /// let request = cgi::test::TestRequest::get("/").cookie("sid", "abc").cookie("theme", "dark");
-    /// # let _ = request;
+    /// fn cookie_header(request: cgi::Request) -> String {
+    ///     request.header("cookie").unwrap_or_default().to_owned()
+    /// }
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .cookie("sid", "abc")
+    ///     .cookie("theme", "dark")
+    ///     .call(cookie_header);
+    /// assert_eq!(response.text(), "sid=abc; theme=dark");
     /// ```
     pub fn cookie(mut self, name: &str, value: &str) -> Self {
         self.cookies.push(format!("{name}={value}"));
@@ -131,8 +145,14 @@ impl TestRequest {
     /// makes it unset, as RFC 3875 §4.1 says. The value may be any bytes the OS allows.
     ///
     /// ```
-    /// let request = cgi::test::TestRequest::get("/").var("HTTPS", "on").var("SERVER_NAME", "");
-    /// # let _ = request;
+    /// fn describe(request: cgi::Request) -> String {
+    ///     format!("{} {:?}", request.is_https(), request.var("SERVER_NAME"))
+    /// }
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .var("HTTPS", "on")
+    ///     .var("SERVER_NAME", "")
+    ///     .call(describe);
+    /// assert_eq!(response.text(), "true None");
     /// ```
     pub fn var(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
         self.vars.push((name.to_owned(), value.as_ref().to_owned()));
@@ -145,9 +165,14 @@ impl TestRequest {
     /// ```
     /// #[derive(serde::Serialize)]
     /// struct Login<'a> { user: &'a str }
-    /// let request = cgi::test::TestRequest::post("/").form(&Login { user: "ada" });
-    /// let request = cgi::test::TestRequest::post("/").form(&[("user", "ada")]);
-    /// # let _ = request;
+    /// #[derive(serde::Deserialize)]
+    /// struct User { user: String }
+    /// fn hello(cgi::Form(form): cgi::Form<User>) -> String { form.user }
+    ///
+    /// let response = cgi::test::TestRequest::post("/").form(&Login { user: "ada" }).call(hello);
+    /// assert_eq!(response.text(), "ada");
+    /// let response = cgi::test::TestRequest::post("/").form(&[("user", "grace")]).call(hello);
+    /// assert_eq!(response.text(), "grace");
     /// ```
     ///
     /// # Panics
@@ -165,9 +190,17 @@ impl TestRequest {
     ///
     /// ```
     /// use cgi::test::{MultipartBody, TestRequest};
-    /// let request = TestRequest::post("/upload")
-    ///     .multipart(MultipartBody::new().text("title", "Notes").file("doc", "notes.txt", "text/plain", b"..."));
-    /// # let _ = request;
+    /// fn names(mut multipart: cgi::Multipart) -> Result<String, cgi::MultipartError> {
+    ///     let mut names = Vec::new();
+    ///     while let Some(field) = multipart.next_field()? {
+    ///         names.push(format!("{:?}/{:?}", field.name(), field.file_name()));
+    ///     }
+    ///     Ok(names.join(" "))
+    /// }
+    /// let response = TestRequest::post("/upload")
+    ///     .multipart(MultipartBody::new().text("title", "Notes").file("doc", "notes.txt", "text/plain", b"..."))
+    ///     .call(names);
+    /// assert_eq!(response.text(), r#"Some("title")/None Some("doc")/Some("notes.txt")"#);
     /// ```
     pub fn multipart(self, body: MultipartBody) -> Self {
         let content_type = format!("multipart/form-data; boundary={}", MultipartBody::BOUNDARY);
@@ -178,8 +211,11 @@ impl TestRequest {
     /// Sets the body (and `CONTENT_LENGTH`).
     ///
     /// ```
-    /// let request = cgi::test::TestRequest::post("/").header("Content-Type", "text/plain").body("hello");
-    /// # let _ = request;
+    /// fn length(request: cgi::Request) -> String {
+    ///     String::from_utf8_lossy(request.var("CONTENT_LENGTH").unwrap_or_default()).into_owned()
+    /// }
+    /// let response = cgi::test::TestRequest::post("/").header("Content-Type", "text/plain").body("hello").call(length);
+    /// assert_eq!(response.text(), "5");
     /// ```
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = Some(body.into());
@@ -221,83 +257,44 @@ impl TestRequest {
             output: &mut output,
             log: &mut log,
             panic_hook_logs: false,
-            leftover: crate::body::Leftover::Drain,
+            leftover: crate::request::Leftover::Drain,
         };
         // Writing to a Vec cannot fail; an error here is a streamed body that failed after
         // its headers, which the log already tells.
-        let _ = serve(vars, exchange, &limits, |request| handler.call(request));
+        let _ = answer(vars, exchange, &limits, |request| handler.call(request));
         TestResponse::parse(output, String::from_utf8_lossy(&log).into_owned())
     }
 
-    /// The meta-variables a server would set for this request, and the body.
-    pub(crate) fn into_cgi_vars(self) -> (Vec<(OsString, OsString)>, Vec<u8>) {
-        let (path, query) = self.target.split_once('?').unwrap_or((&self.target, ""));
-        let mut vars: Vec<(String, OsString)> = vec![
-            ("GATEWAY_INTERFACE".into(), "CGI/1.1".into()),
-            ("SERVER_PROTOCOL".into(), "HTTP/1.1".into()),
-            ("SERVER_SOFTWARE".into(), "cgikit-test".into()),
-            ("SERVER_NAME".into(), "localhost".into()),
-            ("SERVER_PORT".into(), "80".into()),
-            ("REMOTE_ADDR".into(), "127.0.0.1".into()),
-            ("REQUEST_METHOD".into(), self.method.as_str().into()),
-            ("REQUEST_URI".into(), self.target.as_str().into()),
-            ("SCRIPT_NAME".into(), "".into()),
-            ("PATH_INFO".into(), percent_decode_path(path)),
-            ("QUERY_STRING".into(), query.into()),
-            ("HTTP_HOST".into(), "localhost".into()),
-        ];
-        if let Some(body) = &self.body {
-            vars.push(("CONTENT_LENGTH".into(), body.len().to_string().into()));
+    /// The meta-variables the test host sets for this request (see [`Host::in_process`]),
+    /// with [`var`](Self::var)'s last, and the body.
+    fn into_cgi_vars(self) -> (Vec<(OsString, OsString)>, Vec<u8>) {
+        let TestRequest {
+            method,
+            target,
+            mut headers,
+            cookies,
+            vars: overrides,
+            body,
+            limits: _,
+        } = self;
+        if !cookies.is_empty() {
+            headers.push(("Cookie".to_owned(), cookies.join("; ")));
         }
-        let headers = self
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()));
-        let mut header_vars = header_variables::from_headers(headers, Host::Permissive);
-        if !self.cookies.is_empty() {
-            header_variables::join(
-                &mut header_vars,
-                "HTTP_COOKIE".to_owned(),
-                &self.cookies.join("; "),
-            );
-        }
-        // A header replaces the default of its variable (HTTP_HOST, CONTENT_LENGTH).
-        for (variable, value) in header_vars {
-            vars.retain(|(existing, _)| *existing != variable);
-            vars.push((variable, value.into()));
-        }
+        let request = HttpRequest {
+            method: method.as_str(),
+            target: &target,
+            protocol: "HTTP/1.1",
+            headers: &headers,
+            content_length: body.as_ref().map(|body| body.len() as u64),
+        };
+        let mut vars = cgi_variables(&Host::in_process("cgikit-test"), &request);
         // `var` sets a meta-variable outright: it replaces any other value of that name.
-        for (name, value) in self.vars {
-            vars.retain(|(existing, _)| *existing != name);
-            vars.push((name, value));
+        for (name, value) in overrides {
+            vars.retain(|(existing, _)| *existing != *name);
+            vars.push((name.into(), value));
         }
-        (
-            vars.into_iter()
-                .map(|(name, value)| (name.into(), value))
-                .collect(),
-            self.body.unwrap_or_default(),
-        )
+        (vars, body.unwrap_or_default())
     }
-}
-
-/// Decodes `%HH` in a path, as servers do for `PATH_INFO`; other bytes pass through.
-pub(crate) fn percent_decode_path(path: &str) -> OsString {
-    let decoded: Vec<u8> = crate::percent::decode(path.as_bytes());
-    match String::from_utf8(decoded) {
-        Ok(text) => text.into(),
-        Err(error) => bytes_to_os_string(error.into_bytes()),
-    }
-}
-
-#[cfg(unix)]
-fn bytes_to_os_string(bytes: Vec<u8>) -> OsString {
-    use std::os::unix::ffi::OsStringExt;
-    OsString::from_vec(bytes)
-}
-
-#[cfg(not(unix))]
-fn bytes_to_os_string(bytes: Vec<u8>) -> OsString {
-    String::from_utf8_lossy(&bytes).into_owned().into()
 }
 
 /// What a handler answered, parsed back from the CGI bytes it wrote.
@@ -320,62 +317,40 @@ impl TestResponse {
     fn parse(raw: Vec<u8>, log: String) -> Self {
         // Only for a failure's message: most outputs are never shown.
         let shown = || String::from_utf8_lossy(&raw).into_owned();
-        let end = raw
-            .windows(4)
-            .position(|window| window == b"\r\n\r\n")
-            .unwrap_or_else(|| {
+        let (status, headers, body) = match cgi_output::parse(&raw) {
+            // cgikit writes `Status` first on every response but a local redirect.
+            Ok(Output::Document {
+                status,
+                headers,
+                body,
+            }) if raw.starts_with(b"Status: ") => (status, headers, body),
+            // Read as nginx and lighttpd read it.
+            Ok(Output::LocalRedirect(location)) => (
+                StatusCode::FOUND.as_u16(),
+                vec![("Location".to_owned(), location.into_bytes())],
+                Vec::new(),
+            ),
+            Ok(Output::Document { .. }) => {
                 panic!(
-                    "the CGI output has no blank line after its headers:\n{}",
+                    "the CGI output does not start with a Status line:\n{}",
                     shown()
-                );
-            });
-        // Header values may carry obs-text (bytes over 0x7F) that `http` accepts: the head
-        // is read as bytes, line by line.
-        let mut lines = raw[..end]
-            .split(|&byte| byte == b'\n')
-            .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
-            .peekable();
-        // cgikit writes `Status` first on every response except a local redirect
-        // (RFC 3875 §6.2.2), which is a lone `Location` line.
-        let is_local_redirect =
-            raw[..end].starts_with(b"Location: /") && !raw[..end].contains(&b'\n');
-        let status = if is_local_redirect {
-            StatusCode::FOUND
-        } else {
-            lines
-                .next()
-                .and_then(|line| line.strip_prefix(b"Status: "))
-                .and_then(|status| status.get(..3))
-                .and_then(|code| std::str::from_utf8(code).ok())
-                .and_then(|code| code.parse::<u16>().ok())
-                .and_then(|code| StatusCode::from_u16(code).ok())
-                .unwrap_or_else(|| {
-                    panic!(
-                        "the CGI output does not start with a Status line:\n{}",
-                        shown()
-                    )
-                })
+                )
+            }
+            Err(reason) => panic!("the CGI output is malformed ({reason}):\n{}", shown()),
         };
-        let mut headers = HeaderMap::new();
-        for line in lines {
-            let colon = line
-                .windows(2)
-                .position(|pair| pair == b": ")
-                .unwrap_or_else(|| {
-                    panic!("malformed header line {:?}", String::from_utf8_lossy(line))
-                });
-            let (name, value) = (&line[..colon], &line[colon + 2..]);
-            let name = HeaderName::from_bytes(name)
-                .unwrap_or_else(|_| panic!("bad header name {:?}", String::from_utf8_lossy(name)));
-            let value = HeaderValue::from_bytes(value).unwrap_or_else(|_| {
-                panic!("bad header value {:?}", String::from_utf8_lossy(value))
+        let status = StatusCode::from_u16(status).expect("a status from 100 to 599");
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .unwrap_or_else(|_| panic!("bad header name {name:?}"));
+            let value = HeaderValue::from_bytes(&value).unwrap_or_else(|_| {
+                panic!("bad header value {:?}", String::from_utf8_lossy(&value))
             });
-            headers.append(name, value);
+            map.append(name, value);
         }
-        let body = raw[end + 4..].to_vec();
         TestResponse {
             status,
-            headers,
+            headers: map,
             body,
             raw,
             log,
@@ -467,7 +442,10 @@ impl TestResponse {
 /// let body = MultipartBody::new()
 ///     .text("caption", "Sunset")
 ///     .file("photo", "sunset.jpg", "image/jpeg", &[0xFF, 0xD8, 0xFF]);
-/// # let _ = body;
+/// let response = cgi::test::TestRequest::post("/").multipart(body).call(|request: cgi::Request| {
+///     request.header("content-type").unwrap_or_default().to_owned()
+/// });
+/// assert!(response.text().starts_with("multipart/form-data; boundary="));
 /// ```
 #[derive(Debug, Clone, Default)]
 #[must_use]
@@ -483,7 +461,10 @@ impl MultipartBody {
     ///
     /// ```
     /// let body = cgi::test::MultipartBody::new();
-    /// # let _ = body;
+    /// let response = cgi::test::TestRequest::post("/").multipart(body).call(|mut form: cgi::Multipart| {
+    ///     form.next_field().map(|field| field.is_none().to_string())
+    /// });
+    /// assert_eq!(response.text(), "true");
     /// ```
     pub fn new() -> Self {
         MultipartBody::default()
@@ -492,8 +473,13 @@ impl MultipartBody {
     /// Adds a text field.
     ///
     /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Person { name: String }
     /// let body = cgi::test::MultipartBody::new().text("name", "Ada");
-    /// # let _ = body;
+    /// let response = cgi::test::TestRequest::post("/")
+    ///     .multipart(body)
+    ///     .call(|form: cgi::MultipartForm<Person>| form.fields.name);
+    /// assert_eq!(response.text(), "Ada");
     /// ```
     pub fn text(self, name: &str, value: &str) -> Self {
         self.part(
@@ -505,8 +491,15 @@ impl MultipartBody {
     /// Adds a file field.
     ///
     /// ```
+    /// use std::io::Read;
     /// let body = cgi::test::MultipartBody::new().file("doc", "a.txt", "text/plain", b"hello");
-    /// # let _ = body;
+    /// let response = cgi::test::TestRequest::post("/").multipart(body).call(|mut form: cgi::Multipart| {
+    ///     let mut field = form.next_field()?.expect("one field");
+    ///     let mut text = format!("{:?} {:?}: ", field.file_name(), field.content_type());
+    ///     field.read_to_string(&mut text).map_err(cgi::MultipartError::from_io)?;
+    ///     Ok::<_, cgi::MultipartError>(text)
+    /// });
+    /// assert_eq!(response.text(), r#"Some("a.txt") Some("text/plain"): hello"#);
     /// ```
     pub fn file(self, name: &str, file_name: &str, content_type: &str, data: &[u8]) -> Self {
         let headers = format!(

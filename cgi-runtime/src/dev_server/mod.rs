@@ -2,9 +2,6 @@
 //! a faithful host would (Go's `net/http/cgi.Handler` is the model), so a script can be
 //! tried in a browser without installing a web server.
 
-mod cgi_output;
-mod environment;
-
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -13,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
-use cgi_output::Output;
-use environment::RequestLine;
+use crate::host::cgi_output::{self, Output};
+use crate::host::{HeaderPolicy, Host, HttpRequest, cgi_variables};
 
 /// How many local redirects one request may follow (a script redirecting to itself).
 const MAX_LOCAL_REDIRECTS: usize = 10;
@@ -24,6 +21,8 @@ struct Settings {
     script: PathBuf,
     trace: bool,
     local: SocketAddr,
+    /// The `PATH` children get: this server's own.
+    path: OsString,
 }
 
 /// Serves until the process is stopped (Ctrl-C).
@@ -43,6 +42,7 @@ pub(crate) fn run(program: &str, address: &str, trace: bool) -> io::Result<()> {
         script,
         trace,
         local,
+        path: std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()),
     });
     for request in server.incoming_requests() {
         let settings = Arc::clone(&settings);
@@ -65,33 +65,38 @@ fn greeting(program: &str, local: SocketAddr) -> Vec<String> {
 
 fn answer(settings: &Settings, mut request: tiny_http::Request) {
     let started = Instant::now();
-    let line = RequestLine {
-        method: request.method().to_string(),
-        target: request.url().to_owned(),
-        protocol: format!("HTTP/{}", request.http_version()),
-        headers: request
-            .headers()
-            .iter()
-            .map(|header| (header.field.to_string(), header.value.to_string()))
-            .collect(),
-        body_length: 0,
+    let method = request.method().to_string();
+    let target = request.url().to_owned();
+    let protocol = format!("HTTP/{}", request.http_version());
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|header| (header.field.to_string(), header.value.to_string()))
+        .collect();
+    let host = Host {
+        software: "cgikit-dev",
+        headers: HeaderPolicy::Faithful,
+        server_name: None,
         local: settings.local,
-        remote: request.remote_addr().copied(),
+        remote_addr: request.remote_addr().map(SocketAddr::ip),
+        remote_port: request.remote_addr().map(SocketAddr::port),
+        path: Some(settings.path.clone()),
     };
-    let (method, target) = (line.method.clone(), line.target.clone());
     // tiny_http has already removed any chunked framing: the script gets a plain body with
     // its CONTENT_LENGTH, as lighttpd and nginx give it.
     let mut body = Vec::new();
     let (status, response) = match std::io::Read::read_to_end(request.as_reader(), &mut body) {
         Err(error) => bad_gateway(&format!("could not read the request body: {error}")),
-        Ok(_) => run_script(
-            settings,
-            RequestLine {
-                body_length: body.len(),
-                ..line
-            },
-            &body,
-        ),
+        Ok(_) => {
+            let request = HttpRequest {
+                method: &method,
+                target: &target,
+                protocol: &protocol,
+                headers: &headers,
+                content_length: (!body.is_empty()).then_some(body.len() as u64),
+            };
+            run_script(settings, &host, request, &body)
+        }
     };
     let _ = request.respond(response);
     eprintln!(
@@ -104,11 +109,24 @@ fn answer(settings: &Settings, mut request: tiny_http::Request) {
 /// Runs the script, following local redirects, and builds the HTTP response.
 fn run_script(
     settings: &Settings,
-    mut line: RequestLine,
+    host: &Host,
+    first: HttpRequest<'_>,
     mut body: &[u8],
 ) -> (u16, tiny_http::ResponseBox) {
+    let mut redirected_to: Option<String> = None;
     for _ in 0..=MAX_LOCAL_REDIRECTS {
-        let vars = environment::build(&line);
+        let request = match &redirected_to {
+            None => first,
+            // §6.2.2: the server fetches the new location itself, as a GET without body
+            // (what Apache does).
+            Some(location) => HttpRequest {
+                method: "GET",
+                target: location,
+                content_length: None,
+                ..first
+            },
+        };
+        let vars = cgi_variables(host, &request);
         if settings.trace {
             trace_vars(&settings.program, &vars);
         }
@@ -141,18 +159,11 @@ fn run_script(
             }) => {
                 return (
                     status,
-                    document(status, &headers, body, line.method == "HEAD"),
+                    document(status, &headers, body, request.method == "HEAD"),
                 );
             }
             Ok(Output::LocalRedirect(location)) => {
-                // §6.2.2: the server fetches the new location itself, as a GET without body
-                // (what Apache does).
-                line = RequestLine {
-                    method: "GET".into(),
-                    target: location,
-                    body_length: 0,
-                    ..line
-                };
+                redirected_to = Some(location);
                 body = &[];
             }
         }
@@ -185,14 +196,14 @@ fn execute(script: &Path, vars: Vec<(OsString, OsString)>, body: &[u8]) -> io::R
 /// Content-Length is kept, as a GET would have had it.
 fn document(
     status: u16,
-    headers: &[(String, String)],
+    headers: &[(String, Vec<u8>)],
     body: Vec<u8>,
     head: bool,
 ) -> tiny_http::ResponseBox {
     let declared_length = headers
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.parse::<usize>().ok());
+        .and_then(|(_, value)| std::str::from_utf8(value).ok()?.parse::<usize>().ok());
     let length = body.len();
     let (body, length) = if head {
         (Vec::new(), declared_length.unwrap_or(length))
@@ -211,7 +222,7 @@ fn document(
         if name.eq_ignore_ascii_case("content-length") {
             continue;
         }
-        if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+        if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_slice()) {
             response.add_header(header);
         }
     }

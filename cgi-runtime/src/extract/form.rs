@@ -4,9 +4,8 @@ use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::urlencoded::{self, UrlencodedError};
-use super::{
-    FormRejection, FromRequest, media_type, private::ViaRequest, query, unsupported_media_type,
-};
+use super::{FromRequest, media_type, private::ViaRequest, query, unsupported_media_type};
+use crate::rejection::FormRejection;
 use crate::request::Request;
 
 /// An HTML form submission, decoded into `T` with serde.

@@ -20,14 +20,13 @@ macro_rules! impl_deref {
 }
 use impl_deref;
 
-mod body;
 mod cookies;
 mod form;
 mod path_info;
 mod query;
-mod rejection;
 mod remote_addr;
 pub(crate) mod urlencoded;
+mod whole_body;
 
 use std::convert::Infallible;
 
@@ -40,10 +39,6 @@ pub use cookies::Cookies;
 pub use form::Form;
 pub use path_info::PathInfo;
 pub use query::Query;
-pub(crate) use rejection::define_rejection;
-pub use rejection::{
-    FormRejection, PathInfoRejection, QueryRejection, RemoteAddrRejection, StringRejection,
-};
 pub use remote_addr::RemoteAddr;
 
 /// An extractor that reads only the request's head: meta-variables, headers, query.

@@ -2,7 +2,8 @@
 
 use http::StatusCode;
 
-use super::{FromRequestParts, PathInfoRejection};
+use super::FromRequestParts;
+use crate::rejection::PathInfoRejection;
 use crate::request::Request;
 
 /// The part of the URL path after the script's name (`PATH_INFO`): for

@@ -3,8 +3,9 @@
 use http::StatusCode;
 use serde::de::DeserializeOwned;
 
+use super::FromRequestParts;
 use super::urlencoded::{self, UrlencodedError};
-use super::{FromRequestParts, QueryRejection};
+use crate::rejection::QueryRejection;
 use crate::request::Request;
 
 /// The query string (`QUERY_STRING`), decoded into `T` with serde.

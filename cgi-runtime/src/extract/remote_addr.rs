@@ -5,7 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use http::StatusCode;
 
-use super::{FromRequestParts, RemoteAddrRejection};
+use super::FromRequestParts;
+use crate::rejection::RemoteAddrRejection;
 use crate::request::Request;
 
 /// The client's address (`REMOTE_ADDR`) and port (`REMOTE_PORT`, which Python's server

@@ -1,12 +1,12 @@
 //! Long-lived process: the same handler behind FastCGI or SCGI, many requests per process.
 //!
 //! A pool of worker threads shares the listening socket; each takes a connection, answers
-//! its requests through the same core as CGI ([`crate::serve`]), and takes the next one.
+//! its requests through the same core as CGI ([`crate::exchange`]), and takes the next one.
 //! SIGTERM or SIGINT stops the accepting and lets the requests in flight finish: workers
 //! wait for connections and for requests in slices of [`IDLE_POLL`], looking in between.
 
 mod fastcgi;
-mod patient;
+mod polling_reader;
 mod scgi;
 mod signals;
 mod socket;
@@ -17,17 +17,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use crate::body::Leftover;
+use crate::command_line::{LongLivedOptions, Protocol};
+use crate::exchange::{Exchange, answer, one_line, panic_message};
 use crate::limits::Limits;
+use crate::request::Leftover;
 use crate::request::Request;
 use crate::response::Response;
-use crate::serve::{Exchange, one_line, panic_message, serve};
 use fastcgi::Ending;
 pub(crate) use fastcgi::converse_bytes as fastcgi_conversation;
 pub(crate) use socket::Listener;
 
-/// How many requests are answered at once unless `--workers` says otherwise.
-pub(crate) const DEFAULT_WORKERS: usize = 16;
 /// How long a web server may go silent in the middle of a request before the worker
 /// gives up on the connection.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,13 +37,6 @@ const IDLE_GIVE_BACK: Duration = Duration::from_secs(1);
 /// The most of an unread body read and thrown away while closing a connection.
 const LINGER_CAP: u64 = 16 * 1024 * 1024;
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The protocol spoken on every connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Protocol {
-    FastCgi,
-    Scgi,
-}
 
 impl Protocol {
     fn name(self) -> &'static str {
@@ -94,7 +86,7 @@ impl Context<'_> {
             panic_hook_logs: self.panic_hook_logs,
             leftover: Leftover::Discard,
         };
-        serve(vars, exchange, self.limits, self.handler)
+        answer(vars, exchange, self.limits, self.handler)
     }
 
     /// Whether every worker is busy, so that an idle kept-alive connection should give
@@ -104,16 +96,18 @@ impl Context<'_> {
     }
 }
 
-/// Serves `protocol` on `listener` with `workers` threads until SIGTERM or SIGINT.
-/// Returns once the requests in flight are answered.
+/// Serves the options' protocol on `listener` with their number of worker threads until
+/// SIGTERM or SIGINT. Returns once the requests in flight are answered.
 pub(crate) fn run(
     program: &str,
-    protocol: Protocol,
+    options: &LongLivedOptions,
     listener: Listener,
-    workers: usize,
     limits: &Limits,
     handler: &(dyn Fn(Request) -> Response + Sync),
 ) {
+    let LongLivedOptions {
+        protocol, workers, ..
+    } = *options;
     signals::stop_on_termination();
     if let Err(error) = listener.set_accept_timeout(IDLE_POLL) {
         eprintln!("{program}: {error}: a stop will wait for the next connection");
@@ -260,121 +254,5 @@ fn connection(protocol: Protocol, stream: socket::Stream, context: &Context<'_>)
             protocol.name(),
             one_line(&error.to_string())
         ),
-    }
-}
-
-/// What the command line asked for: `--fastcgi ADDR` or `--scgi ADDR`, and `--workers N`.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Options {
-    pub(crate) protocol: Protocol,
-    /// `None`: FastCGI on the listening socket passed as standard input.
-    pub(crate) address: Option<String>,
-    pub(crate) workers: usize,
-}
-
-/// Reads the long-lived options; `Ok(None)` when there are none (the offline mode's
-/// arguments, or none at all).
-pub(crate) fn parse_options(args: &[std::ffi::OsString]) -> Result<Option<Options>, String> {
-    const OPTIONS: [&str; 3] = ["--fastcgi", "--scgi", "--workers"];
-    if !args
-        .iter()
-        .any(|arg| OPTIONS.iter().any(|option| arg == *option))
-    {
-        return Ok(None);
-    }
-    let mut options = Options {
-        protocol: Protocol::FastCgi,
-        address: None,
-        workers: DEFAULT_WORKERS,
-    };
-    let mut args = args.iter().map(|arg| arg.to_str());
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .flatten()
-                .ok_or_else(|| format!("{} needs a value", arg.unwrap_or("")))
-        };
-        match arg {
-            Some(option @ ("--fastcgi" | "--scgi")) => {
-                if options.address.is_some() {
-                    return Err("give one of --fastcgi ADDRESS and --scgi ADDRESS".into());
-                }
-                options.address = Some(value()?.to_owned());
-                if option == "--scgi" {
-                    options.protocol = Protocol::Scgi;
-                }
-            }
-            Some("--workers") => {
-                let workers = value()?;
-                options.workers = workers
-                    .parse()
-                    .ok()
-                    .filter(|count| (1..=4096).contains(count))
-                    .ok_or_else(|| {
-                        format!("--workers takes a number from 1 to 4096, not {workers:?}")
-                    })?;
-            }
-            _ => {
-                return Err(format!(
-                    "{} does not go with --fastcgi, --scgi or --workers",
-                    arg.map_or_else(|| "a non-UTF-8 argument".into(), |arg| format!("{arg:?}"))
-                ));
-            }
-        }
-    }
-    Ok(Some(options))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Result<Option<Options>, String> {
-        let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-        parse_options(&args)
-    }
-
-    #[test]
-    fn options_choose_the_protocol_address_and_workers() {
-        assert_eq!(parse(&["/path", "a=1"]), Ok(None));
-        assert_eq!(
-            parse(&["--fastcgi", "unix:/run/app.sock"]),
-            Ok(Some(Options {
-                protocol: Protocol::FastCgi,
-                address: Some("unix:/run/app.sock".into()),
-                workers: DEFAULT_WORKERS
-            }))
-        );
-        assert_eq!(
-            parse(&["--workers", "4", "--scgi", "127.0.0.1:4000"]),
-            Ok(Some(Options {
-                protocol: Protocol::Scgi,
-                address: Some("127.0.0.1:4000".into()),
-                workers: 4
-            }))
-        );
-        // A process manager's socket on stdin, with a worker count.
-        assert_eq!(
-            parse(&["--workers", "2"]),
-            Ok(Some(Options {
-                protocol: Protocol::FastCgi,
-                address: None,
-                workers: 2
-            }))
-        );
-    }
-
-    #[test]
-    fn option_mistakes_are_explained() {
-        for (args, message) in [
-            (&["--fastcgi"][..], "--fastcgi needs a value"),
-            (&["--fastcgi", "a:1", "--scgi", "b:2"], "give one of"),
-            (&["--workers", "0", "--fastcgi", "a:1"], "from 1 to 4096"),
-            (&["--workers", "many"], "from 1 to 4096"),
-            (&["--fastcgi", "a:1", "/path"], "\"/path\" does not go with"),
-        ] {
-            let error = parse(args).unwrap_err();
-            assert!(error.contains(message), "{args:?}: {error}");
-        }
     }
 }

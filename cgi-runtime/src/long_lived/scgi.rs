@@ -8,10 +8,10 @@ use std::os::unix::ffi::OsStringExt;
 
 use http::StatusCode;
 
-use super::patient::Patient;
+use super::polling_reader::PollingReader;
 use super::{Context, Transport};
+use crate::exchange::write_response;
 use crate::response::Response;
-use crate::serve::write_response;
 
 /// The most header bytes one request may bring.
 const MAX_HEADERS: usize = 1024 * 1024;
@@ -22,8 +22,8 @@ pub(crate) fn answer<T: Transport>(
     output: &mut dyn Write,
     context: &Context<'_>,
 ) -> io::Result<()> {
-    // The socket polls (see `Patient`); SCGI has no idle time to look for a stop in.
-    let mut input = BufReader::with_capacity(16 * 1024, Patient::new(input));
+    // The socket polls (see `PollingReader`); SCGI has no idle time to look for a stop in.
+    let mut input = BufReader::with_capacity(16 * 1024, PollingReader::new(input));
     let vars = match read_headers(&mut input) {
         Ok(vars) => vars,
         Err(Malformed(reason)) => {

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::patient::is_timeout;
+use super::polling_reader::is_timeout;
 
 /// A listening socket.
 #[derive(Debug)]

@@ -108,7 +108,7 @@ impl<T: DeserializeOwned> FromRequest<ViaRequest> for MultipartForm<T> {
 
     fn from_request(request: Request) -> Result<Self, Self::Rejection> {
         let mut multipart = Multipart::from_request(request)?;
-        let max_fields = multipart.limits.max_fields_count();
+        let max_fields = multipart.limits.get_max_fields();
         let mut text = Vec::new();
         let mut text_fields = 0;
         let mut files = Vec::new();

@@ -10,13 +10,12 @@ use std::io::{self, Read, Write};
 use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
 
-use crate::body::RequestBody;
 use crate::extract::private::ViaRequest;
-use crate::extract::{
-    FromRequest, define_rejection, media_type, media_type_parameter, unsupported_media_type,
-};
+use crate::extract::{FromRequest, media_type, media_type_parameter, unsupported_media_type};
 use crate::limits::Limits;
+use crate::rejection::MultipartError;
 use crate::request::Request;
+use crate::request::RequestBody;
 use parser::{ParseError, Parts};
 use upload::TempFile;
 
@@ -66,24 +65,6 @@ pub struct Multipart {
     count: usize,
     /// A structural error ends the stream: every later call reports it again.
     failed: Option<MultipartError>,
-}
-
-define_rejection! {
-    /// Why a multipart body could not be read: `415` not `multipart/form-data`, `400`
-    /// malformed (no boundary, a bad part, the body ends early), `413` over a limit, `500`
-    /// a temporary file could not be written.
-    ///
-    /// ```
-    /// fn upload(multipart: Result<cgi::Multipart, cgi::MultipartError>) -> String {
-    ///     match multipart {
-    ///         Ok(_) => "ok".into(),
-    ///         Err(error) => format!("{}: {error}", error.status().as_u16()),
-    ///     }
-    /// }
-    /// let response = cgi::test::TestRequest::post("/").header("Content-Type", "text/plain").body("x").call(upload);
-    /// assert!(response.text().starts_with("415: "));
-    /// ```
-    pub struct MultipartError;
 }
 
 impl MultipartError {
@@ -246,16 +227,16 @@ impl Multipart {
     fn advance(&mut self) -> Result<Option<(HeaderMap, disposition::Disposition)>, MultipartError> {
         let Some(headers) = self
             .parts
-            .next_part(self.limits.max_part_header_bytes())
+            .next_part(self.limits.get_max_part_headers())
             .map_err(MultipartError::from_parse)?
         else {
             return Ok(None);
         };
         self.count += 1;
-        if self.count > self.limits.max_parts_count() {
+        if self.count > self.limits.get_max_parts() {
             return Err(MultipartError::too_large(format!(
                 "more than {} parts",
-                self.limits.max_parts_count()
+                self.limits.get_max_parts()
             )));
         }
         let disposition = headers
@@ -357,7 +338,7 @@ impl Field<'_> {
     ///
     /// Over the limit (`413`), or the body is malformed (`400`).
     pub fn bytes(mut self) -> Result<Vec<u8>, MultipartError> {
-        let limit = self.multipart.limits.max_field_size_bytes();
+        let limit = self.multipart.limits.get_max_field_size();
         let mut bytes = Vec::new();
         let mut chunk = [0u8; 8192];
         loop {
@@ -470,7 +451,7 @@ impl Read for Field<'_> {
             io::Error::other(ReadFailure(failure))
         })?;
         self.size += n as u64;
-        let limit = self.multipart.limits.max_file_size_bytes();
+        let limit = self.multipart.limits.get_max_file_size();
         if self.file_name.is_some() && self.size > limit {
             let failure = MultipartError::too_large(format!("a file is over {limit} bytes"));
             self.multipart.failed = Some(failure.clone());

@@ -1,6 +1,7 @@
 //! The request: RFC 3875 meta-variables, headers, URI and body.
 
 mod headers;
+mod request_body;
 mod uri;
 mod variables;
 
@@ -11,9 +12,11 @@ use std::sync::OnceLock;
 
 use http::{HeaderMap, Method, StatusCode, Uri};
 
-use crate::body::{self, Framing, Leftover, RequestBody};
 use crate::limits::Limits;
 use crate::response::Response;
+use request_body::Framing;
+pub(crate) use request_body::Leftover;
+pub use request_body::RequestBody;
 pub(crate) use variables::Variables;
 
 /// One CGI request: everything the server passed in meta-variables, and the body.
@@ -62,11 +65,7 @@ impl Request {
             Some(Ok(method)) => method,
             Some(Err(_)) => {
                 // Whatever body came with it is drained first, as for every early answer.
-                leftover.dispose(
-                    input,
-                    limits.drain_cap_bytes(),
-                    limits.drain_timeout_duration(),
-                );
+                leftover.dispose(input, limits.get_drain_cap(), limits.get_drain_timeout());
                 return Err(Box::new(Response::rejection(
                     StatusCode::BAD_REQUEST,
                     "REQUEST_METHOD is not a valid method.".into(),
@@ -79,7 +78,7 @@ impl Request {
                 )));
             }
         };
-        let framing = body::framing(
+        let framing = request_body::framing(
             vars.bytes("CONTENT_LENGTH"),
             vars.bytes("HTTP_TRANSFER_ENCODING"),
             limits,
@@ -87,7 +86,7 @@ impl Request {
         let body = match framing {
             Ok(Framing::None) => RequestBody::empty(),
             Ok(Framing::Length(length)) => {
-                RequestBody::new(input, length, limits.drain_timeout_duration(), leftover)
+                RequestBody::new(input, length, limits.get_drain_timeout(), leftover)
             }
             Err(rejection) => {
                 return Err(Box::new(

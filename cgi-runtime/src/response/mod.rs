@@ -1,22 +1,22 @@
 //! What a handler answers, and how it becomes CGI output.
 
 mod attachment;
-mod body;
-mod html;
+mod html_response;
 mod into_response;
 mod local_redirect;
 mod redirect;
+mod response_body;
 mod set_cookie;
 pub(crate) mod write;
 
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderMap, StatusCode};
 
-pub use body::Body;
-pub use html::Html;
+pub use html_response::Html;
 pub use into_response::IntoResponse;
 pub use local_redirect::LocalRedirect;
 pub use redirect::Redirect;
+pub use response_body::Body;
 pub(crate) use set_cookie::is_token_byte;
 pub use set_cookie::{SameSite, SetCookie};
 

@@ -9,7 +9,9 @@ use http::HeaderValue;
 ///
 /// ```
 /// let cookie = cgi::SetCookie::new("sid", "abc").same_site(cgi::SameSite::Strict);
-/// # let _ = cookie;
+/// let response = cgi::test::TestRequest::get("/")
+///     .call(move || cgi::Response::builder().cookie(cookie.clone()).body(""));
+/// assert_eq!(response.header("set-cookie"), Some("sid=abc; SameSite=Strict"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SameSite {
@@ -64,7 +66,9 @@ impl SetCookie {
     ///
     /// ```
     /// let cookie = cgi::SetCookie::new("theme", "dark");
-    /// # let _ = cookie;
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .call(move || cgi::Response::builder().cookie(cookie.clone()).body(""));
+    /// assert_eq!(response.header("set-cookie"), Some("theme=dark"));
     /// ```
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
         SetCookie {
@@ -101,7 +105,9 @@ impl SetCookie {
     ///
     /// ```
     /// let cookie = cgi::SetCookie::new("a", "1").path("/cgi-bin/app");
-    /// # let _ = cookie;
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .call(move || cgi::Response::builder().cookie(cookie.clone()).body(""));
+    /// assert_eq!(response.header("set-cookie"), Some("a=1; Path=/cgi-bin/app"));
     /// ```
     pub fn path(mut self, path: &str) -> Self {
         self.path = Some(path.to_owned());
@@ -112,7 +118,9 @@ impl SetCookie {
     ///
     /// ```
     /// let cookie = cgi::SetCookie::new("a", "1").domain("example.com");
-    /// # let _ = cookie;
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .call(move || cgi::Response::builder().cookie(cookie.clone()).body(""));
+    /// assert_eq!(response.header("set-cookie"), Some("a=1; Domain=example.com"));
     /// ```
     pub fn domain(mut self, domain: &str) -> Self {
         self.domain = Some(domain.to_owned());
@@ -123,7 +131,9 @@ impl SetCookie {
     ///
     /// ```
     /// let cookie = cgi::SetCookie::new("a", "1").max_age(std::time::Duration::from_secs(60));
-    /// # let _ = cookie;
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .call(move || cgi::Response::builder().cookie(cookie.clone()).body(""));
+    /// assert_eq!(response.header("set-cookie"), Some("a=1; Max-Age=60"));
     /// ```
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = Some(max_age);
@@ -135,7 +145,9 @@ impl SetCookie {
     ///
     /// ```
     /// let cookie = cgi::SetCookie::new("a", "1").expires(std::time::SystemTime::UNIX_EPOCH);
-    /// # let _ = cookie;
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .call(move || cgi::Response::builder().cookie(cookie.clone()).body(""));
+    /// assert_eq!(response.header("set-cookie"), Some("a=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
     /// ```
     pub fn expires(mut self, expires: SystemTime) -> Self {
         self.expires = Some(expires);
@@ -146,7 +158,9 @@ impl SetCookie {
     ///
     /// ```
     /// let cookie = cgi::SetCookie::new("a", "1").secure(true);
-    /// # let _ = cookie;
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .call(move || cgi::Response::builder().cookie(cookie.clone()).body(""));
+    /// assert_eq!(response.header("set-cookie"), Some("a=1; Secure"));
     /// ```
     pub fn secure(mut self, secure: bool) -> Self {
         self.secure = secure;
@@ -157,7 +171,9 @@ impl SetCookie {
     ///
     /// ```
     /// let cookie = cgi::SetCookie::new("a", "1").http_only(true);
-    /// # let _ = cookie;
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .call(move || cgi::Response::builder().cookie(cookie.clone()).body(""));
+    /// assert_eq!(response.header("set-cookie"), Some("a=1; HttpOnly"));
     /// ```
     pub fn http_only(mut self, http_only: bool) -> Self {
         self.http_only = http_only;
@@ -168,7 +184,9 @@ impl SetCookie {
     ///
     /// ```
     /// let cookie = cgi::SetCookie::new("a", "1").same_site(cgi::SameSite::Strict);
-    /// # let _ = cookie;
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .call(move || cgi::Response::builder().cookie(cookie.clone()).body(""));
+    /// assert_eq!(response.header("set-cookie"), Some("a=1; SameSite=Strict"));
     /// ```
     pub fn same_site(mut self, same_site: SameSite) -> Self {
         self.same_site = Some(same_site);
@@ -179,7 +197,9 @@ impl SetCookie {
     ///
     /// ```
     /// let cookie = cgi::SetCookie::new("a", "1").secure(true).partitioned(true);
-    /// # let _ = cookie;
+    /// let response = cgi::test::TestRequest::get("/")
+    ///     .call(move || cgi::Response::builder().cookie(cookie.clone()).body(""));
+    /// assert_eq!(response.header("set-cookie"), Some("a=1; Secure; Partitioned"));
     /// ```
     pub fn partitioned(mut self, partitioned: bool) -> Self {
         self.partitioned = partitioned;

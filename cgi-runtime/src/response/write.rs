@@ -6,7 +6,7 @@ use http::StatusCode;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, LOCATION};
 
 use super::Response;
-use super::body::BodyContent;
+use super::response_body::BodyContent;
 
 /// Response headers that describe the connection, not the document: RFC 3875 §6.3.4 says
 /// a script MUST NOT send them, and `Status` belongs to the status code.

@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::StatusCode;
 
-use super::patient::{Patient, is_timeout};
+use super::polling_reader::{PollingReader, is_timeout};
 use super::{Context, Transport};
+use crate::exchange::write_response;
 use crate::response::Response;
-use crate::serve::write_response;
 use record::{BeginRequest, HEADER_LEN, Header, MAX_CONTENT, ProtocolStatus, kind};
 
 /// The most meta-variable bytes one request may bring (nginx sends a few KiB; Apache
@@ -41,7 +41,7 @@ pub(crate) fn converse<T: Transport>(
     context: &Context<'_>,
 ) -> io::Result<Ending> {
     let incoming = Arc::new(Mutex::new(Incoming {
-        records: BufReader::with_capacity(16 * 1024, Patient::new(input)),
+        records: BufReader::with_capacity(16 * 1024, PollingReader::new(input)),
         replies: Vec::new(),
         stdin: StdinState::default(),
         max_requests: context.workers,
@@ -179,7 +179,7 @@ enum Params {
 /// The reading side of the connection, shared by the conversation and the request body
 /// (which the handler may read, or drop unread).
 struct Incoming<T> {
-    records: BufReader<Patient<T>>,
+    records: BufReader<PollingReader<T>>,
     /// Answers to management records and refused requests that arrived meanwhile.
     replies: Vec<u8>,
     stdin: StdinState,
@@ -838,7 +838,7 @@ mod tests {
             if kept.is_none() {
                 *kept = Some(std::mem::replace(
                     request.body_mut(),
-                    crate::body::RequestBody::empty(),
+                    crate::request::RequestBody::empty(),
                 ));
                 return "kept the body".into_response();
             }

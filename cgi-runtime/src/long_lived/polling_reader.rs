@@ -7,19 +7,19 @@ use std::time::Instant;
 
 /// A connection's reading side that waits through the polling timeouts.
 #[derive(Debug)]
-pub(crate) struct Patient<T> {
+pub(crate) struct PollingReader<T> {
     inner: T,
     /// Between requests: a timeout goes to the caller, which decides whether to wait on.
     pub(crate) idle: bool,
 }
 
-impl<T> Patient<T> {
+impl<T> PollingReader<T> {
     pub(crate) fn new(inner: T) -> Self {
-        Patient { inner, idle: false }
+        PollingReader { inner, idle: false }
     }
 }
 
-impl<T: Read> Read for Patient<T> {
+impl<T: Read> Read for PollingReader<T> {
     /// One read, retried through timeouts for up to `READ_TIMEOUT` (per read: a server
     /// that sends a byte a minute keeps the worker, but web servers are trusted peers).
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -67,9 +67,9 @@ mod tests {
 
     #[test]
     fn within_a_request_timeouts_are_waited_through_and_when_idle_reported() {
-        let mut busy = Patient::new(Slow(0));
+        let mut busy = PollingReader::new(Slow(0));
         assert_eq!(busy.read(&mut [0; 4]).unwrap(), 1);
-        let mut idle = Patient::new(Slow(0));
+        let mut idle = PollingReader::new(Slow(0));
         idle.idle = true;
         assert!(is_timeout(&idle.read(&mut [0; 4]).unwrap_err()));
     }

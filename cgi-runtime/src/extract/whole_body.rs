@@ -3,8 +3,9 @@
 use http::StatusCode;
 
 use super::private::ViaRequest;
-use super::{FromRequest, StringRejection, media_type_parameter};
-use crate::body::BodyRejection;
+use super::{FromRequest, media_type_parameter};
+use crate::rejection::BodyRejection;
+use crate::rejection::StringRejection;
 use crate::request::Request;
 
 /// The body as text. A `Content-Type` that declares another charset than UTF-8 answers

@@ -9,6 +9,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::limits::Limits;
+use crate::rejection::BodyRejection;
 use crate::response::Response;
 
 /// The request body, read lazily from standard input (or whatever the host supplied).
@@ -185,21 +186,6 @@ impl std::fmt::Debug for RequestBody {
     }
 }
 
-crate::extract::define_rejection! {
-    /// Why the request body could not be read: it ended before `CONTENT_LENGTH` bytes, or
-    /// the read failed. Answers `400 Bad Request`.
-    ///
-    /// ```
-    /// fn read(mut request: cgi::Request) -> Result<String, cgi::BodyRejection> {
-    ///     Ok(format!("{} bytes", request.body_mut().read_to_vec()?.len()))
-    /// }
-    /// // CONTENT_LENGTH says 10, but only 3 bytes arrive:
-    /// let response = cgi::test::TestRequest::post("/").body("abc").var("CONTENT_LENGTH", "10").call(read);
-    /// assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
-    /// ```
-    pub struct BodyRejection;
-}
-
 impl BodyRejection {
     fn ended_early(expected: u64, received: u64) -> Self {
         BodyRejection::new(
@@ -253,7 +239,7 @@ pub(crate) fn framing(
         .and_then(|digits| digits.parse::<u64>().ok());
     match length {
         Some(0) => Ok(Framing::None),
-        Some(length) if length <= limits.max_body_bytes() => Ok(Framing::Length(length)),
+        Some(length) if length <= limits.get_max_body() => Ok(Framing::Length(length)),
         Some(length) => Err(FramingRejection::TooLarge {
             length: Some(length),
         }),
@@ -278,18 +264,18 @@ impl FramingRejection {
         limits: &Limits,
         leftover: Leftover,
     ) -> Response {
-        let drain = |cap: u64| leftover.dispose(input, cap, limits.drain_timeout_duration());
+        let drain = |cap: u64| leftover.dispose(input, cap, limits.get_drain_timeout());
         match self {
             FramingRejection::InvalidLength => {
-                drain(limits.drain_cap_bytes());
+                drain(limits.get_drain_cap());
                 Response::rejection(
                     StatusCode::BAD_REQUEST,
                     "CONTENT_LENGTH is not a number of bytes.".to_owned(),
                 )
             }
             FramingRejection::TooLarge { length } => {
-                let cap = length.map_or(limits.drain_cap_bytes(), |length| {
-                    length.min(limits.drain_cap_bytes())
+                let cap = length.map_or(limits.get_drain_cap(), |length| {
+                    length.min(limits.get_drain_cap())
                 });
                 drain(cap);
                 let announced =
@@ -298,12 +284,12 @@ impl FramingRejection {
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!(
                         "The request body is too large: {announced} bytes, and this script accepts at most {}.",
-                        limits.max_body_bytes()
+                        limits.get_max_body()
                     ),
                 )
             }
             FramingRejection::LengthRequired => {
-                drain(limits.drain_cap_bytes());
+                drain(limits.get_drain_cap());
                 Response::rejection(
                     StatusCode::LENGTH_REQUIRED,
                     "The request body has no CONTENT_LENGTH; send it with a Content-Length header."
@@ -382,15 +368,25 @@ mod tests {
 
     #[test]
     fn anything_but_digits_is_rejected() {
+        // The one table of malformed lengths: the other test layers send one of them
+        // through the test kit and the process.
         for bad in [
             &b"abc"[..],
             b"-1",
+            b"-0",
             b"+5",
             b" 5",
             b"5 ",
+            b"\t5",
             b"0x10",
             b"1e3",
+            b"5e0",
             b"5.0",
+            b"5,0",
+            b"1_6",
+            "\u{FF15}".as_bytes(),
+            b"5\0",
+            b"5\xff",
         ] {
             assert_eq!(
                 framing(Some(bad), None, &limits()),
@@ -406,9 +402,27 @@ mod tests {
             framing(Some(b"101"), None, &limits()),
             Err(FramingRejection::TooLarge { length: Some(101) })
         );
+        for overflowing in [
+            &b"99999999999999999999999"[..],
+            b"18446744073709551616",
+            "9".repeat(100).as_bytes(),
+        ] {
+            assert_eq!(
+                framing(Some(overflowing), None, &limits()),
+                Err(FramingRejection::TooLarge { length: None }),
+                "{overflowing:?}"
+            );
+        }
         assert_eq!(
-            framing(Some(b"99999999999999999999999"), None, &limits()),
-            Err(FramingRejection::TooLarge { length: None })
+            framing(Some(b"18446744073709551615"), None, &limits()),
+            Err(FramingRejection::TooLarge {
+                length: Some(u64::MAX)
+            })
+        );
+        // Leading zeros are digits like any other.
+        assert_eq!(
+            framing(Some(b"00000000000000000000000005"), None, &limits()),
+            Ok(Framing::Length(5))
         );
     }
 

@@ -1,7 +1,7 @@
-//! The core: one request's meta-variables and body in, CGI bytes out.
+//! The core: one exchange, a request's meta-variables and body in, CGI bytes out.
 //!
 //! Nothing here touches the process environment or the real stdin/stdout, so the test kit,
-//! the offline mode and real CGI all run exactly this code.
+//! the terminal request, FastCGI, SCGI and real CGI all run exactly this code.
 
 use std::any::Any;
 use std::ffi::OsString;
@@ -10,8 +10,8 @@ use std::panic::{self, AssertUnwindSafe};
 
 use http::Method;
 
-use crate::body::Leftover;
 use crate::limits::Limits;
+use crate::request::Leftover;
 use crate::request::{Request, Variables};
 use crate::response::{Response, write};
 
@@ -32,7 +32,7 @@ pub(crate) struct Exchange<'a> {
 
 /// Answers one request: builds it (answering malformed ones directly), runs the handler
 /// with panics caught, and writes the response. Fails only if the output cannot be written.
-pub(crate) fn serve(
+pub(crate) fn answer(
     vars: Vec<(OsString, OsString)>,
     exchange: Exchange<'_>,
     limits: &Limits,

@@ -1,4 +1,5 @@
-//! Rejection types: what an extractor answers when the input is wrong.
+//! Rejections: what an extractor answers when the input is wrong. Every one is a status
+//! and a one-line reason, defined here together so that they read alike.
 
 /// Defines a rejection: a status and a one-line reason, shown to the client as plain text
 /// and written to the server's error log.
@@ -71,7 +72,6 @@ macro_rules! define_rejection {
         }
     };
 }
-pub(crate) use define_rejection;
 
 define_rejection! {
     /// Why [`Query`](crate::Query) failed: `400 Bad Request`, with a reason that names the
@@ -163,4 +163,65 @@ define_rejection! {
     /// assert_eq!(response.status(), cgi::StatusCode::INTERNAL_SERVER_ERROR);
     /// ```
     pub struct RemoteAddrRejection;
+}
+
+define_rejection! {
+    /// Why the request body could not be read: it ended before `CONTENT_LENGTH` bytes, or
+    /// the read failed. Answers `400 Bad Request`.
+    ///
+    /// ```
+    /// fn read(mut request: cgi::Request) -> Result<String, cgi::BodyRejection> {
+    ///     Ok(format!("{} bytes", request.body_mut().read_to_vec()?.len()))
+    /// }
+    /// // CONTENT_LENGTH says 10, but only 3 bytes arrive:
+    /// let response = cgi::test::TestRequest::post("/").body("abc").var("CONTENT_LENGTH", "10").call(read);
+    /// assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
+    /// ```
+    pub struct BodyRejection;
+}
+
+define_rejection! {
+    /// Why a multipart body could not be read (as a rejection, or an error from
+    /// [`Multipart::next_field`](crate::Multipart::next_field) and a [`Field`](crate::Field)'s reads): `415` not `multipart/form-data`, `400`
+    /// malformed (no boundary, a bad part, the body ends early), `413` over a limit, `500`
+    /// a temporary file could not be written.
+    ///
+    /// ```
+    /// fn upload(multipart: Result<cgi::Multipart, cgi::MultipartError>) -> String {
+    ///     match multipart {
+    ///         Ok(_) => "ok".into(),
+    ///         Err(error) => format!("{}: {error}", error.status().as_u16()),
+    ///     }
+    /// }
+    /// let response = cgi::test::TestRequest::post("/").header("Content-Type", "text/plain").body("x").call(upload);
+    /// assert!(response.text().starts_with("415: "));
+    /// ```
+    pub struct MultipartError;
+}
+
+#[cfg(feature = "json")]
+define_rejection! {
+    /// Why [`Json`](crate::Json) failed:
+    ///
+    /// | problem | status |
+    /// |---|---|
+    /// | the body is not `application/json` | `415 Unsupported Media Type` |
+    /// | the body ended early, or is not valid JSON (syntax) | `400 Bad Request` |
+    /// | valid JSON of the wrong shape (the reason names the field) | `422 Unprocessable Content` |
+    ///
+    /// ```
+    /// use cgi::{Json, JsonRejection};
+    /// #[derive(serde::Deserialize)]
+    /// struct Point { x: i32 }
+    ///
+    /// fn status(result: Result<Json<Point>, JsonRejection>) -> String {
+    ///     result.map_or_else(|rejection| rejection.to_string(), |Json(p)| p.x.to_string())
+    /// }
+    /// let response = cgi::test::TestRequest::post("/")
+    ///     .header("Content-Type", "application/json")
+    ///     .body(r#"{"x": "one"}"#)
+    ///     .call(status);
+    /// assert!(response.text().starts_with("Invalid JSON data: field `x`: invalid type"));
+    /// ```
+    pub struct JsonRejection;
 }

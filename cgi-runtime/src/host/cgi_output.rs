@@ -7,7 +7,9 @@ pub(crate) enum Output {
     /// A document or a client redirect: status, headers (without `Status`), body.
     Document {
         status: u16,
-        headers: Vec<(String, String)>,
+        /// Names as written, values as bytes (obs-text, bytes over 0x7F, is legal in a
+        /// value), without the whitespace around them.
+        headers: Vec<(String, Vec<u8>)>,
         body: Vec<u8>,
     },
     /// RFC 3875 §6.2.2: `Location: /path` alone; the host answers with that path instead.
@@ -21,36 +23,49 @@ pub(crate) fn parse(raw: &[u8]) -> Result<Output, String> {
     }
     let (head, body) =
         split_head(raw).ok_or("the script's headers do not end with a blank line")?;
-    // Header values may carry obs-text (bytes over 0x7F, which cgikit lets through and
-    // Apache passes on); this development host shows them as U+FFFD rather than refuse.
-    let head = String::from_utf8_lossy(head);
     let mut status = None;
     let mut headers = Vec::new();
-    for line in head.lines() {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| format!("not a header line: {line:?}"))?;
-        if name.is_empty() || name.bytes().any(|byte| !byte.is_ascii_graphic()) {
-            return Err(format!("not a header name: {name:?}"));
+    for line in head
+        .split(|&byte| byte == b'\n')
+        .filter(|line| !line.is_empty())
+    {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let colon = line
+            .iter()
+            .position(|&byte| byte == b':')
+            .ok_or_else(|| format!("not a header line: {:?}", String::from_utf8_lossy(line)))?;
+        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
+        if name.is_empty() || name.iter().any(|byte| !byte.is_ascii_graphic()) {
+            return Err(format!(
+                "not a header name: {:?}",
+                String::from_utf8_lossy(name)
+            ));
         }
-        let value = value.trim();
+        // Only ASCII graphic bytes, checked above.
+        let name = String::from_utf8_lossy(name).into_owned();
         if name.eq_ignore_ascii_case("status") {
-            let code = value
-                .get(..3)
+            let code = std::str::from_utf8(value)
+                .ok()
+                .and_then(|value| value.get(..3))
                 .and_then(|code| code.parse::<u16>().ok())
                 .filter(|code| (100..600).contains(code));
-            let code = code.ok_or_else(|| format!("a malformed Status line: {value:?}"))?;
+            let code = code.ok_or_else(|| {
+                format!(
+                    "a malformed Status line: {:?}",
+                    String::from_utf8_lossy(value)
+                )
+            })?;
             if status.replace(code).is_some() {
                 return Err("two Status lines".into());
             }
         } else {
-            headers.push((name.to_owned(), value.to_owned()));
+            headers.push((name, value.to_vec()));
         }
     }
     let location = headers
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("location"))
-        .map(|(_, value)| value.clone());
+        .map(|(_, value)| String::from_utf8_lossy(value).into_owned());
     let has_content_type = headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
@@ -78,7 +93,7 @@ pub(crate) fn parse(raw: &[u8]) -> Result<Output, String> {
 }
 
 /// The header block and the body: split at the first blank line (CRLF or bare LF).
-pub(super) fn split_head(raw: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(crate) fn split_head(raw: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut line_start = 0;
     while let Some(offset) = raw[line_start..].iter().position(|&byte| byte == b'\n') {
         let line_end = line_start + offset;
@@ -100,7 +115,7 @@ mod tests {
             status,
             headers: headers
                 .iter()
-                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .map(|(n, v)| ((*n).to_owned(), v.as_bytes().to_vec()))
                 .collect(),
             body: body.to_vec(),
         }

@@ -1,0 +1,692 @@
+//! The command line of a script, for every mode it has outside CGI: one request from the
+//! terminal (read as curl and Perl's CGI.pm read theirs), the development server, and
+//! FastCGI or SCGI. One table of options ([`OPTIONS`]) drives both the parser and `--help`.
+//!
+//! Under CGI the command line is ignored (RFC 3875 §4.4: a server may pass ISINDEX words).
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// What the person asked for.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Command {
+    Help,
+    /// Answer one request and print the raw CGI response.
+    Request(TerminalRequest),
+    /// Run the development web server.
+    Serve {
+        address: String,
+        trace: bool,
+    },
+    /// Serve FastCGI or SCGI.
+    LongLived(LongLivedOptions),
+}
+
+/// A request described on the command line.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct TerminalRequest {
+    /// `-X`; otherwise GET, or POST when there is data.
+    pub(crate) method: Option<String>,
+    /// `/path?query`, with `name=value` arguments appended to the query.
+    pub(crate) target: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) cookies: Vec<String>,
+    /// `-d` pieces, joined with `&` as curl joins them.
+    pub(crate) data: Vec<Data>,
+}
+
+/// One `-d` argument.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Data {
+    Text(String),
+    /// `-d @file`
+    File(PathBuf),
+    /// `-d @-`
+    Stdin,
+}
+
+/// The protocol a long-lived process speaks on every connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    FastCgi,
+    Scgi,
+}
+
+/// `--fastcgi ADDR` or `--scgi ADDR`, and `--workers N`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct LongLivedOptions {
+    pub(crate) protocol: Protocol,
+    /// `None`: FastCGI on the listening socket passed as standard input.
+    pub(crate) address: Option<String>,
+    pub(crate) workers: usize,
+}
+
+pub(crate) const DEFAULT_SERVE_ADDRESS: &str = "127.0.0.1:8000";
+/// How many requests a long-lived process answers at once unless `--workers` says otherwise.
+pub(crate) const DEFAULT_WORKERS: usize = 16;
+const MAX_WORKERS: usize = 4096;
+
+/// Which mode an option belongs to: options of two modes do not mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Request,
+    Serve,
+    LongLived,
+    General,
+}
+
+impl Section {
+    fn heading(self) -> &'static str {
+        match self {
+            Section::Request => "One request, answered in the terminal (as curl):",
+            Section::Serve => "Development server (debug builds):",
+            Section::LongLived => "One process for many requests, behind a web server:",
+            Section::General => "",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flag {
+    Help,
+    Method,
+    Data,
+    Header,
+    Cookie,
+    Serve,
+    Trace,
+    FastCgi,
+    Scgi,
+    Workers,
+}
+
+/// One option: its names, its value's name, what `--help` says of it.
+struct OptionSpec {
+    flag: Flag,
+    short: Option<&'static str>,
+    long: &'static str,
+    /// The value it takes, as `--help` shows it; `None`: a switch. `--serve`'s address is
+    /// optional, so it is a switch followed by an optional positional argument.
+    value: Option<&'static str>,
+    shown_value: Option<&'static str>,
+    section: Section,
+    help: &'static str,
+}
+
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec {
+        flag: Flag::Method,
+        short: Some("-X"),
+        long: "--request",
+        value: Some("METHOD"),
+        shown_value: None,
+        section: Section::Request,
+        help: "the method (default GET, or POST with -d)",
+    },
+    OptionSpec {
+        flag: Flag::Data,
+        short: Some("-d"),
+        long: "--data",
+        value: Some("DATA|@FILE|@-"),
+        shown_value: None,
+        section: Section::Request,
+        help: "a form body (application/x-www-form-urlencoded unless -H says otherwise); \
+               @FILE reads a file, @- standard input; several are joined with &",
+    },
+    OptionSpec {
+        flag: Flag::Header,
+        short: Some("-H"),
+        long: "--header",
+        value: Some("'NAME: VALUE'"),
+        shown_value: None,
+        section: Section::Request,
+        help: "a request header",
+    },
+    OptionSpec {
+        flag: Flag::Cookie,
+        short: Some("-b"),
+        long: "--cookie",
+        value: Some("'A=B; C=D'"),
+        shown_value: None,
+        section: Section::Request,
+        help: "cookies to send",
+    },
+    OptionSpec {
+        flag: Flag::Serve,
+        short: None,
+        long: "--serve",
+        value: None,
+        shown_value: Some("[ADDRESS]"),
+        section: Section::Serve,
+        help: "serve on http://127.0.0.1:8000/ (or ADDRESS), running this program as a CGI \
+               script for each request, as a web server would",
+    },
+    OptionSpec {
+        flag: Flag::Trace,
+        short: None,
+        long: "--trace",
+        value: None,
+        shown_value: None,
+        section: Section::Serve,
+        help: "also print each request's CGI variables and the head of the script's response",
+    },
+    OptionSpec {
+        flag: Flag::FastCgi,
+        short: None,
+        long: "--fastcgi",
+        value: Some("ADDRESS"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "serve FastCGI on IP:PORT or unix:/path/app.sock",
+    },
+    OptionSpec {
+        flag: Flag::Scgi,
+        short: None,
+        long: "--scgi",
+        value: Some("ADDRESS"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "serve SCGI likewise",
+    },
+    OptionSpec {
+        flag: Flag::Workers,
+        short: None,
+        long: "--workers",
+        value: Some("N"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "answer up to N requests at once (default 16, at most 4096)",
+    },
+    OptionSpec {
+        flag: Flag::Help,
+        short: Some("-h"),
+        long: "--help",
+        value: None,
+        shown_value: None,
+        section: Section::General,
+        help: "print this help",
+    },
+];
+
+fn find_option(arg: &str) -> Option<&'static OptionSpec> {
+    OPTIONS
+        .iter()
+        .find(|option| option.long == arg || option.short == Some(arg))
+}
+
+/// Reads the arguments (without the program's name).
+pub(crate) fn parse(args: &[OsString]) -> Result<Command, String> {
+    let mut args = args
+        .iter()
+        .map(|arg| arg.to_str().ok_or("arguments must be UTF-8".to_owned()));
+    let mut request = TerminalRequest::default();
+    let mut path = None;
+    let mut pairs = Vec::new();
+    let mut serve = None;
+    let mut trace = false;
+    let mut long_lived: Option<LongLivedOptions> = None;
+    // The first argument of a terminal request and of the development server, to name in
+    // an error if they come with another mode's options.
+    let mut request_argument: Option<&str> = None;
+    let mut serve_argument: Option<&str> = None;
+    while let Some(arg) = args.next() {
+        let arg = arg?;
+        let Some(option) = find_option(arg) else {
+            if arg.starts_with('/') || arg.starts_with('?') {
+                request_argument.get_or_insert(arg);
+                if path.replace(arg).is_some() {
+                    return Err("give at most one path".into());
+                }
+            } else if arg.contains('=') && !arg.starts_with('-') {
+                request_argument.get_or_insert(arg);
+                pairs.push(arg);
+            } else if serve.is_some() && !arg.starts_with('-') && pairs.is_empty() {
+                // `--serve 0.0.0.0:8080`: an address right after --serve.
+                serve = Some(arg.to_owned());
+            } else {
+                return Err(format!("unexpected argument {arg:?}"));
+            }
+            continue;
+        };
+        let value = match option.value {
+            Some(_) => Some(
+                args.next()
+                    .unwrap_or_else(|| Err(format!("{arg} needs a value")))?,
+            ),
+            None => None,
+        };
+        match option.section {
+            Section::Request => {
+                request_argument.get_or_insert(arg);
+            }
+            Section::Serve => {
+                serve_argument.get_or_insert(arg);
+            }
+            Section::LongLived | Section::General => {}
+        }
+        let value = value.unwrap_or_default();
+        match option.flag {
+            Flag::Help => return Ok(Command::Help),
+            Flag::Method => request.method = Some(value.to_owned()),
+            Flag::Data => request.data.push(match value.strip_prefix('@') {
+                Some("-") => Data::Stdin,
+                Some(file) => Data::File(PathBuf::from(file)),
+                None => Data::Text(value.to_owned()),
+            }),
+            Flag::Header => {
+                let (name, header_value) = value
+                    .split_once(':')
+                    .ok_or_else(|| format!("-H needs 'Name: value', not {value:?}"))?;
+                request
+                    .headers
+                    .push((name.trim().to_owned(), header_value.trim().to_owned()));
+            }
+            Flag::Cookie => request.cookies.push(value.to_owned()),
+            Flag::Serve => serve = Some(DEFAULT_SERVE_ADDRESS.to_owned()),
+            Flag::Trace => trace = true,
+            Flag::FastCgi | Flag::Scgi => {
+                let options = long_lived.get_or_insert_with(LongLivedOptions::default);
+                if options.address.is_some() {
+                    return Err("give one of --fastcgi ADDRESS and --scgi ADDRESS".into());
+                }
+                options.address = Some(value.to_owned());
+                if option.flag == Flag::Scgi {
+                    options.protocol = Protocol::Scgi;
+                }
+            }
+            Flag::Workers => {
+                long_lived
+                    .get_or_insert_with(LongLivedOptions::default)
+                    .workers = value
+                    .parse()
+                    .ok()
+                    .filter(|count| (1..=MAX_WORKERS).contains(count))
+                    .ok_or_else(|| {
+                        format!("--workers takes a number from 1 to {MAX_WORKERS}, not {value:?}")
+                    })?;
+            }
+        }
+    }
+    if let Some(options) = long_lived {
+        if let Some(other) = request_argument.or(serve_argument) {
+            return Err(format!(
+                "{other:?} does not go with --fastcgi, --scgi or --workers"
+            ));
+        }
+        return Ok(Command::LongLived(options));
+    }
+    if let Some(address) = serve {
+        if request_argument.is_some() {
+            return Err("--serve takes only an address (and --trace)".into());
+        }
+        return Ok(Command::Serve { address, trace });
+    }
+    if trace {
+        return Err("--trace goes with --serve".into());
+    }
+    let mut target = path.unwrap_or("/").to_owned();
+    if target.starts_with('?') {
+        target.insert(0, '/');
+    }
+    for pair in pairs {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        target.push(if target.contains('?') { '&' } else { '?' });
+        crate::percent::encode_form_component(&mut target, name);
+        target.push('=');
+        crate::percent::encode_form_component(&mut target, value);
+    }
+    request.target = target;
+    Ok(Command::Request(request))
+}
+
+impl Default for LongLivedOptions {
+    fn default() -> Self {
+        LongLivedOptions {
+            protocol: Protocol::FastCgi,
+            address: None,
+            workers: DEFAULT_WORKERS,
+        }
+    }
+}
+
+const INTRODUCTION: &str = "\
+This program is a CGI script: a web server runs it, with the request in
+environment variables (RFC 3875). Run from a terminal, it answers one request
+built from its arguments and prints the raw CGI response, or serves itself to
+a browser.
+";
+
+const EXAMPLES: &[(&str, &str)] = &[
+    ("SCRIPT", "GET /"),
+    ("SCRIPT '/items?id=7'", "GET that path and query"),
+    (
+        "SCRIPT name=Ada page=2",
+        "GET /?name=Ada&page=2 (as Perl's CGI.pm)",
+    ),
+    ("SCRIPT -d 'name=Ada' /sign", "POST a form"),
+    ("SCRIPT -d @form.txt", "POST the contents of a file"),
+    ("SCRIPT -X DELETE /items/7", "another method"),
+    ("SCRIPT -b 'sid=abc; theme=dark'", "send cookies"),
+    (
+        "SCRIPT --serve",
+        "try it in a browser: http://127.0.0.1:8000/",
+    ),
+    (
+        "SCRIPT --serve --trace",
+        "...and see the CGI exchange of each request",
+    ),
+    (
+        "SCRIPT --fastcgi 127.0.0.1:9000",
+        "serve FastCGI (nginx's fastcgi_pass)",
+    ),
+    (
+        "SCRIPT --scgi 127.0.0.1:4000",
+        "serve SCGI (nginx's scgi_pass)",
+    ),
+];
+
+/// Started with a listening socket as standard input and no arguments, a script serves
+/// FastCGI on it; `--help` says so.
+const LONG_LIVED_NOTE: &str = "\
+Started with a listening socket as standard input (lighttpd's bin-path,
+spawn-fcgi, mod_fcgid), it serves FastCGI on it. SIGTERM finishes the
+requests in flight and exits.
+";
+
+/// The width `--help` wraps its descriptions to.
+const WIDTH: usize = 80;
+
+/// `--help`, generated from [`OPTIONS`]: the options this build has, each described once,
+/// descriptions wrapped and aligned in one column.
+pub(crate) fn help(program: &str, dev_server: bool) -> String {
+    let shown = |option: &&OptionSpec| dev_server || option.section != Section::Serve;
+    let names = |option: &OptionSpec| {
+        let mut names = match option.short {
+            Some(short) => format!("{short}, {}", option.long),
+            None => option.long.to_owned(),
+        };
+        if let Some(value) = option.value.or(option.shown_value) {
+            names.push(' ');
+            names.push_str(value);
+        }
+        names
+    };
+    let mut out = String::new();
+    out.push_str(INTRODUCTION);
+    out.push_str("\nUsage:\n");
+    let _ = writeln!(out, "  {program} [OPTIONS] [/PATH?QUERY] [NAME=VALUE ...]");
+    if dev_server {
+        let _ = writeln!(out, "  {program} --serve [ADDRESS] [--trace]");
+    }
+    let _ = writeln!(
+        out,
+        "  {program} --fastcgi ADDRESS | --scgi ADDRESS [--workers N]"
+    );
+    out.push_str("\nExamples:\n");
+    let examples: Vec<(String, &str)> = EXAMPLES
+        .iter()
+        .filter(|(example, _)| dev_server || !example.contains("--serve"))
+        .map(|(example, what)| (example.replace("SCRIPT", program), *what))
+        .collect();
+    write_columns(&mut out, &examples);
+    for section in [
+        Section::Request,
+        Section::Serve,
+        Section::LongLived,
+        Section::General,
+    ] {
+        let rows: Vec<(String, &str)> = OPTIONS
+            .iter()
+            .filter(shown)
+            .filter(|option| option.section == section)
+            .map(|option| (names(option), option.help))
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        out.push('\n');
+        if !section.heading().is_empty() {
+            let _ = writeln!(out, "{}", section.heading());
+        }
+        write_columns(&mut out, &rows);
+        if section == Section::LongLived {
+            out.push('\n');
+            out.push_str(LONG_LIVED_NOTE);
+        }
+    }
+    out
+}
+
+/// Two columns: the left one as wide as its widest entry (up to a limit: a longer entry
+/// gets its description on the next line), the right one wrapped to [`WIDTH`].
+fn write_columns(out: &mut String, rows: &[(String, &str)]) {
+    const INDENT: usize = 2;
+    const GAP: usize = 2;
+    const MAX_LEFT: usize = 34;
+    let left = rows
+        .iter()
+        .map(|(left, _)| left.len())
+        .filter(|&len| len <= MAX_LEFT)
+        .max()
+        .unwrap_or(0);
+    let column = INDENT + left + GAP;
+    for (name, description) in rows {
+        let _ = write!(out, "{:INDENT$}{name}", "");
+        let mut line_length = INDENT + name.len();
+        if name.len() > left {
+            out.push('\n');
+            line_length = 0;
+        }
+        let mut first_word = true;
+        for word in description.split_whitespace() {
+            let fits = line_length + 1 + word.len() <= WIDTH;
+            if first_word || !fits {
+                if !first_word {
+                    out.push('\n');
+                    line_length = 0;
+                }
+                let _ = write!(out, "{:1$}", "", column - line_length);
+                line_length = column;
+            } else {
+                out.push(' ');
+                line_length += 1;
+            }
+            out.push_str(word);
+            line_length += word.len();
+            first_word = false;
+        }
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_strs(args: &[&str]) -> Result<Command, String> {
+        parse(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    fn request(args: &[&str]) -> TerminalRequest {
+        match parse_strs(args) {
+            Ok(Command::Request(request)) => request,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn targets_and_pairs() {
+        assert_eq!(request(&[]).target, "/");
+        assert_eq!(request(&["/items?id=7"]).target, "/items?id=7");
+        assert_eq!(request(&["?q=x"]).target, "/?q=x");
+        assert_eq!(
+            request(&["name=Ada Lovelace", "x=&"]).target,
+            "/?name=Ada+Lovelace&x=%26"
+        );
+        assert_eq!(request(&["/p?a=1", "b=2"]).target, "/p?a=1&b=2");
+    }
+
+    #[test]
+    fn curl_style_options() {
+        let parsed = request(&[
+            "-X",
+            "PUT",
+            "-d",
+            "a=1",
+            "--data",
+            "@form.txt",
+            "-d",
+            "@-",
+            "-H",
+            "Accept:  text/html ",
+            "-b",
+            "sid=abc",
+            "/x",
+        ]);
+        assert_eq!(parsed.method.as_deref(), Some("PUT"));
+        assert_eq!(
+            parsed.data,
+            [
+                Data::Text("a=1".into()),
+                Data::File("form.txt".into()),
+                Data::Stdin
+            ]
+        );
+        assert_eq!(
+            parsed.headers,
+            [("Accept".to_owned(), "text/html".to_owned())]
+        );
+        assert_eq!(parsed.cookies, ["sid=abc"]);
+        assert_eq!(parsed.target, "/x");
+    }
+
+    #[test]
+    fn serve_with_or_without_an_address() {
+        assert_eq!(
+            parse_strs(&["--serve"]),
+            Ok(Command::Serve {
+                address: DEFAULT_SERVE_ADDRESS.into(),
+                trace: false
+            })
+        );
+        assert_eq!(
+            parse_strs(&["--serve", "127.0.0.1:9999", "--trace"]),
+            Ok(Command::Serve {
+                address: "127.0.0.1:9999".into(),
+                trace: true
+            })
+        );
+        assert_eq!(parse_strs(&["--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn long_lived_options_choose_the_protocol_address_and_workers() {
+        assert_eq!(
+            parse_strs(&["--fastcgi", "unix:/run/app.sock"]),
+            Ok(Command::LongLived(LongLivedOptions {
+                protocol: Protocol::FastCgi,
+                address: Some("unix:/run/app.sock".into()),
+                workers: DEFAULT_WORKERS
+            }))
+        );
+        assert_eq!(
+            parse_strs(&["--workers", "4", "--scgi", "127.0.0.1:4000"]),
+            Ok(Command::LongLived(LongLivedOptions {
+                protocol: Protocol::Scgi,
+                address: Some("127.0.0.1:4000".into()),
+                workers: 4
+            }))
+        );
+        // A process manager's socket on stdin, with a worker count.
+        assert_eq!(
+            parse_strs(&["--workers", "2"]),
+            Ok(Command::LongLived(LongLivedOptions {
+                protocol: Protocol::FastCgi,
+                address: None,
+                workers: 2
+            }))
+        );
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        for (args, message) in [
+            (&["-Z"][..], "unexpected argument \"-Z\""),
+            (&["-X"], "-X needs a value"),
+            (&["-H", "no colon"], "-H needs 'Name: value'"),
+            (&["/a", "/b"], "at most one path"),
+            (&["--serve", "/a"], "--serve takes only an address"),
+            (&["--trace"], "--trace goes with --serve"),
+            (&["--fastcgi"], "--fastcgi needs a value"),
+            (&["--fastcgi", "a:1", "--scgi", "b:2"], "give one of"),
+            (&["--workers", "0", "--fastcgi", "a:1"], "from 1 to 4096"),
+            (&["--workers", "many"], "from 1 to 4096"),
+            (&["--fastcgi", "a:1", "/path"], "\"/path\" does not go with"),
+            (
+                &["--serve", "--scgi", "a:1"],
+                "\"--serve\" does not go with",
+            ),
+            (&["-d", "x", "--workers", "2"], "\"-d\" does not go with"),
+        ] {
+            let error = parse_strs(args).unwrap_err();
+            assert!(error.contains(message), "{args:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn help_describes_every_option_of_the_build_once() {
+        let with_server = help("greet", true);
+        for option in OPTIONS {
+            let rows = with_server
+                .lines()
+                .filter(|line| {
+                    let line = line.trim_start();
+                    line.starts_with(&format!("{} ", option.long))
+                        || line == option.long
+                        || option
+                            .short
+                            .is_some_and(|short| line.starts_with(&format!("{short}, ")))
+                })
+                .count();
+            assert_eq!(rows, 1, "{}:\n{with_server}", option.long);
+            assert!(with_server.contains(option.help.split_whitespace().next().unwrap()));
+        }
+        let without_server = help("greet", false);
+        assert!(!without_server.contains("--serve"), "{without_server}");
+        assert!(!without_server.contains("--trace"), "{without_server}");
+        assert!(
+            without_server.contains("--fastcgi ADDRESS"),
+            "{without_server}"
+        );
+        assert!(!with_server.contains("SCRIPT"));
+    }
+
+    #[test]
+    fn help_lines_fit_and_continuations_align() {
+        let text = help("a-rather-long-script-name", true);
+        // The column where the description of the row above starts.
+        let mut description_column = None;
+        let mut continuations = 0;
+        for line in text.lines() {
+            assert!(line.len() <= WIDTH, "{line:?} is longer than {WIDTH}");
+            let indent = line.len() - line.trim_start().len();
+            if indent == 2 {
+                // A row: its description follows a gap of two spaces or more, if any.
+                description_column = line[2..].find("  ").map(|gap| {
+                    let after = &line[2 + gap..];
+                    2 + gap + after.len() - after.trim_start().len()
+                });
+            } else if indent > 2 {
+                continuations += 1;
+                if let Some(column) = description_column {
+                    assert_eq!(indent, column, "{line:?} in:\n{text}");
+                }
+                description_column = Some(indent);
+            } else {
+                description_column = None;
+            }
+        }
+        assert!(continuations > 0, "nothing wrapped:\n{text}");
+    }
+}

@@ -1,0 +1,12 @@
+//! The host's side of CGI: what a web server does around a script. It builds the
+//! meta-variables from an HTTP request ([`cgi_variables`]) and reads the script's output
+//! back ([`cgi_output`]).
+//!
+//! The test kit, the terminal request and the development server are all hosts of this
+//! kind; they differ only in their [`Host`] settings, so a request means the same thing
+//! to a script whichever of them runs it.
+
+pub(crate) mod cgi_output;
+mod cgi_variables;
+
+pub(crate) use cgi_variables::{HeaderPolicy, Host, HttpRequest, cgi_variables};
