@@ -1,7 +1,7 @@
 //! Hostile input: one row per attack or malformation, each with the status it must get
-//! (the reference's §2, cgi-spec-and-servers.md: injection, limits, CONTENT_LENGTH lies,
-//! invalid encodings, duplicates, denial of service, multipart, path traversal, panics,
-//! EPIPE, timeouts).
+//! (the security pitfalls of CGI: injection, limits, CONTENT_LENGTH lies, invalid
+//! encodings, duplicates, denial of service, multipart, path traversal, panics, EPIPE,
+//! timeouts).
 //!
 //! Rows run in-process through `cgi::test::TestRequest`, or as a subprocess (the built
 //! examples and fixtures) where the process matters: environment bytes, a stdin that
@@ -499,7 +499,7 @@ fn h_ignore() -> &'static str {
 }
 
 // =======================================================================================
-// 1. Response header injection through every response API (reference §2.2)
+// 1. Response header injection through every response API
 // =======================================================================================
 // Base cases elsewhere: response/write.rs `invalid_headers_fail_closed`; tests/properties.rs
 // `header_values_cannot_inject_headers`, `cookies_cannot_inject_headers`,
@@ -1011,9 +1011,7 @@ fn http_response_header_value_with_obs_text() {
 }
 
 // =======================================================================================
-// 2. Bytes that are not UTF-8 in every variable a script reads, under every extractor
-//    (reference §2.5)
-// =======================================================================================
+// 2. Bytes that are not UTF-8 in every variable a script reads, under every extractor =======================================================================================
 // Base cases elsewhere: tests/subprocess.rs `non_utf8_variables_do_not_break_a_script`
 // (HTTP_X_BIN, PATH_INFO, QUERY_STRING through hello and env); tests/vocabulary.rs
 // `path_info_not_utf8_is_400`, `string_body_not_utf8_is_400`; tests/properties.rs
@@ -1295,12 +1293,12 @@ fn non_utf8_environment_through_a_real_process() {
 }
 
 // =======================================================================================
-// 3. CONTENT_LENGTH lies: bogus, huge, short, long (reference §2.4)
+// 3. CONTENT_LENGTH lies: bogus, huge, short, long
 // =======================================================================================
-// Base cases elsewhere: body.rs unit tests `anything_but_digits_is_rejected`,
+// Base cases elsewhere: request_body.rs unit tests `anything_but_digits_is_rejected`,
 // `over_the_limit_or_overflowing_is_too_large`; tests/in_process.rs
 // `content_length_not_digits_is_400`, `body_ending_early_is_400`; tests/subprocess.rs
-// `a_content_length_that_is_not_a_number_is_a_400` (abc, -1, +7, " 7", "7 ", 0x7),
+// `a_content_length_that_is_not_a_number_is_a_400`,
 // `a_body_shorter_than_content_length_is_a_400`; tests/vocabulary.rs
 // `binary_bodies_ending_early_are_400`, `json_extractor_short_body_is_400`;
 // tests/uploads.rs `a_body_shorter_than_content_length_is_a_400` (multipart cuts).
@@ -1315,44 +1313,31 @@ fn form_with_length(length: impl AsRef<OsStr>) -> TestRequest {
 
 #[test]
 fn bogus_and_huge_content_lengths() {
-    let mut rows = Vec::new();
-    for length in [
-        "-1", "abc", "+5", " 5", "5 ", "\t5", "0x5", "5e0", "5.0", "5,0", "\u{FF15}", "5\0", "-0",
-    ] {
-        rows.push(
-            row(
-                format!("CONTENT_LENGTH {length:?}"),
-                400,
-                ip(form_with_length(length), h_form),
-            )
-            .body_is("CONTENT_LENGTH is not a number of bytes.\n"),
-        );
-    }
-    let hundred_nines = "9".repeat(100);
-    for length in [
-        "99999999999999999999",
-        "18446744073709551615",
-        "18446744073709551616",
-        hundred_nines.as_str(),
-        "2097153",
-    ] {
-        rows.push(
-            row(
-                format!("CONTENT_LENGTH {}", &length[..length.len().min(24)]),
-                413,
-                ip(form_with_length(length), h_form),
-            )
-            .body_has("The request body is too large")
-            .within(Duration::from_secs(2)),
-        );
-    }
-    rows.extend([
+    // Which lengths are malformed or overflow is tabled in the unit tests (request_body.rs);
+    // these rows are what the client gets, and what the process does with its stdin.
+    let mut rows = vec![
         row(
-            "CONTENT_LENGTH with 25 leading zeros is 5",
-            200,
-            ip(form_with_length("00000000000000000000000005"), h_form),
+            "CONTENT_LENGTH \"5e0\"",
+            400,
+            ip(form_with_length("5e0"), h_form),
         )
-        .body_is("a=1&b="),
+        .body_is("CONTENT_LENGTH is not a number of bytes.\n"),
+        row(
+            "CONTENT_LENGTH overflowing u64",
+            413,
+            ip(form_with_length("18446744073709551616"), h_form),
+        )
+        .body_has("The request body is too large")
+        .within(Duration::from_secs(2)),
+        row(
+            "CONTENT_LENGTH one over the default limit",
+            413,
+            ip(form_with_length("2097153"), h_form),
+        )
+        .body_has("The request body is too large")
+        .within(Duration::from_secs(2)),
+    ];
+    rows.extend([
         row(
             "CONTENT_LENGTH exactly 2 MiB (the default limit) is read",
             200,
@@ -1503,7 +1488,7 @@ fn short_bodies() {
 }
 
 // =======================================================================================
-// 4. Bodies far over the limit: answered quickly, in little memory (reference §2.4)
+// 4. Bodies far over the limit: answered quickly, in little memory
 // =======================================================================================
 // Base cases elsewhere: tests/subprocess.rs `a_body_over_max_body_is_a_413`,
 // `a_large_rejected_body_is_drained_promptly` (1 MiB); tests/uploads.rs
@@ -1587,7 +1572,7 @@ fn bodies_far_over_the_limit() {
 }
 
 // =======================================================================================
-// 5. Algorithmic denial of service: many fields, many cookies, deep keys (reference §2.7)
+// 5. Algorithmic denial of service: many fields, many cookies, deep keys
 // =======================================================================================
 // Base cases elsewhere: urlencoded/de.rs groups keys through a HashMap (linear); no other
 // test times large inputs. tests/in_process.rs `query_repeated_scalar_is_400` (duplicates).
@@ -1831,7 +1816,7 @@ fn many_fields_cookies_and_deep_keys() {
 }
 
 // =======================================================================================
-// 6. NUL and invalid UTF-8 in decoded values (reference §2.5)
+// 6. NUL and invalid UTF-8 in decoded values
 // =======================================================================================
 // Base cases elsewhere: urlencoded/mod.rs `malformed_encoding_is_rejected`,
 // `odd_but_valid_shapes` (`%00` decodes); tests/subprocess.rs
@@ -2009,7 +1994,7 @@ fn nul_bytes_and_invalid_utf8() {
 }
 
 // =======================================================================================
-// 7. Path traversal through PATH_INFO (reference §2.9)
+// 7. Path traversal through PATH_INFO
 // =======================================================================================
 // Base cases elsewhere: path_info.rs docs (`/a/../b`, `/./a`, `/a//b`, `/a\b`, `/a\0`);
 // tests/vocabulary.rs `path_info_checked_segments_refuse_what_could_escape_a_directory`.
@@ -2077,7 +2062,7 @@ fn path_traversal_in_path_info() {
 
 /// Apache with `AllowEncodedSlashes NoDecode` passes `%2F` still encoded in PATH_INFO; a
 /// literal `%2e%2e` also reaches the script from servers that do not decode it. Such a
-/// segment "changes meaning after percent-decoding" (reference §2.9: reject it), so
+/// segment "changes meaning after percent-decoding" (reject it), so
 /// `checked_segments` should refuse it: an application that decodes segments after the
 /// check would get `..` and `/`.
 // Regression: `checked_segments` used to accept these.
@@ -2104,7 +2089,7 @@ fn path_traversal_still_percent_encoded_in_path_info() {
 
 // =======================================================================================
 // 8. The process: httpoxy, a client that leaves, a client that stalls, panics, many
-//    variables (reference §2.1, §2.10, §2.11, §2.13)
+//    variables
 // =======================================================================================
 // Base cases elsewhere (tests/subprocess.rs): `http_proxy_is_not_inherited_by_children`,
 // `a_closed_stdout_is_not_a_panic` (reader closed before the script starts),
@@ -2315,7 +2300,7 @@ fn more_header_variables_than_a_header_map_holds() {
 }
 
 // =======================================================================================
-// 9. multipart/form-data: parts, part headers, boundaries (reference §2.8)
+// 9. multipart/form-data: parts, part headers, boundaries
 // =======================================================================================
 // Base cases elsewhere (tests/uploads.rs): `each_multipart_limit_is_a_413` (each limit
 // at its edge), `a_header_line_longer_than_the_buffer_is_a_413` (100 KB line),

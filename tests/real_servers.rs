@@ -1,7 +1,7 @@
 //! Real web servers run the built examples: Apache httpd 2.4 (event MPM + mod_cgid),
-//! lighttpd 1.4 (mod_cgi) and nginx + fcgiwrap, configured as the tested recipe in the
-//! reference does (cgi-servers.sh; cgi-spec-and-servers.md §3), each started on a free
-//! 127.0.0.1 port and stopped again by pid.
+//! lighttpd 1.4 (mod_cgi) and nginx + fcgiwrap, each from a minimal configuration of its
+//! own (tests/real_servers/*.conf), started on a free 127.0.0.1 port and stopped again by
+//! pid.
 //!
 //! Then the same scripts as long-lived processes (FastCGI and SCGI): nginx -> FastCGI and
 //! nginx -> SCGI (each script started by the test with `--fastcgi`/`--scgi` on a Unix
@@ -239,7 +239,7 @@ fn available(kind: Kind) -> bool {
     if std::env::var("CI").is_ok_and(|value| value == "true") {
         panic!("{message}\n(CI=true: a missing server is a failure, not a skip)");
     }
-    eprintln!("{message}");
+    support::not_run(&message);
     false
 }
 

@@ -2,8 +2,8 @@
 //! with a cleared environment, the request in meta-variables, the body on a pipe, and the
 //! answer parsed back from stdout by a strict CGI parser.
 //!
-//! Variable sets come from the measurements in the reference (cgi-spec-and-servers.md
-//! §3.6); body cases from §2.4. The runner and the parser are in `tests/support/`; the
+//! Variable sets are what Apache, lighttpd and nginx + fcgiwrap were measured to pass (the
+//! first section below). The runner and the parser are in `tests/support/`; the
 //! examples are built before the first run (see `support::example`).
 
 mod support;
@@ -47,7 +47,7 @@ fn post(name: &str, content_type: &str, body: &[u8]) -> Script {
 }
 
 // ---------------------------------------------------------------------------------------
-// 1. Real servers' variable sets (reference §3.6)
+// 1. Real servers' variable sets
 // ---------------------------------------------------------------------------------------
 
 /// Apache 2.4.71 mod_cgid for `GET /cgi-bin/<script>/extra/path?a=1&b=%20x`.
@@ -305,7 +305,7 @@ fn gateway_interface_without_request_method_is_a_500() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 4. Bytes that are not UTF-8 (servers pass them through raw: reference §2.5)
+// 4. Bytes that are not UTF-8 (servers pass them through raw)
 // ---------------------------------------------------------------------------------------
 
 #[test]
@@ -351,7 +351,7 @@ fn a_query_that_is_not_utf8_is_a_400_for_a_string_field() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 5. Panics (reference §2.10)
+// 5. Panics
 // ---------------------------------------------------------------------------------------
 
 #[test]
@@ -422,7 +422,7 @@ fn head_has_the_gets_headers_and_no_body() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 7. Response header injection (reference §2.2)
+// 7. Response header injection
 // ---------------------------------------------------------------------------------------
 
 #[test]
@@ -458,7 +458,7 @@ fn header_injection_fails_closed_to_a_generic_500() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 8. httpoxy (reference §2.1)
+// 8. httpoxy
 // ---------------------------------------------------------------------------------------
 
 #[test]
@@ -502,7 +502,7 @@ fn env_page_shows_the_proxy_header_but_not_in_the_process_environment() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 9. The request body (reference §2.4), through `#[cgi::main(max_body = 16)]`
+// 9. The request body, through `#[cgi::main(max_body = 16)]`
 // ---------------------------------------------------------------------------------------
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -585,18 +585,17 @@ fn a_large_rejected_body_is_drained_promptly() {
 
 #[test]
 fn a_content_length_that_is_not_a_number_is_a_400() {
-    for length in ["abc", "-1", "+7", " 7", "7 ", "0x7"] {
-        let outcome = post("fixture_small_limit", FORM, b"text=hi")
-            .var("CONTENT_LENGTH", length)
-            .run();
-        let response = outcome.response();
-        assert_eq!(response.status, 400, "{length:?}: {}", outcome.dump());
-        assert!(
-            response.text().contains("CONTENT_LENGTH"),
-            "{}",
-            outcome.dump()
-        );
-    }
+    // The malformed lengths are tabled in the unit tests; this is the process's smoke test.
+    let outcome = post("fixture_small_limit", FORM, b"text=hi")
+        .var("CONTENT_LENGTH", " 7")
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 400, "{}", outcome.dump());
+    assert!(
+        response.text().contains("CONTENT_LENGTH"),
+        "{}",
+        outcome.dump()
+    );
 }
 
 #[test]
@@ -683,7 +682,7 @@ fn a_get_never_reads_stdin() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 10. The client has gone: stdout is a broken pipe (reference §2.11)
+// 10. The client has gone: stdout is a broken pipe
 // ---------------------------------------------------------------------------------------
 
 #[test]

@@ -3,7 +3,7 @@
 //! the `SetCookie` attribute matrix and its injection guards, and RFC 3875 cases
 //! re-expressed from Go's `net/http/cgi` tests.
 //!
-//! `tests/in_process.rs` covers the rejection table of DESIGN.md for `Query`/`Form` and the
+//! `tests/in_process.rs` covers the rejection table of the crate docs for `Query`/`Form` and the
 //! everyday responses (`&str`, `String`, `Html`, `StatusCode`, `()`...); this file does not
 //! repeat those.
 

@@ -19,6 +19,7 @@ pub(crate) use self::{
 };
 
 use std::ffi::OsStr;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -80,4 +81,11 @@ fn build(profile_dir: &Path, examples: &[&str]) {
         "building the examples failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Says that a check did not run, and why, where the person running the tests sees it:
+/// straight to the process's standard error, which the test harness does not capture
+/// (`eprintln!` in a passing test is swallowed, and the skip with it).
+pub(crate) fn not_run(message: &str) {
+    let _ = std::io::stderr().write_all(format!("\n{message}\n").as_bytes());
 }
