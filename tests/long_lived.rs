@@ -7,7 +7,9 @@
 //! limits, FCGI_KEEP_CONN, the management records and the rejections (roles, multiplexing,
 //! aborts), panics and disconnects that leave the process serving, flat memory over 10^4
 //! requests, no temporary files or request state left behind, and a graceful stop on
-//! SIGTERM. Each server writes one start line to stderr, from which its address is read.
+//! SIGTERM; and issue 16's: a process told to stop leaves a listening socket it shares
+//! with other processes (spawn-fcgi `-F N`) to them. Each server writes one start line to
+//! stderr, from which its address is read.
 //!
 //! Needs Linux (`/proc/<pid>/status` for memory figures) and `kill`. Every socket read and
 //! write has a time limit, and every server is killed and reaped when its test ends.
@@ -109,6 +111,26 @@ impl Server {
         Server::start(name, &["--scgi", "127.0.0.1:0"], &[], "SCGI")
     }
 
+    /// The fixture with no arguments and a dup of `listener` as its standard input, as
+    /// spawn-fcgi starts it (`-F N` starts N of them on one socket), once it has written
+    /// its start line.
+    fn on_stdin(listener: &TcpListener) -> Server {
+        let address = listener.local_addr().expect("its address").to_string();
+        let socket = listener.try_clone().expect("a copy of the listener");
+        let mut command = Command::new(support::example(FIXTURE, &EXAMPLES));
+        command
+            .env_clear()
+            .stdin(Stdio::from(OwnedFd::from(socket)));
+        let mut server = Server::spawn(FIXTURE, command);
+        let line = server.wait_for_line(|line| line.contains(" serving "));
+        assert_eq!(
+            line,
+            format!("{FIXTURE}: serving FastCGI on {address} with 16 workers")
+        );
+        server.address = address;
+        server
+    }
+
     /// Spawns `command` with stderr piped to a reader thread; no start line awaited.
     fn spawn(name: &str, mut command: Command) -> Server {
         let mut child = command
@@ -189,6 +211,19 @@ impl Server {
 
     fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("polling the server").is_none()
+    }
+
+    /// How many worker threads (`cgi-worker-N`) the process has: a worker's thread ends
+    /// when it stops taking connections.
+    fn worker_threads(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/task", self.pid()))
+            .expect("/proc/<pid>/task")
+            .filter_map(Result::ok)
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|name| name.starts_with("cgi-worker-"))
+            })
+            .count()
     }
 
     /// Sends SIGTERM.
@@ -965,18 +1000,8 @@ fn uploads_answer_as_cgi_does_and_leave_no_temporary_files() {
 #[test]
 fn a_listening_socket_on_stdin_is_served_as_fastcgi() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a listener");
-    let address = listener.local_addr().expect("its address").to_string();
-    let mut command = Command::new(support::example(FIXTURE, &EXAMPLES));
-    command
-        .env_clear()
-        .stdin(Stdio::from(OwnedFd::from(listener)));
-    let mut server = Server::spawn(FIXTURE, command);
-    let line = server.wait_for_line(|line| line.contains(" serving "));
-    assert_eq!(
-        line,
-        format!("{FIXTURE}: serving FastCGI on {address} with 16 workers")
-    );
-    server.address = address;
+    let mut server = Server::on_stdin(&listener);
+    drop(listener);
     let mut connection = server.connect();
     for id in 1..=2 {
         let reply = connection
@@ -990,6 +1015,143 @@ fn a_listening_socket_on_stdin_is_served_as_fastcgi() {
         assert_eq!(probe(&answered(&reply, &server)).pid, server.pid());
     }
     assert!(server.is_running(), "{}", server.stderr());
+}
+
+/// spawn-fcgi `-F 2`, or a supervisor's pool: two processes accept on one listening socket
+/// they were both handed on fd 0. SIGTERM to one must not stop the other: the stopping
+/// process stops accepting and finishes its request in flight, while every new connection
+/// goes to its sibling, none refused or reset.
+#[test]
+fn a_process_told_to_stop_leaves_a_shared_listener_to_its_sibling() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a listener");
+    // The first process alone at first, so that the request held in flight is its own.
+    let mut stopping = Server::on_stdin(&listener);
+    let address = stopping.address.clone();
+    let mut held = stopping.connect();
+    let reply = held
+        .request(&fastcgi_get(FIXTURE, "").keep_conn(true))
+        .unwrap_or_else(|error| panic!("the first request: {error}\n{}", stopping.stderr()));
+    assert_eq!(probe(&answered(&reply, &stopping)).pid, stopping.pid());
+    // A POST whose body is not all there yet: its worker waits for the rest, so the
+    // process stays in its grace period, alive and not accepting, as long as the test
+    // wants.
+    let body = [b'x'; 100];
+    let request = fastcgi_post(FIXTURE, "", "application/octet-stream", &body).id(2);
+    let bytes = request.to_bytes();
+    let (sent, held_back) = bytes.split_at(bytes.len() - 40);
+    held.write_all(sent).expect("most of a request");
+
+    let mut survivor = Server::on_stdin(&listener);
+    // spawn-fcgi closes its own copy once the processes have theirs.
+    drop(listener);
+
+    stopping.terminate();
+    stopping.wait_for_line(|line| line.contains("SIGTERM: finishing the requests in flight"));
+    // Once only the worker of the held request is left, nothing in the stopping process
+    // accepts any more: whatever comes now is the sibling's.
+    let started = Instant::now();
+    while stopping.worker_threads() > 1 {
+        assert!(
+            started.elapsed() < START_TIMEOUT,
+            "the stopping process still has {} workers:\n{}",
+            stopping.worker_threads(),
+            stopping.stderr()
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+
+    for index in 0..50 {
+        let pid = shared_request(
+            &address,
+            &format!("request {index}"),
+            [&stopping, &survivor],
+        );
+        assert_eq!(pid, survivor.pid(), "sequential request {index}");
+    }
+    let (shared, servers) = (address.as_str(), [&stopping, &survivor]);
+    thread::scope(|scope| {
+        let clients: Vec<_> = (0..5)
+            .map(|client| {
+                scope.spawn(move || {
+                    (0..10)
+                        .map(|index| {
+                            let what = format!("client {client}'s request {index}");
+                            shared_request(shared, &what, servers)
+                        })
+                        .collect::<Vec<u32>>()
+                })
+            })
+            .collect();
+        for client in clients {
+            let pids = client.join().expect("a concurrent client");
+            assert!(pids.iter().all(|&pid| pid == survivor.pid()), "{pids:?}");
+        }
+    });
+    assert!(stopping.is_running(), "{}", stopping.stderr());
+    assert!(survivor.is_running(), "{}", survivor.stderr());
+
+    // The request in flight is answered, then the stopping process exits cleanly.
+    held.write_all(held_back).expect("the rest of the request");
+    let reply = held
+        .read_reply(2)
+        .unwrap_or_else(|error| panic!("the request in flight: {error}\n{}", stopping.stderr()));
+    let answer = probe(&answered(&reply, &stopping));
+    assert_eq!((answer.pid, answer.body), (stopping.pid(), body.len()));
+    drop(held);
+    let status = stopping.wait_for_exit();
+    assert_eq!(status.code(), Some(0), "{}", stopping.stderr());
+    assert_eq!(
+        stopping.stderr_lines().last().map(String::as_str),
+        Some(format!("{FIXTURE}: stopped").as_str()),
+        "{}",
+        stopping.stderr()
+    );
+
+    // Its descriptors closed with it; the socket is the sibling's alone now.
+    for index in 0..5 {
+        let what = format!("request {index} after the exit");
+        let pid = shared_request(&address, &what, [&stopping, &survivor]);
+        assert_eq!(pid, survivor.pid());
+    }
+    for server in [&stopping, &survivor] {
+        assert!(
+            !server.stderr().contains("failed"),
+            "process {}:\n{}",
+            server.pid(),
+            server.stderr()
+        );
+    }
+    // The last process holding the socket stops too: the port closes with it.
+    survivor.terminate();
+    assert_eq!(
+        survivor.wait_for_exit().code(),
+        Some(0),
+        "{}",
+        survivor.stderr()
+    );
+    let refused = Stream::connect(&address, IO_TIMEOUT).map(|_| ());
+    assert_eq!(
+        refused.map_err(|error| error.kind()),
+        Err(ErrorKind::ConnectionRefused)
+    );
+}
+
+/// One GET on a new connection to a listener two processes share: the pid that answered.
+/// Anything but a complete answer (a refused or reset connection) fails the test, with
+/// both processes' logs.
+fn shared_request(address: &str, what: &str, [stopping, survivor]: [&Server; 2]) -> u32 {
+    let reply = Stream::connect(address, IO_TIMEOUT)
+        .and_then(|mut connection| connection.request(&fastcgi_get(FIXTURE, "")))
+        .unwrap_or_else(|error| {
+            panic!(
+                "{what} after one process's SIGTERM: {error} ({:?})\n\
+                 the stopping process:\n{}\nits sibling:\n{}",
+                error.kind(),
+                stopping.stderr(),
+                survivor.stderr()
+            )
+        });
+    probe(&answered(&reply, survivor)).pid
 }
 
 // ---------------------------------------------------------------------------------------

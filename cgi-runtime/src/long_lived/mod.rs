@@ -139,9 +139,10 @@ pub(crate) fn run(
     eprintln!("{program}: stopped");
 }
 
-/// A stop asked for by a signal. The first to see it stops the listening, so that new
-/// connections are refused (and the web server can try another backend) while the
-/// requests in flight finish.
+/// A stop asked for by a signal. The first to see it stops this process's listening
+/// ([`Listener::stop_listening`]: a socket it bound refuses new connections, so that the
+/// web server can try another backend; an inherited one, maybe shared with sibling
+/// processes, is left to them) while the requests in flight finish.
 pub(crate) struct Stop<'a> {
     program: &'a str,
     requested: &'a AtomicBool,
@@ -201,7 +202,8 @@ fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
             {
                 continue;
             }
-            // The stop shut the listener down under the other workers' `accept`.
+            // The stop shut this process's own listener down under the other workers'
+            // `accept`.
             Err(_) if context.stopping() => break,
             Err(error) => {
                 eprintln!(

@@ -20,7 +20,17 @@ use super::polling_reader::is_timeout;
 
 /// A listening socket.
 #[derive(Debug)]
-pub(crate) enum Listener {
+pub(crate) struct Listener {
+    socket: Listening,
+    /// Passed on standard input rather than bound by this process. Such a socket is often
+    /// shared with other processes: spawn-fcgi `-F N` starts N processes on one socket, and
+    /// a supervised pool hands one listener to every child. So this process only ever
+    /// accepts on it, never changes it (see [`Listener::stop_listening`]).
+    inherited: bool,
+}
+
+#[derive(Debug)]
+enum Listening {
     Tcp(TcpListener),
     Unix {
         listener: UnixListener,
@@ -41,7 +51,10 @@ impl Listener {
                     "give an IP address and port (127.0.0.1:9000, [::1]:9000) or unix:/path",
                 )
             })?;
-            return TcpListener::bind(address).map(Listener::Tcp);
+            return TcpListener::bind(address).map(|listener| Listener {
+                socket: Listening::Tcp(listener),
+                inherited: false,
+            });
         };
         let path = PathBuf::from(path);
         // A socket file left there (by a killed process, or by the previous version
@@ -54,10 +67,13 @@ impl Listener {
         let created = std::fs::metadata(&path)
             .ok()
             .map(|file| (file.dev(), file.ino()));
-        Ok(Listener::Unix {
-            listener,
-            path,
-            created,
+        Ok(Listener {
+            socket: Listening::Unix {
+                listener,
+                path,
+                created,
+            },
+            inherited: false,
         })
     }
 
@@ -65,7 +81,11 @@ impl Listener {
     /// `FCGI_LISTENSOCK_FILENO`), if that is what standard input is: a socket with no
     /// peer (FastCGI 1.0 §2.2: `getpeername` fails with `ENOTCONN`).
     pub(crate) fn inherited() -> Option<Listener> {
-        let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+        Listener::from_inherited(io::stdin().as_fd().try_clone_to_owned().ok()?)
+    }
+
+    /// [`Listener::inherited`] for a copy of the descriptor.
+    fn from_inherited(fd: OwnedFd) -> Option<Listener> {
         let probe = TcpStream::from(fd);
         match probe.peer_addr() {
             Err(error) if error.kind() == io::ErrorKind::NotConnected => {}
@@ -73,16 +93,21 @@ impl Listener {
             _ => return None,
         }
         let tcp = TcpListener::from(OwnedFd::from(probe));
-        if tcp.local_addr().is_ok() {
-            return Some(Listener::Tcp(tcp));
-        }
-        let unix = UnixListener::from(OwnedFd::from(tcp));
-        let path = unix.local_addr().ok()?.as_pathname()?.to_owned();
-        Some(Listener::Unix {
-            listener: unix,
-            path,
-            // The process manager made it and removes it.
-            created: None,
+        let socket = if tcp.local_addr().is_ok() {
+            Listening::Tcp(tcp)
+        } else {
+            let unix = UnixListener::from(OwnedFd::from(tcp));
+            let path = unix.local_addr().ok()?.as_pathname()?.to_owned();
+            Listening::Unix {
+                listener: unix,
+                path,
+                // The process manager made it and removes it.
+                created: None,
+            }
+        };
+        Some(Listener {
+            socket,
+            inherited: true,
         })
     }
 
@@ -91,22 +116,26 @@ impl Listener {
     /// macOS and the BSDs do not, so there a stop waits for one more connection per
     /// worker. std offers the option on streams only, hence the stream view.)
     pub(crate) fn set_accept_timeout(&self, timeout: Duration) -> io::Result<()> {
-        let fd = match self {
-            Listener::Tcp(listener) => listener.as_fd().try_clone_to_owned()?,
-            Listener::Unix { listener, .. } => listener.as_fd().try_clone_to_owned()?,
-        };
-        TcpStream::from(fd).set_read_timeout(Some(timeout))
+        TcpStream::from(self.fd()?).set_read_timeout(Some(timeout))
+    }
+
+    /// A copy of the socket's descriptor, for the calls std offers on streams only.
+    fn fd(&self) -> io::Result<OwnedFd> {
+        match &self.socket {
+            Listening::Tcp(listener) => listener.as_fd().try_clone_to_owned(),
+            Listening::Unix { listener, .. } => listener.as_fd().try_clone_to_owned(),
+        }
     }
 
     pub(crate) fn accept(&self) -> io::Result<Stream> {
-        let socket = match self {
-            Listener::Tcp(listener) => {
+        let socket = match &self.socket {
+            Listening::Tcp(listener) => {
                 let (stream, _) = listener.accept()?;
                 // Records and answers are written whole; Nagle would only delay them.
                 stream.set_nodelay(true)?;
                 Socket::Tcp(stream)
             }
-            Listener::Unix { listener, .. } => Socket::Unix(listener.accept()?.0),
+            Listening::Unix { listener, .. } => Socket::Unix(listener.accept()?.0),
         };
         let fd = match &socket {
             Socket::Tcp(stream) => stream.as_fd().try_clone_to_owned()?,
@@ -118,20 +147,22 @@ impl Listener {
         })
     }
 
-    /// Stops listening: new connections are refused from now on (on Linux). Only for a
-    /// socket this process bound: one passed by a process manager may be passed again to
-    /// the next process.
+    /// Stops this process's listening, as a stop begins. A socket it bound is shut down:
+    /// new connections are refused from now on (on Linux), so that the web server can try
+    /// another backend, and the workers waiting in `accept` wake up.
+    ///
+    /// An inherited socket is left as it is, TCP or Unix: the other processes sharing it
+    /// keep accepting (shutting it down would stop `accept` in all of them), and a process
+    /// manager may pass it to the next process. This process just stops accepting (its
+    /// workers look at the stop between accepts) and closes its descriptors as it exits:
+    /// standard input, which std takes to be open for as long as the process runs, cannot
+    /// be closed before (replacing it would take `dup2`, one more C import at every start).
+    /// Connections meanwhile wait in the socket's queue for a process that accepts.
     pub(crate) fn stop_listening(&self) {
-        let fd = match self {
-            Listener::Tcp(listener) => listener.as_fd().try_clone_to_owned(),
-            Listener::Unix {
-                listener,
-                created: Some(_),
-                ..
-            } => listener.as_fd().try_clone_to_owned(),
-            Listener::Unix { created: None, .. } => return,
-        };
-        if let Ok(fd) = fd {
+        if self.inherited {
+            return;
+        }
+        if let Ok(fd) = self.fd() {
             let _ = TcpStream::from(fd).shutdown(Shutdown::Read);
         }
     }
@@ -139,11 +170,11 @@ impl Listener {
     /// Removes the socket file this process created, unless another process has put its
     /// own there since (the next version, during a deploy).
     pub(crate) fn remove_file(&self) {
-        if let Listener::Unix {
+        if let Listening::Unix {
             path,
             created: Some(created),
             ..
-        } = self
+        } = &self.socket
         {
             let current = std::fs::metadata(path)
                 .ok()
@@ -157,12 +188,12 @@ impl Listener {
 
 impl fmt::Display for Listener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Listener::Tcp(listener) => match listener.local_addr() {
+        match &self.socket {
+            Listening::Tcp(listener) => match listener.local_addr() {
                 Ok(address) => write!(f, "{address}"),
                 Err(_) => f.write_str("a TCP socket"),
             },
-            Listener::Unix { path, .. } => write!(f, "unix:{}", path.display()),
+            Listening::Unix { path, .. } => write!(f, "unix:{}", path.display()),
         }
     }
 }
@@ -316,5 +347,51 @@ mod tests {
         next.remove_file();
         assert!(!path.exists());
         let _ = std::fs::remove_dir(&dir);
+    }
+
+    #[test]
+    fn a_stop_leaves_an_inherited_listener_to_the_processes_sharing_it() {
+        // A process manager's socket, and this process's copy of it (spawn-fcgi `-F 2`
+        // forks two processes on one socket): `sibling` plays the other process.
+        let sibling = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = sibling.local_addr().unwrap();
+        let inherited =
+            Listener::from_inherited(OwnedFd::from(sibling.try_clone().unwrap())).unwrap();
+        assert!(inherited.inherited);
+        assert_eq!(inherited.to_string(), address.to_string());
+        inherited.stop_listening();
+        drop(inherited);
+        // The sibling still takes connections, the one queued meanwhile included.
+        let _queued = TcpStream::connect(address).unwrap();
+        let _later = TcpStream::connect(address).unwrap();
+        sibling.accept().unwrap();
+        sibling.accept().unwrap();
+
+        let dir = std::env::temp_dir().join(format!("cgikit-shared-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("app.sock");
+        let _ = std::fs::remove_file(&path);
+        let unix_sibling = UnixListener::bind(&path).unwrap();
+        let inherited =
+            Listener::from_inherited(OwnedFd::from(unix_sibling.try_clone().unwrap())).unwrap();
+        assert_eq!(inherited.to_string(), format!("unix:{}", path.display()));
+        inherited.stop_listening();
+        inherited.remove_file();
+        drop(inherited);
+        assert!(
+            path.exists(),
+            "the process manager's socket file was removed"
+        );
+        let _client = UnixStream::connect(&path).unwrap();
+        unix_sibling.accept().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let _ = std::fs::remove_dir(&dir);
+
+        // Anything else on standard input is no listener: a connected socket (mod_cgid
+        // hands the script one), a file.
+        let connected = TcpStream::connect(address).unwrap();
+        assert!(Listener::from_inherited(OwnedFd::from(connected)).is_none());
+        let file = File::open("/dev/null").unwrap();
+        assert!(Listener::from_inherited(OwnedFd::from(file)).is_none());
     }
 }
