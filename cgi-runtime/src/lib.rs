@@ -72,9 +72,10 @@ pub mod __private {
     }
 
     /// One FastCGI connection over bytes: the web server's records in, the answer's
-    /// records out, and `Err` with the reason when the conversation broke off. For the
-    /// fuzz target (`fuzz/fuzz_targets/fastcgi_records.rs`).
-    #[cfg(unix)]
+    /// records out, and `Err` with the reason when the conversation broke off. Only for
+    /// the fuzz target (`fuzz/fuzz_targets/fastcgi_records.rs`): cargo-fuzz builds with
+    /// `--cfg fuzzing`, and other builds leave it out.
+    #[cfg(all(unix, fuzzing))]
     pub fn fastcgi_conversation(
         input: &[u8],
         limits: &crate::Limits,

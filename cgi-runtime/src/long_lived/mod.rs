@@ -23,6 +23,7 @@ use crate::request::Request;
 use crate::response::Response;
 use crate::serve::{Exchange, one_line, panic_message, serve};
 use fastcgi::Ending;
+#[cfg(fuzzing)]
 pub(crate) use fastcgi::converse_bytes as fastcgi_conversation;
 pub(crate) use socket::Listener;
 
