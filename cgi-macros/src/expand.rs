@@ -238,14 +238,11 @@ fn defines_main(item: &TokenStream) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn expand(args: TokenStream, item: TokenStream) -> String {
-        main(args, item).to_string()
-    }
+    use crate::test_tokens::{assert_same, compile_errors, count, ends_with, starts_with};
 
     #[test]
     fn keeps_the_function_and_adds_main() {
-        let out = expand(
+        let out = main(
             quote!(),
             quote!(
                 fn hello() -> &'static str {
@@ -253,55 +250,92 @@ mod tests {
                 }
             ),
         );
-        assert!(
-            out.starts_with("fn hello () -> & 'static str { \"hi\" } fn main ()"),
-            "{out}"
-        );
-        assert!(
-            out.contains(":: cgi :: __private :: run (:: cgi :: Limits :: default ()"),
-            "{out}"
-        );
-        assert!(
-            out.contains(":: core :: mem :: drop (__cgi_request)"),
-            "{out}"
+        assert_same(
+            &out,
+            &quote! {
+                fn hello() -> &'static str {
+                    "hi"
+                }
+                fn main() {
+                    ::cgi::__private::run(
+                        ::cgi::Limits::default(),
+                        |__cgi_request: ::cgi::Request| -> ::cgi::Response {
+                            ::core::mem::drop(__cgi_request);
+                            let __cgi_response = hello();
+                            ::cgi::IntoResponse::into_response(__cgi_response)
+                        }
+                    );
+                }
+            },
         );
     }
 
     #[test]
     fn only_the_last_argument_may_take_the_request() {
-        let out = expand(
+        let out = main(
             quote!(),
             quote!(
                 fn f(q: Query<A>, c: Cookies, f: Form<B>) {}
             ),
         );
-        assert_eq!(out.matches("from_request_parts :: <").count(), 2, "{out}");
-        assert!(
-            out.contains("from_request :: < Form < B > , _ > (__cgi_request)"),
-            "{out}"
-        );
-        assert!(
-            out.contains("f (__cgi_arg0 , __cgi_arg1 , __cgi_arg2)"),
-            "{out}"
+        assert_same(
+            &out,
+            &quote! {
+                fn f(q: Query<A>, c: Cookies, f: Form<B>) {}
+                fn main() {
+                    ::cgi::__private::run(
+                        ::cgi::Limits::default(),
+                        |__cgi_request: ::cgi::Request| -> ::cgi::Response {
+                            let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<A>>(&__cgi_request) {
+                                ::core::result::Result::Ok(value) => value,
+                                ::core::result::Result::Err(rejection) => return rejection,
+                            };
+                            let __cgi_arg1 = match ::cgi::__private::from_request_parts::<Cookies>(&__cgi_request) {
+                                ::core::result::Result::Ok(value) => value,
+                                ::core::result::Result::Err(rejection) => return rejection,
+                            };
+                            let __cgi_arg2 = match ::cgi::__private::from_request::<Form<B>, _>(__cgi_request) {
+                                ::core::result::Result::Ok(value) => value,
+                                ::core::result::Result::Err(rejection) => return rejection,
+                            };
+                            let __cgi_response = f(__cgi_arg0, __cgi_arg1, __cgi_arg2);
+                            ::cgi::IntoResponse::into_response(__cgi_response)
+                        }
+                    );
+                }
+            },
         );
     }
 
     #[test]
     fn crate_and_max_body_are_used() {
-        let out = expand(
+        let out = main(
             quote!(crate = "my_cgi", max_body = 16 * 1024),
             quote!(
                 fn f() {}
             ),
         );
-        assert!(!out.contains(":: cgi ::"), "{out}");
-        assert!(out.contains("my_cgi :: __private :: run"), "{out}");
-        assert!(out.contains("const MAX_BODY : u64 = 16 * 1024"), "{out}");
+        assert_same(
+            &out,
+            &quote! {
+                fn f() {}
+                fn main() {
+                    my_cgi::__private::run(
+                        my_cgi::Limits::default().max_body({ const MAX_BODY: u64 = 16 * 1024; MAX_BODY }),
+                        |__cgi_request: my_cgi::Request| -> my_cgi::Response {
+                            ::core::mem::drop(__cgi_request);
+                            let __cgi_response = f();
+                            my_cgi::IntoResponse::into_response(__cgi_response)
+                        }
+                    );
+                }
+            },
+        );
     }
 
     #[test]
     fn a_function_named_main_is_nested() {
-        let out = expand(
+        let out = main(
             quote!(),
             quote!(
                 fn main() -> &'static str {
@@ -309,54 +343,90 @@ mod tests {
                 }
             ),
         );
-        assert!(
-            out.starts_with("fn main () { fn main () -> & 'static str { \"hi\" }"),
-            "{out}"
+        assert_same(
+            &out,
+            &quote! {
+                fn main() {
+                    fn main() -> &'static str {
+                        "hi"
+                    }
+                    ::cgi::__private::run(
+                        ::cgi::Limits::default(),
+                        |__cgi_request: ::cgi::Request| -> ::cgi::Response {
+                            ::core::mem::drop(__cgi_request);
+                            let __cgi_response = main();
+                            ::cgi::IntoResponse::into_response(__cgi_response)
+                        }
+                    );
+                }
+            },
         );
-        assert_eq!(out.matches("fn main").count(), 2, "{out}");
     }
 
     #[test]
     fn errors_keep_the_item_and_add_a_placeholder_main() {
-        let out = expand(
+        let out = main(
             quote!(bogus = 1),
             quote!(
                 async fn handler<T>(self) {}
             ),
         );
         assert!(
-            out.starts_with("async fn handler < T > (self) { }"),
+            starts_with(
+                &out,
+                &quote!(
+                    async fn handler<T>(self) {}
+                )
+            ),
             "{out}"
         );
-        for message in [
+        let errors = compile_errors(&out);
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        for (error, start) in errors.iter().zip([
             "unknown argument `bogus`",
-            "cannot be `async`",
-            "cannot be generic",
-            "not a method",
-        ] {
-            assert!(out.contains(message), "{message} missing from {out}");
+            "a `#[cgi::main]` function cannot be `async`",
+            "a `#[cgi::main]` function cannot be generic",
+            "`#[cgi::main]` goes on a free function, not a method",
+        ]) {
+            assert!(
+                error.starts_with(start),
+                "{error:?} should start with {start:?}"
+            );
         }
-        assert!(out.ends_with("fn main () { }"), "{out}");
-        let out = expand(
+        assert!(
+            ends_with(
+                &out,
+                &quote!(
+                    fn main() {}
+                )
+            ),
+            "{out}"
+        );
+
+        let out = main(
             quote!(bogus = 1),
             quote!(
                 fn main() {}
             ),
         );
-        assert!(!out.ends_with("fn main () { }"), "no second main: {out}");
+        assert_eq!(count(&out, &quote!(fn main)), 1, "no second main: {out}");
+        assert_eq!(compile_errors(&out).len(), 1, "{out}");
     }
 
     #[test]
     fn a_misplaced_body_extractor_is_named() {
-        let out = expand(
+        let out = main(
             quote!(),
             quote!(
                 fn f(form: Form<A>, q: Query<B>) {}
             ),
         );
-        assert!(
-            out.contains("`Form` reads the request body, so it must be the last argument"),
-            "{out}"
+        assert_eq!(
+            compile_errors(&out),
+            [
+                "`Form` reads the request body, so it must be the last argument \
+              (and only one argument may read the body)"
+            ]
         );
     }
 }
