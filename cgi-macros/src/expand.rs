@@ -119,30 +119,32 @@ fn body_extractor_name(ty: &syn::Type) -> Option<&'static str> {
 //
 //     fn main() {
 //         ::cgi::__private::run(
-//             ::cgi::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
-//             |__cgi_request: ::cgi::Request| -> ::cgi::Response {
+//             ::cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
+//             |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
 //                 let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<Search>>(&__cgi_request) {
 //                     Ok(value) => value,
 //                     Err(rejection) => return rejection,
 //                 };
 //                 let __cgi_arg1 = match ::cgi::__private::from_request::<Form<Filter>, _>(__cgi_request) { ... };
 //                 let __cgi_response = search(__cgi_arg0, __cgi_arg1);
-//                 ::cgi::IntoResponse::into_response(__cgi_response)
+//                 ::cgi::__private::IntoResponse::into_response(__cgi_response)
 //             },
 //         )
 //     }
 //
-// Each extraction and the final conversion are spanned on the argument's or the return
-// type, so a type that is not an extractor (or not a response) gets exactly one error,
-// pointing at it. A function named `main` is nested inside the generated one.
+// Every path into the runtime goes through its hidden `__private` module, so the public
+// items can move without breaking the expansion. Each extraction and the final conversion
+// are spanned on the argument's or the return type, so a type that is not an extractor
+// (or not a response) gets exactly one error, pointing at it. A function named `main` is
+// nested inside the generated one.
 fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStream {
     let cgi = &args.crate_path;
     let request = Ident::new("__cgi_request", Span::call_site());
     let limits = match &args.max_body {
         Some(max_body) => quote_spanned! {max_body.span()=>
-            #cgi::Limits::default().max_body({ const MAX_BODY: u64 = #max_body; MAX_BODY })
+            #cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = #max_body; MAX_BODY })
         },
-        None => quote!(#cgi::Limits::default()),
+        None => quote!(#cgi::__private::Limits::default()),
     };
     let types: Vec<&syn::Type> = signature
         .inputs
@@ -184,9 +186,10 @@ fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStre
     // The value gets a name spanned on the return type, so that a type that is not a
     // response is reported there, not on the whole call.
     let value = Ident::new("__cgi_response", output_span);
-    let respond = quote_spanned! {output_span=> #cgi::IntoResponse::into_response(#value) };
+    let respond =
+        quote_spanned! {output_span=> #cgi::__private::IntoResponse::into_response(#value) };
     let run = quote! {
-        #cgi::__private::run(#limits, |#request: #cgi::Request| -> #cgi::Response {
+        #cgi::__private::run(#limits, |#request: #cgi::__private::Request| -> #cgi::__private::Response {
             #unused
             #(#extractions)*
             let #value = #ident(#(#arguments),*);
@@ -258,11 +261,11 @@ mod tests {
                 }
                 fn main() {
                     ::cgi::__private::run(
-                        ::cgi::Limits::default(),
-                        |__cgi_request: ::cgi::Request| -> ::cgi::Response {
+                        ::cgi::__private::Limits::default(),
+                        |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
                             ::core::mem::drop(__cgi_request);
                             let __cgi_response = hello();
-                            ::cgi::IntoResponse::into_response(__cgi_response)
+                            ::cgi::__private::IntoResponse::into_response(__cgi_response)
                         }
                     );
                 }
@@ -284,8 +287,8 @@ mod tests {
                 fn f(q: Query<A>, c: Cookies, f: Form<B>) {}
                 fn main() {
                     ::cgi::__private::run(
-                        ::cgi::Limits::default(),
-                        |__cgi_request: ::cgi::Request| -> ::cgi::Response {
+                        ::cgi::__private::Limits::default(),
+                        |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
                             let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<A>>(&__cgi_request) {
                                 ::core::result::Result::Ok(value) => value,
                                 ::core::result::Result::Err(rejection) => return rejection,
@@ -299,7 +302,7 @@ mod tests {
                                 ::core::result::Result::Err(rejection) => return rejection,
                             };
                             let __cgi_response = f(__cgi_arg0, __cgi_arg1, __cgi_arg2);
-                            ::cgi::IntoResponse::into_response(__cgi_response)
+                            ::cgi::__private::IntoResponse::into_response(__cgi_response)
                         }
                     );
                 }
@@ -321,15 +324,34 @@ mod tests {
                 fn f() {}
                 fn main() {
                     my_cgi::__private::run(
-                        my_cgi::Limits::default().max_body({ const MAX_BODY: u64 = 16 * 1024; MAX_BODY }),
-                        |__cgi_request: my_cgi::Request| -> my_cgi::Response {
+                        my_cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 16 * 1024; MAX_BODY }),
+                        |__cgi_request: my_cgi::__private::Request| -> my_cgi::__private::Response {
                             ::core::mem::drop(__cgi_request);
                             let __cgi_response = f();
-                            my_cgi::IntoResponse::into_response(__cgi_response)
+                            my_cgi::__private::IntoResponse::into_response(__cgi_response)
                         }
                     );
                 }
             },
+        );
+    }
+
+    #[test]
+    fn the_expansion_names_only_private_items_of_the_runtime() {
+        let out = main(
+            quote!(crate = "some::runtime", max_body = 1),
+            quote!(
+                fn f(a: A, b: B) -> C {
+                    todo()
+                }
+            ),
+        );
+        let mentions = count(&out, &quote!(some::runtime));
+        assert!(mentions >= 7, "{out}");
+        assert_eq!(
+            count(&out, &quote!(some::runtime::__private::)),
+            mentions,
+            "every path into the runtime goes through `__private`: {out}"
         );
     }
 
@@ -351,11 +373,11 @@ mod tests {
                         "hi"
                     }
                     ::cgi::__private::run(
-                        ::cgi::Limits::default(),
-                        |__cgi_request: ::cgi::Request| -> ::cgi::Response {
+                        ::cgi::__private::Limits::default(),
+                        |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
                             ::core::mem::drop(__cgi_request);
                             let __cgi_response = main();
-                            ::cgi::IntoResponse::into_response(__cgi_response)
+                            ::cgi::__private::IntoResponse::into_response(__cgi_response)
                         }
                     );
                 }

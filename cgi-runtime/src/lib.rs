@@ -55,11 +55,15 @@ pub use http;
 pub use http::{HeaderMap, Method, StatusCode};
 
 /// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
+///
+/// The expansion names nothing else of this crate (only `__private::...`), so the public
+/// items can move or be renamed without breaking it.
 #[doc(hidden)]
 // Each runs once per process: a large `Err` costs nothing worth a `Box`.
 #[allow(clippy::result_large_err)]
 pub mod __private {
     pub use crate::run::run_process as run;
+    pub use crate::{IntoResponse, Limits, Request, Response};
 
     /// Extracts an argument before the last; a rejection is already the response.
     ///
