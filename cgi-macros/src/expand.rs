@@ -7,18 +7,6 @@ use syn::spanned::Spanned;
 use crate::args::Args;
 use crate::signature::{Input, Signature};
 
-/// Extractors that read the body, known by name so that misplacing one gets an error that
-/// says so (the trait error alone would only say "not `FromRequestParts`").
-const BODY_EXTRACTORS: [&str; 7] = [
-    "Form",
-    "Json",
-    "Multipart",
-    "MultipartForm",
-    "Request",
-    "String",
-    "Bytes",
-];
-
 /// The attribute's whole expansion. On any error it still emits the function unchanged,
 /// with the errors and a placeholder `main`, so that IDEs keep working and rustc does not
 /// add "`main` function not found" to the real error.
@@ -68,26 +56,13 @@ fn check(signature: &Signature) -> syn::Result<()> {
              use concrete types",
         ));
     }
-    let last = signature.inputs.len().saturating_sub(1);
-    for (position, input) in signature.inputs.iter().enumerate() {
-        match input {
-            Input::Receiver(span) => errors.push(syn::Error::new(
+    for input in &signature.inputs {
+        if let Input::Receiver(span) = input {
+            errors.push(syn::Error::new(
                 *span,
                 "`#[cgi::main]` goes on a free function, not a method: remove `self` \
                  (call the method from a free function if you need one)",
-            )),
-            Input::Typed(ty) if position < last => {
-                if let Some(name) = body_extractor_name(ty) {
-                    errors.push(syn::Error::new_spanned(
-                        ty,
-                        format!(
-                            "`{name}` reads the request body, so it must be the last argument \
-                             (and only one argument may read the body)"
-                        ),
-                    ));
-                }
-            }
-            Input::Typed(_) => {}
+            ));
         }
     }
     let mut errors = errors.into_iter();
@@ -98,14 +73,6 @@ fn check(signature: &Signature) -> syn::Result<()> {
             Err(first)
         }
     }
-}
-
-fn body_extractor_name(ty: &syn::Type) -> Option<&'static str> {
-    let syn::Type::Path(path) = ty else {
-        return None;
-    };
-    let last = path.path.segments.last()?;
-    BODY_EXTRACTORS.into_iter().find(|name| last.ident == name)
 }
 
 // Input:
@@ -121,7 +88,7 @@ fn body_extractor_name(ty: &syn::Type) -> Option<&'static str> {
 //         ::cgi::__private::run(
 //             ::cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
 //             |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
-//                 let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<Search>>(&__cgi_request) {
+//                 let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<Search>, _>(&__cgi_request) {
 //                     Ok(value) => value,
 //                     Err(rejection) => return rejection,
 //                 };
@@ -135,8 +102,10 @@ fn body_extractor_name(ty: &syn::Type) -> Option<&'static str> {
 // Every path into the runtime goes through its hidden `__private` module, so the public
 // items can move without breaking the expansion. Each extraction and the final conversion
 // are spanned on the argument's or the return type, so a type that is not an extractor
-// (or not a response) gets exactly one error, pointing at it. A function named `main` is
-// nested inside the generated one.
+// (or not a response) gets exactly one error, pointing at it. The macro does not judge the
+// types itself: `from_request_parts` accepts only extractors that leave the body alone, and
+// its error for one that reads it says that it must be the last argument. A function named
+// `main` is nested inside the generated one.
 fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStream {
     let cgi = &args.crate_path;
     let request = Ident::new("__cgi_request", Span::call_site());
@@ -163,7 +132,7 @@ fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStre
         .enumerate()
         .map(|(position, (ty, argument))| {
             let extraction = if position + 1 < types.len() {
-                quote_spanned! {ty.span()=> #cgi::__private::from_request_parts::<#ty>(&#request) }
+                quote_spanned! {ty.span()=> #cgi::__private::from_request_parts::<#ty, _>(&#request) }
             } else {
                 quote_spanned! {ty.span()=> #cgi::__private::from_request::<#ty, _>(#request) }
             };
@@ -289,11 +258,11 @@ mod tests {
                     ::cgi::__private::run(
                         ::cgi::__private::Limits::default(),
                         |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
-                            let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<A>>(&__cgi_request) {
+                            let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<A>, _>(&__cgi_request) {
                                 ::core::result::Result::Ok(value) => value,
                                 ::core::result::Result::Err(rejection) => return rejection,
                             };
-                            let __cgi_arg1 = match ::cgi::__private::from_request_parts::<Cookies>(&__cgi_request) {
+                            let __cgi_arg1 = match ::cgi::__private::from_request_parts::<Cookies, _>(&__cgi_request) {
                                 ::core::result::Result::Ok(value) => value,
                                 ::core::result::Result::Err(rejection) => return rejection,
                             };
@@ -308,6 +277,24 @@ mod tests {
                 }
             },
         );
+    }
+
+    #[test]
+    fn body_extractors_are_left_to_the_traits_whatever_their_names() {
+        // A type called `Request` (maybe the user's own) or `Form` before the last argument
+        // is no error of the macro's: `from_request_parts` decides by the traits.
+        for first in [quote!(Request), quote!(Form<A>), quote!(Vec<u8>)] {
+            let out = main(quote!(), quote!(fn f(a: #first, m: Method) {}));
+            assert_eq!(compile_errors(&out), Vec::<String>::new(), "{first}");
+            assert_eq!(
+                count(
+                    &out,
+                    &quote!(::cgi::__private::from_request_parts::<#first, _>(&__cgi_request))
+                ),
+                1,
+                "{first}"
+            );
+        }
     }
 
     #[test]
@@ -433,22 +420,5 @@ mod tests {
         );
         assert_eq!(count(&out, &quote!(fn main)), 1, "no second main: {out}");
         assert_eq!(compile_errors(&out).len(), 1, "{out}");
-    }
-
-    #[test]
-    fn a_misplaced_body_extractor_is_named() {
-        let out = main(
-            quote!(),
-            quote!(
-                fn f(form: Form<A>, q: Query<B>) {}
-            ),
-        );
-        assert_eq!(
-            compile_errors(&out),
-            [
-                "`Form` reads the request body, so it must be the last argument \
-              (and only one argument may read the body)"
-            ]
-        );
     }
 }
