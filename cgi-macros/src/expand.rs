@@ -7,18 +7,6 @@ use syn::spanned::Spanned;
 use crate::args::Args;
 use crate::signature::{Input, Signature};
 
-/// Extractors that read the body, known by name so that misplacing one gets an error that
-/// says so (the trait error alone would only say "not `FromRequestParts`").
-const BODY_EXTRACTORS: [&str; 7] = [
-    "Form",
-    "Json",
-    "Multipart",
-    "MultipartForm",
-    "Request",
-    "String",
-    "Bytes",
-];
-
 /// The attribute's whole expansion. On any error it still emits the function unchanged,
 /// with the errors and a placeholder `main`, so that IDEs keep working and rustc does not
 /// add "`main` function not found" to the real error.
@@ -68,26 +56,13 @@ fn check(signature: &Signature) -> syn::Result<()> {
              use concrete types",
         ));
     }
-    let last = signature.inputs.len().saturating_sub(1);
-    for (position, input) in signature.inputs.iter().enumerate() {
-        match input {
-            Input::Receiver(span) => errors.push(syn::Error::new(
+    for input in &signature.inputs {
+        if let Input::Receiver(span) = input {
+            errors.push(syn::Error::new(
                 *span,
                 "`#[cgi::main]` goes on a free function, not a method: remove `self` \
                  (call the method from a free function if you need one)",
-            )),
-            Input::Typed(ty) if position < last => {
-                if let Some(name) = body_extractor_name(ty) {
-                    errors.push(syn::Error::new_spanned(
-                        ty,
-                        format!(
-                            "`{name}` reads the request body, so it must be the last argument \
-                             (and only one argument may read the body)"
-                        ),
-                    ));
-                }
-            }
-            Input::Typed(_) => {}
+            ));
         }
     }
     let mut errors = errors.into_iter();
@@ -98,14 +73,6 @@ fn check(signature: &Signature) -> syn::Result<()> {
             Err(first)
         }
     }
-}
-
-fn body_extractor_name(ty: &syn::Type) -> Option<&'static str> {
-    let syn::Type::Path(path) = ty else {
-        return None;
-    };
-    let last = path.path.segments.last()?;
-    BODY_EXTRACTORS.into_iter().find(|name| last.ident == name)
 }
 
 // Input:
@@ -119,30 +86,34 @@ fn body_extractor_name(ty: &syn::Type) -> Option<&'static str> {
 //
 //     fn main() {
 //         ::cgi::__private::run(
-//             ::cgi::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
-//             |__cgi_request: ::cgi::Request| -> ::cgi::Response {
-//                 let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<Search>>(&__cgi_request) {
+//             ::cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
+//             |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
+//                 let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<Search>, _>(&__cgi_request) {
 //                     Ok(value) => value,
 //                     Err(rejection) => return rejection,
 //                 };
 //                 let __cgi_arg1 = match ::cgi::__private::from_request::<Form<Filter>, _>(__cgi_request) { ... };
 //                 let __cgi_response = search(__cgi_arg0, __cgi_arg1);
-//                 ::cgi::IntoResponse::into_response(__cgi_response)
+//                 ::cgi::__private::IntoResponse::into_response(__cgi_response)
 //             },
 //         )
 //     }
 //
-// Each extraction and the final conversion are spanned on the argument's or the return
-// type, so a type that is not an extractor (or not a response) gets exactly one error,
-// pointing at it. A function named `main` is nested inside the generated one.
+// Every path into the runtime goes through its hidden `__private` module, so the public
+// items can move without breaking the expansion. Each extraction and the final conversion
+// are spanned on the argument's or the return type, so a type that is not an extractor
+// (or not a response) gets exactly one error, pointing at it. The macro does not judge the
+// types itself: `from_request_parts` accepts only extractors that leave the body alone, and
+// its error for one that reads it says that it must be the last argument. A function named
+// `main` is nested inside the generated one.
 fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStream {
     let cgi = &args.crate_path;
     let request = Ident::new("__cgi_request", Span::call_site());
     let limits = match &args.max_body {
         Some(max_body) => quote_spanned! {max_body.span()=>
-            #cgi::Limits::default().max_body({ const MAX_BODY: u64 = #max_body; MAX_BODY })
+            #cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = #max_body; MAX_BODY })
         },
-        None => quote!(#cgi::Limits::default()),
+        None => quote!(#cgi::__private::Limits::default()),
     };
     let types: Vec<&syn::Type> = signature
         .inputs
@@ -161,7 +132,7 @@ fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStre
         .enumerate()
         .map(|(position, (ty, argument))| {
             let extraction = if position + 1 < types.len() {
-                quote_spanned! {ty.span()=> #cgi::__private::from_request_parts::<#ty>(&#request) }
+                quote_spanned! {ty.span()=> #cgi::__private::from_request_parts::<#ty, _>(&#request) }
             } else {
                 quote_spanned! {ty.span()=> #cgi::__private::from_request::<#ty, _>(#request) }
             };
@@ -184,9 +155,10 @@ fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStre
     // The value gets a name spanned on the return type, so that a type that is not a
     // response is reported there, not on the whole call.
     let value = Ident::new("__cgi_response", output_span);
-    let respond = quote_spanned! {output_span=> #cgi::IntoResponse::into_response(#value) };
+    let respond =
+        quote_spanned! {output_span=> #cgi::__private::IntoResponse::into_response(#value) };
     let run = quote! {
-        #cgi::__private::run(#limits, |#request: #cgi::Request| -> #cgi::Response {
+        #cgi::__private::run(#limits, |#request: #cgi::__private::Request| -> #cgi::__private::Response {
             #unused
             #(#extractions)*
             let #value = #ident(#(#arguments),*);
@@ -238,14 +210,11 @@ fn defines_main(item: &TokenStream) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn expand(args: TokenStream, item: TokenStream) -> String {
-        main(args, item).to_string()
-    }
+    use crate::test_tokens::{assert_same, compile_errors, count, ends_with, starts_with};
 
     #[test]
     fn keeps_the_function_and_adds_main() {
-        let out = expand(
+        let out = main(
             quote!(),
             quote!(
                 fn hello() -> &'static str {
@@ -253,55 +222,129 @@ mod tests {
                 }
             ),
         );
-        assert!(
-            out.starts_with("fn hello () -> & 'static str { \"hi\" } fn main ()"),
-            "{out}"
-        );
-        assert!(
-            out.contains(":: cgi :: __private :: run (:: cgi :: Limits :: default ()"),
-            "{out}"
-        );
-        assert!(
-            out.contains(":: core :: mem :: drop (__cgi_request)"),
-            "{out}"
+        assert_same(
+            &out,
+            &quote! {
+                fn hello() -> &'static str {
+                    "hi"
+                }
+                fn main() {
+                    ::cgi::__private::run(
+                        ::cgi::__private::Limits::default(),
+                        |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
+                            ::core::mem::drop(__cgi_request);
+                            let __cgi_response = hello();
+                            ::cgi::__private::IntoResponse::into_response(__cgi_response)
+                        }
+                    );
+                }
+            },
         );
     }
 
     #[test]
     fn only_the_last_argument_may_take_the_request() {
-        let out = expand(
+        let out = main(
             quote!(),
             quote!(
                 fn f(q: Query<A>, c: Cookies, f: Form<B>) {}
             ),
         );
-        assert_eq!(out.matches("from_request_parts :: <").count(), 2, "{out}");
-        assert!(
-            out.contains("from_request :: < Form < B > , _ > (__cgi_request)"),
-            "{out}"
-        );
-        assert!(
-            out.contains("f (__cgi_arg0 , __cgi_arg1 , __cgi_arg2)"),
-            "{out}"
+        assert_same(
+            &out,
+            &quote! {
+                fn f(q: Query<A>, c: Cookies, f: Form<B>) {}
+                fn main() {
+                    ::cgi::__private::run(
+                        ::cgi::__private::Limits::default(),
+                        |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
+                            let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<A>, _>(&__cgi_request) {
+                                ::core::result::Result::Ok(value) => value,
+                                ::core::result::Result::Err(rejection) => return rejection,
+                            };
+                            let __cgi_arg1 = match ::cgi::__private::from_request_parts::<Cookies, _>(&__cgi_request) {
+                                ::core::result::Result::Ok(value) => value,
+                                ::core::result::Result::Err(rejection) => return rejection,
+                            };
+                            let __cgi_arg2 = match ::cgi::__private::from_request::<Form<B>, _>(__cgi_request) {
+                                ::core::result::Result::Ok(value) => value,
+                                ::core::result::Result::Err(rejection) => return rejection,
+                            };
+                            let __cgi_response = f(__cgi_arg0, __cgi_arg1, __cgi_arg2);
+                            ::cgi::__private::IntoResponse::into_response(__cgi_response)
+                        }
+                    );
+                }
+            },
         );
     }
 
     #[test]
+    fn body_extractors_are_left_to_the_traits_whatever_their_names() {
+        // A type called `Request` (maybe the user's own) or `Form` before the last argument
+        // is no error of the macro's: `from_request_parts` decides by the traits.
+        for first in [quote!(Request), quote!(Form<A>), quote!(Vec<u8>)] {
+            let out = main(quote!(), quote!(fn f(a: #first, m: Method) {}));
+            assert_eq!(compile_errors(&out), Vec::<String>::new(), "{first}");
+            assert_eq!(
+                count(
+                    &out,
+                    &quote!(::cgi::__private::from_request_parts::<#first, _>(&__cgi_request))
+                ),
+                1,
+                "{first}"
+            );
+        }
+    }
+
+    #[test]
     fn crate_and_max_body_are_used() {
-        let out = expand(
+        let out = main(
             quote!(crate = "my_cgi", max_body = 16 * 1024),
             quote!(
                 fn f() {}
             ),
         );
-        assert!(!out.contains(":: cgi ::"), "{out}");
-        assert!(out.contains("my_cgi :: __private :: run"), "{out}");
-        assert!(out.contains("const MAX_BODY : u64 = 16 * 1024"), "{out}");
+        assert_same(
+            &out,
+            &quote! {
+                fn f() {}
+                fn main() {
+                    my_cgi::__private::run(
+                        my_cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 16 * 1024; MAX_BODY }),
+                        |__cgi_request: my_cgi::__private::Request| -> my_cgi::__private::Response {
+                            ::core::mem::drop(__cgi_request);
+                            let __cgi_response = f();
+                            my_cgi::__private::IntoResponse::into_response(__cgi_response)
+                        }
+                    );
+                }
+            },
+        );
+    }
+
+    #[test]
+    fn the_expansion_names_only_private_items_of_the_runtime() {
+        let out = main(
+            quote!(crate = "some::runtime", max_body = 1),
+            quote!(
+                fn f(a: A, b: B) -> C {
+                    todo()
+                }
+            ),
+        );
+        let mentions = count(&out, &quote!(some::runtime));
+        assert!(mentions >= 7, "{out}");
+        assert_eq!(
+            count(&out, &quote!(some::runtime::__private::)),
+            mentions,
+            "every path into the runtime goes through `__private`: {out}"
+        );
     }
 
     #[test]
     fn a_function_named_main_is_nested() {
-        let out = expand(
+        let out = main(
             quote!(),
             quote!(
                 fn main() -> &'static str {
@@ -309,54 +352,73 @@ mod tests {
                 }
             ),
         );
-        assert!(
-            out.starts_with("fn main () { fn main () -> & 'static str { \"hi\" }"),
-            "{out}"
+        assert_same(
+            &out,
+            &quote! {
+                fn main() {
+                    fn main() -> &'static str {
+                        "hi"
+                    }
+                    ::cgi::__private::run(
+                        ::cgi::__private::Limits::default(),
+                        |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
+                            ::core::mem::drop(__cgi_request);
+                            let __cgi_response = main();
+                            ::cgi::__private::IntoResponse::into_response(__cgi_response)
+                        }
+                    );
+                }
+            },
         );
-        assert_eq!(out.matches("fn main").count(), 2, "{out}");
     }
 
     #[test]
     fn errors_keep_the_item_and_add_a_placeholder_main() {
-        let out = expand(
+        let out = main(
             quote!(bogus = 1),
             quote!(
                 async fn handler<T>(self) {}
             ),
         );
         assert!(
-            out.starts_with("async fn handler < T > (self) { }"),
+            starts_with(
+                &out,
+                &quote!(
+                    async fn handler<T>(self) {}
+                )
+            ),
             "{out}"
         );
-        for message in [
+        let errors = compile_errors(&out);
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        for (error, start) in errors.iter().zip([
             "unknown argument `bogus`",
-            "cannot be `async`",
-            "cannot be generic",
-            "not a method",
-        ] {
-            assert!(out.contains(message), "{message} missing from {out}");
+            "a `#[cgi::main]` function cannot be `async`",
+            "a `#[cgi::main]` function cannot be generic",
+            "`#[cgi::main]` goes on a free function, not a method",
+        ]) {
+            assert!(
+                error.starts_with(start),
+                "{error:?} should start with {start:?}"
+            );
         }
-        assert!(out.ends_with("fn main () { }"), "{out}");
-        let out = expand(
+        assert!(
+            ends_with(
+                &out,
+                &quote!(
+                    fn main() {}
+                )
+            ),
+            "{out}"
+        );
+
+        let out = main(
             quote!(bogus = 1),
             quote!(
                 fn main() {}
             ),
         );
-        assert!(!out.ends_with("fn main () { }"), "no second main: {out}");
-    }
-
-    #[test]
-    fn a_misplaced_body_extractor_is_named() {
-        let out = expand(
-            quote!(),
-            quote!(
-                fn f(form: Form<A>, q: Query<B>) {}
-            ),
-        );
-        assert!(
-            out.contains("`Form` reads the request body, so it must be the last argument"),
-            "{out}"
-        );
+        assert_eq!(count(&out, &quote!(fn main)), 1, "no second main: {out}");
+        assert_eq!(compile_errors(&out).len(), 1, "{out}");
     }
 }

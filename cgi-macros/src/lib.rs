@@ -4,6 +4,8 @@
 mod args;
 mod expand;
 mod signature;
+#[cfg(test)]
+mod test_tokens;
 
 use proc_macro::TokenStream;
 

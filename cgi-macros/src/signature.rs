@@ -108,17 +108,29 @@ fn parse_input(input: ParseStream<'_>) -> syn::Result<Input> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_tokens::same;
+    use proc_macro2::TokenStream;
     use quote::{ToTokens, quote};
 
-    fn types(signature: &Signature) -> Vec<String> {
-        signature
+    /// Panics unless the arguments are `expected`: their types, `self` for a receiver.
+    #[track_caller]
+    fn assert_types(signature: &Signature, expected: &[TokenStream]) {
+        let types: Vec<TokenStream> = signature
             .inputs
             .iter()
             .map(|input| match input {
-                Input::Typed(ty) => ty.to_token_stream().to_string(),
-                Input::Receiver(_) => "self".to_owned(),
+                Input::Typed(ty) => ty.to_token_stream(),
+                Input::Receiver(_) => quote!(self),
             })
-            .collect()
+            .collect();
+        assert!(
+            types.len() == expected.len()
+                && types
+                    .iter()
+                    .zip(expected)
+                    .all(|(ty, expected)| same(ty, expected)),
+            "types {types:?}, expected {expected:?}"
+        );
     }
 
     #[test]
@@ -134,14 +146,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(signature.ident, "search");
-        assert_eq!(
-            types(&signature),
-            [
-                "cgi :: Query < Search >",
-                "Cookies",
-                "(u8 , u8)",
-                "std :: collections :: HashMap < String , Vec < u8 > >"
-            ]
+        assert_types(
+            &signature,
+            &[
+                quote!(cgi::Query<Search>),
+                quote!(Cookies),
+                quote!((u8, u8)),
+                quote!(std::collections::HashMap<String, Vec<u8>>),
+            ],
         );
         assert!(signature.asyncness.is_none() && signature.unsafety.is_none());
         assert!(signature.generics.where_clause.is_some());
@@ -159,7 +171,7 @@ mod tests {
         ] {
             let signature: Signature =
                 syn::parse2(quote!(fn handler(#receiver, q: Query<X>) {})).unwrap();
-            assert_eq!(types(&signature), ["self", "Query < X >"], "{receiver}");
+            assert_types(&signature, &[quote!(self), quote!(Query<X>)]);
         }
     }
 

@@ -71,26 +71,78 @@ pub use http;
 pub use http::{HeaderMap, Method, StatusCode};
 
 /// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
+///
+/// The expansion names nothing else of this crate (only `__private::...`), so the public
+/// items can move or be renamed without breaking it.
 #[doc(hidden)]
 // Each runs once per process: a large `Err` costs nothing worth a `Box`.
 #[allow(clippy::result_large_err)]
 pub mod __private {
     pub use crate::run::run_process as run;
+    pub use crate::{IntoResponse, Limits, Request, Response};
+    // Reachable here so that compile errors call them `cgi::__private::ViaParts`, not by
+    // where they are defined.
+    pub use crate::extract::private::{ViaParts, ViaRequest};
 
     /// Extracts an argument before the last; a rejection is already the response.
     ///
     /// Functions rather than `<T as FromRequestParts>::...` paths so that an argument
     /// that is not an extractor is reported once: the caller names no associated type.
-    pub fn from_request_parts<T: crate::FromRequestParts>(
-        request: &crate::Request,
-    ) -> Result<T, crate::Response> {
-        T::from_request_parts(request).map_err(crate::IntoResponse::into_response)
+    ///
+    /// `T: FromRequest<M>` infers `M`, how `T` is an extractor: `ViaParts` for a
+    /// `FromRequestParts`, which reads only the request's head, `ViaRequest` for an
+    /// extractor that reads the body. [`BeforeLast`] then accepts only the first. So the
+    /// body extractors are found by their traits, whatever their names: a type that is no
+    /// extractor fails `FromRequest` (one error), a body extractor fails `BeforeLast`
+    /// (one error, saying that it must be last).
+    pub fn from_request_parts<T, M>(request: &Request) -> Result<T, Response>
+    where
+        T: crate::FromRequest<M> + BeforeLast<M>,
+    {
+        T::from_request_parts(request)
+    }
+
+    /// An extractor through `M` that may come before the last argument: `M` is `ViaParts`.
+    ///
+    /// The bound is on the argument's type, so the compiler points at all of it, and its
+    /// one impl does not fix `M` (its bound `M: Head<T>` waits until `FromRequest<M>` has
+    /// inferred it): a body extractor gets this trait's message, not `FromRequest`'s.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` reads the request body, so it must be the last argument",
+        label = "reads the body: make it the last argument",
+        note = "only the last argument may read the body, so a handler has at most one body extractor (`Form<T>`, `Json<T>`, `Multipart`, `String`, `Vec<u8>`, `Request`, ...)",
+        note = "the arguments before it may be `Query<T>`, `Cookies`, `Method`, `HeaderMap`, `Option<E>` or `Result<E, E::Rejection>` of these, or a type of yours that implements `cgi::FromRequestParts`"
+    )]
+    pub trait BeforeLast<M>: Sized {
+        /// Extracts `Self` from the request's head.
+        fn from_request_parts(request: &Request) -> Result<Self, Response>;
+    }
+
+    // An error names `BeforeLast`, whose message is the one above, rather than `Head`.
+    #[diagnostic::do_not_recommend]
+    impl<T, M: Head<T>> BeforeLast<M> for T {
+        fn from_request_parts(request: &Request) -> Result<T, Response> {
+            M::from_request_parts(request)
+        }
+    }
+
+    /// Implemented only for `ViaParts`: `T` reads only the request's head.
+    pub trait Head<T> {
+        /// Extracts `T` from the request's head.
+        fn from_request_parts(request: &Request) -> Result<T, Response>;
+    }
+
+    impl<T: crate::FromRequestParts> Head<T> for ViaParts {
+        fn from_request_parts(request: &Request) -> Result<T, Response> {
+            T::from_request_parts(request).map_err(IntoResponse::into_response)
+        }
     }
 
     /// One FastCGI connection over bytes: the web server's records in, the answer's
-    /// records out, and `Err` with the reason when the conversation broke off. For the
-    /// fuzz target (`fuzz/fuzz_targets/fastcgi_records.rs`).
-    #[cfg(unix)]
+    /// records out, and `Err` with the reason when the conversation broke off. Only for
+    /// the fuzz target (`fuzz/fuzz_targets/fastcgi_records.rs`): cargo-fuzz builds with
+    /// `--cfg fuzzing`, and other builds leave it out.
+    #[cfg(all(unix, fuzzing))]
     pub fn fastcgi_conversation(
         input: &[u8],
         limits: &crate::Limits,

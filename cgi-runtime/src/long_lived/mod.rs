@@ -24,6 +24,7 @@ use crate::request::Leftover;
 use crate::request::Request;
 use crate::response::Response;
 use fastcgi::Ending;
+#[cfg(fuzzing)]
 pub(crate) use fastcgi::converse_bytes as fastcgi_conversation;
 pub(crate) use socket::Listener;
 

@@ -85,6 +85,7 @@ pub(crate) fn converse<T: Transport>(
 
 /// One connection over bytes, for the unit tests and the fuzz target: what the web server
 /// sent in, what the application answered out, and how the conversation ended.
+#[cfg(any(test, fuzzing))]
 pub(crate) fn converse_bytes(
     input: &[u8],
     workers: usize,
