@@ -61,13 +61,13 @@ pub fn run_with<T>(limits: Limits, handler: impl Handler<T> + Clone + Sync) {
 /// terminal's one request (or `--serve`).
 pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync) {
     let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    let program = program_name();
     if !is_cgi(&vars) {
         drop(vars);
+        let program = program_name();
         let args: Vec<OsString> = std::env::args_os().skip(1).collect();
         #[cfg(unix)]
         if let Some((protocol, listener, workers)) = long_lived_mode(&program, &args) {
-            install_panic_hook(program.clone());
+            install_panic_hook();
             crate::long_lived::run(&program, protocol, listener, workers, &limits, &handler);
             return;
         }
@@ -86,9 +86,9 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
             std::env::remove_var("HTTP_PROXY");
         }
     }
-    install_panic_hook(program.clone());
+    install_panic_hook();
     let exchange = Exchange {
-        program: &program,
+        program: &ProgramName,
         input: Box::new(RawStdin::default()),
         output: &mut RawStdout::new(),
         log: &mut io::stderr(),
@@ -100,7 +100,7 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
         // The client left (nginx and busybox close the pipe): nothing to tell anyone.
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
         Err(error) => {
-            eprintln!("{program}: could not write the response: {error}");
+            eprintln!("{ProgramName}: could not write the response: {error}");
             std::process::exit(1);
         }
     }
@@ -154,6 +154,16 @@ fn is_cgi(vars: &[(OsString, OsString)]) -> bool {
     })
 }
 
+/// The script's file name, looked up when a log line needs it: a CGI request that
+/// goes well never does.
+struct ProgramName;
+
+impl std::fmt::Display for ProgramName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&program_name())
+    }
+}
+
 fn program_name() -> String {
     std::env::args_os()
         .next()
@@ -167,13 +177,14 @@ fn program_name() -> String {
 
 /// One line per panic, with its location and message, and never a backtrace: servers
 /// pass their own environment through (a `RUST_BACKTRACE=1` would fill the error log),
-/// and the client only ever sees the generic 500.
-fn install_panic_hook(program: String) {
-    std::panic::set_hook(Box::new(move |info| {
+/// and the client only ever sees the generic 500. (The hook captures nothing, so setting
+/// it allocates nothing; the name is looked up when a panic happens.)
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
         let message = one_line(panic_message(info.payload()));
         match info.location() {
-            Some(location) => eprintln!("{program}: panicked at {location}: {message}"),
-            None => eprintln!("{program}: panicked: {message}"),
+            Some(location) => eprintln!("{ProgramName}: panicked at {location}: {message}"),
+            None => eprintln!("{ProgramName}: panicked: {message}"),
         }
     }));
 }

@@ -5,6 +5,7 @@
 
 use std::any::Any;
 use std::ffi::OsString;
+use std::fmt::Display;
 use std::io::{self, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 
@@ -17,8 +18,9 @@ use crate::response::{Response, write};
 
 /// Where one exchange reads and writes.
 pub(crate) struct Exchange<'a> {
-    /// The name error-log lines start with (the script's file name).
-    pub(crate) program: &'a str,
+    /// The name error-log lines start with (the script's file name): only formatted when
+    /// a line is written, so a CGI process that logs nothing never looks it up.
+    pub(crate) program: &'a dyn Display,
     pub(crate) input: Box<dyn Read + Send>,
     pub(crate) output: &'a mut dyn Write,
     /// The server's error log: the script's stderr.
@@ -74,7 +76,7 @@ pub(crate) fn serve(
 /// reason, why a response was refused) go to `log`, one line each. Also for answers given
 /// before there is a request (a FastCGI or SCGI request too malformed to build).
 pub(crate) fn write_response(
-    program: &str,
+    program: &dyn Display,
     response: Response,
     head_only: bool,
     output: &mut dyn Write,
