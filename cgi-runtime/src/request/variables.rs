@@ -2,9 +2,10 @@
 
 use std::ffi::{OsStr, OsString};
 
-/// The environment as the server set it, with empty values dropped: RFC 3875 §4.1 makes a
-/// zero-length value the same as an unset one, and servers disagree on which they send
-/// (nginx sends `CONTENT_LENGTH=""`, Apache leaves it unset).
+/// The environment as the server set it. Empty values count as unset: RFC 3875 §4.1 makes
+/// a zero-length value the same as an unset one, and servers disagree on which they send
+/// (nginx sends `CONTENT_LENGTH=""`, Apache leaves it unset). They are skipped when
+/// looked up rather than removed up front, which would copy the list.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Variables {
     entries: Vec<(OsString, OsString)>,
@@ -13,20 +14,17 @@ pub(crate) struct Variables {
 impl Variables {
     pub(crate) fn new(entries: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
         Variables {
-            entries: entries
-                .into_iter()
-                .filter(|(_, value)| !value.is_empty())
-                .collect(),
+            // A `Vec` is taken as it is, without a copy.
+            entries: entries.into_iter().collect(),
         }
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&OsStr> {
-        // The first, as `getenv` finds it: an environment can hold a name twice (nginx's
-        // stock fastcgi_params plus a config line both set SCRIPT_NAME).
-        self.entries
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_os_str())
+        // The first that is set, as `getenv` finds it: an environment can hold a name
+        // twice (nginx's stock fastcgi_params plus a config line both set SCRIPT_NAME).
+        self.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
     }
 
     pub(crate) fn bytes(&self, name: &str) -> Option<&[u8]> {
@@ -40,6 +38,7 @@ impl Variables {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
         self.entries
             .iter()
+            .filter(|(_, value)| !value.is_empty())
             .map(|(key, value)| (key.as_os_str(), value.as_os_str()))
     }
 }
