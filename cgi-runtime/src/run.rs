@@ -3,12 +3,13 @@
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::body::Leftover;
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::offline;
-use crate::request::Request;
+use crate::request::{Request, Variables};
 use crate::response::Response;
 use crate::serve::{Exchange, one_line, panic_message, serve};
 
@@ -87,6 +88,16 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
         }
     }
     install_panic_hook();
+    // A CGI process answers one request and exits: its environment stays in a static
+    // for the process's life instead of being freed string by string after the answer.
+    static ENVIRONMENT: OnceLock<Vec<(OsString, OsString)>> = OnceLock::new();
+    let mut vars = Some(vars);
+    let environment = ENVIRONMENT.get_or_init(|| vars.take().unwrap_or_default());
+    let vars = match vars {
+        None => Variables::from_static(environment),
+        // `run` called again in the same process.
+        Some(vars) => Variables::new(vars),
+    };
     let exchange = Exchange {
         program: &ProgramName,
         input: Box::new(RawStdin::default()),

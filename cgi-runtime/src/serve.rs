@@ -4,7 +4,6 @@
 //! the offline mode and real CGI all run exactly this code.
 
 use std::any::Any;
-use std::ffi::OsString;
 use std::fmt::Display;
 use std::io::{self, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -35,7 +34,7 @@ pub(crate) struct Exchange<'a> {
 /// Answers one request: builds it (answering malformed ones directly), runs the handler
 /// with panics caught, and writes the response. Fails only if the output cannot be written.
 pub(crate) fn serve(
-    vars: Vec<(OsString, OsString)>,
+    vars: impl Into<Variables>,
     exchange: Exchange<'_>,
     limits: &Limits,
     handler: impl FnOnce(Request) -> Response,
@@ -48,7 +47,7 @@ pub(crate) fn serve(
         panic_hook_logs,
         leftover,
     } = exchange;
-    let vars = Variables::new(vars);
+    let vars = vars.into();
     // RFC 3875 §4.3.3: no body for HEAD, whatever the handler or a rejection produced.
     let head_only = vars.bytes("REQUEST_METHOD") == Some(Method::HEAD.as_str().as_bytes());
     let response = match Request::from_variables(vars, input, limits, leftover) {

@@ -1,5 +1,6 @@
 //! The meta-variables the server passed, kept as bytes.
 
+use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 
 /// The environment as the server set it. Empty values count as unset: RFC 3875 §4.1 makes
@@ -8,14 +9,22 @@ use std::ffi::{OsStr, OsString};
 /// looked up rather than removed up front, which would copy the list.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Variables {
-    entries: Vec<(OsString, OsString)>,
+    entries: Cow<'static, [(OsString, OsString)]>,
 }
 
 impl Variables {
     pub(crate) fn new(entries: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
         Variables {
             // A `Vec` is taken as it is, without a copy.
-            entries: entries.into_iter().collect(),
+            entries: Cow::Owned(entries.into_iter().collect()),
+        }
+    }
+
+    /// Variables that live as long as the process, such as a CGI script's environment:
+    /// dropping them frees nothing.
+    pub(crate) fn from_static(entries: &'static [(OsString, OsString)]) -> Self {
+        Variables {
+            entries: Cow::Borrowed(entries),
         }
     }
 
@@ -40,6 +49,12 @@ impl Variables {
             .iter()
             .filter(|(_, value)| !value.is_empty())
             .map(|(key, value)| (key.as_os_str(), value.as_os_str()))
+    }
+}
+
+impl From<Vec<(OsString, OsString)>> for Variables {
+    fn from(entries: Vec<(OsString, OsString)>) -> Self {
+        Variables::new(entries)
     }
 }
 
