@@ -100,7 +100,7 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
     };
     let exchange = Exchange {
         program: &ProgramName,
-        input: Box::new(RawStdin::default()),
+        input: Box::new(RawStdin),
         output: &mut RawStdout::new(),
         log: &mut io::stderr(),
         panic_hook_logs: true,
@@ -254,24 +254,25 @@ impl Write for RawStdout {
 
 /// Standard input without std's read-ahead buffer, so that not one byte past
 /// CONTENT_LENGTH is taken from the server (RFC 3875 §4.2). Opened on first read: a GET
-/// never touches stdin.
-#[derive(Default)]
-struct RawStdin {
-    #[cfg(unix)]
-    file: Option<std::fs::File>,
-}
+/// never touches stdin. The file lives in a static, so that this handle has no size and
+/// boxing it allocates nothing.
+struct RawStdin;
+
+#[cfg(unix)]
+static STDIN: OnceLock<std::fs::File> = OnceLock::new();
 
 impl Read for RawStdin {
     #[cfg(unix)]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         use std::os::fd::AsFd;
-        let file = match &mut self.file {
+        let file = match STDIN.get() {
             Some(file) => file,
-            None => self.file.insert(std::fs::File::from(
-                io::stdin().as_fd().try_clone_to_owned()?,
-            )),
+            None => {
+                let file = std::fs::File::from(io::stdin().as_fd().try_clone_to_owned()?);
+                STDIN.get_or_init(|| file)
+            }
         };
-        file.read(buf)
+        (&*file).read(buf)
     }
 
     #[cfg(not(unix))]
