@@ -80,7 +80,7 @@ impl Context<'_> {
         output: &mut dyn io::Write,
     ) -> io::Result<()> {
         let exchange = Exchange {
-            program: self.program,
+            program: &self.program,
             input,
             output,
             log: &mut io::stderr(),

@@ -1,32 +1,39 @@
 //! The meta-variables the server passed, kept as bytes.
 
+use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 
-/// The environment as the server set it, with empty values dropped: RFC 3875 §4.1 makes a
-/// zero-length value the same as an unset one, and servers disagree on which they send
-/// (nginx sends `CONTENT_LENGTH=""`, Apache leaves it unset).
+/// The environment as the server set it. Empty values count as unset: RFC 3875 §4.1 makes
+/// a zero-length value the same as an unset one, and servers disagree on which they send
+/// (nginx sends `CONTENT_LENGTH=""`, Apache leaves it unset). They are skipped when
+/// looked up rather than removed up front, which would copy the list.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Variables {
-    entries: Vec<(OsString, OsString)>,
+    entries: Cow<'static, [(OsString, OsString)]>,
 }
 
 impl Variables {
     pub(crate) fn new(entries: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
         Variables {
-            entries: entries
-                .into_iter()
-                .filter(|(_, value)| !value.is_empty())
-                .collect(),
+            // A `Vec` is taken as it is, without a copy.
+            entries: Cow::Owned(entries.into_iter().collect()),
+        }
+    }
+
+    /// Variables that live as long as the process, such as a CGI script's environment:
+    /// dropping them frees nothing.
+    pub(crate) fn from_static(entries: &'static [(OsString, OsString)]) -> Self {
+        Variables {
+            entries: Cow::Borrowed(entries),
         }
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&OsStr> {
-        // The first, as `getenv` finds it: an environment can hold a name twice (nginx's
-        // stock fastcgi_params plus a config line both set SCRIPT_NAME).
-        self.entries
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_os_str())
+        // The first that is set, as `getenv` finds it: an environment can hold a name
+        // twice (nginx's stock fastcgi_params plus a config line both set SCRIPT_NAME).
+        self.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
     }
 
     pub(crate) fn bytes(&self, name: &str) -> Option<&[u8]> {
@@ -40,7 +47,14 @@ impl Variables {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
         self.entries
             .iter()
+            .filter(|(_, value)| !value.is_empty())
             .map(|(key, value)| (key.as_os_str(), value.as_os_str()))
+    }
+}
+
+impl From<Vec<(OsString, OsString)>> for Variables {
+    fn from(entries: Vec<(OsString, OsString)>) -> Self {
+        Variables::new(entries)
     }
 }
 

@@ -140,7 +140,7 @@ fn respond<T: Transport>(
                 format!("The request's headers are larger than {MAX_PARAMS} bytes."),
             );
             write_response(
-                context.program,
+                &context.program,
                 response,
                 false,
                 &mut stdout,
