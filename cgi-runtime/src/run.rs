@@ -61,7 +61,7 @@ pub fn run_with<T>(limits: Limits, handler: impl Handler<T> + Clone + Sync) {
 /// command line or a listening socket on standard input asks for it; otherwise the
 /// terminal's one request (or `--serve`).
 pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync) {
-    let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let vars = Variables::from_environment();
     if !is_cgi(&vars) {
         drop(vars);
         let program = program_name();
@@ -69,7 +69,7 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
         run_command_line(&program, &args, &limits, handler);
         return;
     }
-    if vars.iter().any(|(name, _)| name == "HTTP_PROXY") {
+    if vars.get("HTTP_PROXY").is_some() {
         // httpoxy: a client's `Proxy:` header arrives as HTTP_PROXY, which HTTP client
         // libraries read as their proxy. The request still shows it; children and libraries
         // of this process no longer see it.
@@ -82,16 +82,6 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
         }
     }
     install_panic_hook();
-    // A CGI process answers one request and exits: its environment stays in a static
-    // for the process's life instead of being freed string by string after the answer.
-    static ENVIRONMENT: OnceLock<Vec<(OsString, OsString)>> = OnceLock::new();
-    let mut vars = Some(vars);
-    let environment = ENVIRONMENT.get_or_init(|| vars.take().unwrap_or_default());
-    let vars = match vars {
-        None => Variables::from_static(environment),
-        // `run` called again in the same process.
-        Some(vars) => Variables::new(vars),
-    };
     let exchange = Exchange {
         program: &ProgramName,
         input: Box::new(RawStdin),
@@ -207,10 +197,8 @@ fn serve_long_lived(
 }
 
 /// CGI mode when the server set either variable; RFC 3875 only requires REQUEST_METHOD.
-fn is_cgi(vars: &[(OsString, OsString)]) -> bool {
-    vars.iter().any(|(name, value)| {
-        (name == "GATEWAY_INTERFACE" || name == "REQUEST_METHOD") && !value.is_empty()
-    })
+fn is_cgi(vars: &Variables) -> bool {
+    vars.get("GATEWAY_INTERFACE").is_some() || vars.get("REQUEST_METHOD").is_some()
 }
 
 /// The script's file name, looked up when a log line needs it: a CGI request that

@@ -9,4 +9,6 @@
 pub(crate) mod cgi_output;
 mod cgi_variables;
 
-pub(crate) use cgi_variables::{HeaderPolicy, Host, HttpRequest, cgi_variables};
+#[cfg(all(feature = "serve", debug_assertions))]
+pub(crate) use cgi_variables::HeaderPolicy;
+pub(crate) use cgi_variables::{Host, HttpRequest, cgi_variables};
