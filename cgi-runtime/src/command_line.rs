@@ -551,8 +551,8 @@ const EXAMPLES: &[(&str, &str)] = &[
         "serve SCGI (nginx's scgi_pass)",
     ),
     (
-        "SCRIPT --fastcgi 127.0.0.1:9000 --processes 4 --max-requests 1000",
-        "four processes, each replaced after 1000 requests",
+        "SCRIPT --fastcgi 127.0.0.1:9000 --processes 4",
+        "four processes answering one request each at a time",
     ),
 ];
 
@@ -591,7 +591,11 @@ pub(crate) fn help(program: &str, dev_server: bool) -> String {
     }
     let _ = writeln!(
         out,
-        "  {program} --fastcgi ADDRESS | --scgi ADDRESS [--workers N | --processes N ...]"
+        "  {program} --fastcgi ADDRESS | --scgi ADDRESS [--workers N]"
+    );
+    let _ = writeln!(
+        out,
+        "  {program} --fastcgi ADDRESS --processes N [--max-requests N]"
     );
     out.push_str("\nExamples:\n");
     let examples: Vec<(String, &str)> = EXAMPLES
