@@ -1589,7 +1589,7 @@ fn pool_status(server: &Server) -> serde_json::Value {
         Some("application/json"),
         "{response:?}"
     );
-    serde_json::from_str(&response.text())
+    serde_json::from_str(response.text())
         .unwrap_or_else(|error| panic!("not JSON: {error}: {}", response.text()))
 }
 

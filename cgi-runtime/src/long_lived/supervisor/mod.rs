@@ -183,7 +183,11 @@ fn reap(
             Some(State::Busy { request, .. }) => Some(request),
             _ => None,
         };
-        if !child.timed_out && !(status.success() && request.is_none()) {
+        // News: a process that failed, or ended in the middle of a request (a process
+        // that stopped idle and cleanly was recycled, or told to stop); one killed for its
+        // timeout has its line already.
+        let routine = status.success() && request.is_none();
+        if !child.timed_out && !routine {
             eprintln!(
                 "{program}: process {pid} {}{}",
                 describe(status),
