@@ -293,6 +293,8 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A pool's processes first: they hold the stderr pipe the reader thread waits on.
+        kill(&children_of(self.pid()));
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(reader) = self.stderr_reader.take() {
@@ -1882,17 +1884,71 @@ fn the_processes_of_a_killed_supervisor_stop_by_themselves() {
     server.child.wait().expect("reaped");
     // Their channel closed: each finishes (nothing in flight) and exits; init reaps them.
     let started = Instant::now();
-    while pool.iter().any(|pid| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            !stat
-                .rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-        })
-    }) {
-        assert!(
-            started.elapsed() < START_TIMEOUT,
-            "the processes {pool:?} outlived their supervisor"
-        );
+    loop {
+        let alive: Vec<u32> = pool
+            .iter()
+            .copied()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                    !stat
+                        .rsplit_once(')')
+                        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+                })
+            })
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        if started.elapsed() > START_TIMEOUT {
+            // Not left running: they hold the stderr pipe the test's reader waits on.
+            kill(&alive);
+            panic!("the processes {alive:?} outlived their supervisor");
+        }
         thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// SIGKILL to each of `pids`.
+fn kill(pids: &[u32]) {
+    for pid in pids {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn an_scgi_pool_answers_from_its_processes() {
+    let mut command = Command::new(support::example(FIXTURE, &EXAMPLES));
+    command
+        .args(["--scgi", "127.0.0.1:0", "--processes", "2"])
+        .env_clear()
+        .stdin(Stdio::null());
+    let mut server = Server::spawn(FIXTURE, command);
+    let line = server.wait_for_line(|line| line.contains(" serving "));
+    server.address = line
+        .strip_prefix(&format!("{FIXTURE}: serving SCGI on "))
+        .and_then(|rest| rest.strip_suffix(" with 2 processes"))
+        .unwrap_or_else(|| panic!("start line {line:?}"))
+        .to_owned();
+    let pool = server.wait_for_children(2, &[]);
+    for _ in 0..4 {
+        let answer = server.scgi_request(
+            &[
+                ("REQUEST_METHOD", "POST"),
+                ("REQUEST_URI", "/cgi-bin/fixture_long_lived"),
+                ("SERVER_PROTOCOL", "HTTP/1.1"),
+            ],
+            b"four",
+        );
+        let response = parse_cgi(&answer, Rules::default()).expect("a CGI response");
+        let answer = probe(&response);
+        assert!(
+            pool.contains(&answer.pid),
+            "{} is not of {pool:?}",
+            answer.pid
+        );
+        assert_eq!(answer.body, 4);
     }
 }
