@@ -39,6 +39,10 @@ use process::{COULD_NOT_RUN, Process, Program};
 /// How often the supervisor looks at its children's clocks and at the stop flag (a
 /// child that ends wakes it at once).
 const TICK: Duration = Duration::from_millis(20);
+/// How often it looks for a child whose channel has closed, until the kernel reports it
+/// ended: the child's descriptors close a moment before its exit can be collected, and
+/// its slot, empty till then, answers no request (`--max-requests` makes that often).
+const EXITING_TICK: Duration = Duration::from_millis(1);
 /// A child that ends sooner than this after its start, without success, is restarted
 /// after a growing delay (a program that cannot start must not fork in a loop).
 const YOUNG: Duration = Duration::from_secs(1);
@@ -77,7 +81,8 @@ pub(crate) fn run(program: &str, options: &LongLivedOptions, listener: Listener)
         options.protocol.name()
     );
     let pool = Arc::new(Mutex::new(Pool::new(processes)));
-    let (wake, woken) = mpsc::channel::<()>();
+    // The children (slot and process id) that closed their channel: ending.
+    let (wake, woken) = mpsc::channel::<(usize, u32)>();
     let mut children: Vec<Option<Child>> = (0..processes).map(|_| None).collect();
     let now = Instant::now();
     let mut restarts: Vec<Restart> = vec![
@@ -89,10 +94,31 @@ pub(crate) fn run(program: &str, options: &LongLivedOptions, listener: Listener)
     ];
     let mut stopping_since: Option<Instant> = None;
     let mut listening = true;
+    let mut exiting = vec![false; processes];
     loop {
-        let _ = woken.recv_timeout(TICK);
+        let tick = if exiting.contains(&true) {
+            EXITING_TICK
+        } else {
+            TICK
+        };
+        if let Ok(first) = woken.recv_timeout(tick) {
+            // Unless it was collected meanwhile, and its slot has another child.
+            for (slot, pid) in std::iter::once(first).chain(woken.try_iter()) {
+                if children[slot]
+                    .as_ref()
+                    .is_some_and(|child| child.process.id() == pid)
+                {
+                    exiting[slot] = true;
+                }
+            }
+        }
         let stopping = signals::STOP.load(Ordering::Acquire);
         reap(program, &mut children, &mut restarts, &pool, stopping);
+        for (slot, child) in children.iter().enumerate() {
+            if child.is_none() {
+                exiting[slot] = false;
+            }
+        }
         if let Some(timeout) = options.pool.request_timeout {
             kill_overdue(program, timeout, &mut children, &pool);
         }
@@ -363,7 +389,7 @@ impl Launcher {
         slot: usize,
         listener: &Listener,
         pool: &Arc<Mutex<Pool>>,
-        wake: &mpsc::Sender<()>,
+        wake: &mpsc::Sender<(usize, u32)>,
     ) -> Option<Child> {
         let started = (|| {
             let (ours, theirs) = process::socket_pair()?;
@@ -432,7 +458,7 @@ fn listen(
     reader: File,
     mut writer: File,
     pool: &Mutex<Pool>,
-    wake: &mpsc::Sender<()>,
+    wake: &mpsc::Sender<(usize, u32)>,
 ) {
     for line in BufReader::new(reader).lines() {
         let Ok(line) = line else { break };
@@ -445,5 +471,5 @@ fn listen(
             None => {}
         }
     }
-    let _ = wake.send(());
+    let _ = wake.send((slot, pid));
 }
