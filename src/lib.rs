@@ -343,6 +343,76 @@
 //! - keep `panic = "unwind"` (the default) in your release profile: with `abort`, one
 //!   panic ends the process and every request in it.
 //!
+//! ### One process per request at a time: `--processes N`
+//!
+//! Worker threads share one process: an abort, a stack overflow, a segfault in a C
+//! library or the OOM killer ends every request in flight. With `--processes N` the
+//! program supervises N processes of itself instead, as php-fpm, uWSGI and gunicorn do:
+//! it binds the socket and passes it to each child as its standard input (as any FastCGI
+//! process manager does), and each child answers one request at a time.
+//!
+//! ```sh
+//! ./greet --fastcgi unix:/run/greet/greet.sock --processes 8 \
+//!     --max-requests 10000 --request-timeout 30 --status-path /fpm-status
+//! ```
+//!
+//! - A child that dies, however, takes only its own request with it (the web server
+//!   answers that one `502`) and is replaced; the others go on. The log says which
+//!   process ended, how (`was ended by signal 6 (SIGABRT)`), and on which request.
+//! - `--max-requests N`: a child stops after N requests and another takes its place,
+//!   which bounds what a leak can pile up. The socket stays open meanwhile: no request is
+//!   refused.
+//! - `--request-timeout SECONDS`: a child whose request runs longer is killed (SIGKILL)
+//!   and replaced, with a line in the log naming the request and how long it ran:
+//!   `greet: slow request: "GET /greet?x=1" ran 30.02 s, past --request-timeout 30:
+//!   killed process 4242`.
+//! - `--status-path PATH`: a request for PATH (through the web server, like any other) is
+//!   answered by the supervisor's view of the pool, in JSON, for a monitoring system to
+//!   read: `accepted` (requests begun since the start), `active` (being answered, this
+//!   one included), `idle` and `starting` processes, `all_busy` (how many requests took
+//!   the last idle process, so that the next one had to wait: raise N if it grows),
+//!   `timed_out`, `replaced` (processes that ended and were replaced), and `per_process`:
+//!   each one's `pid`, `state` and `requests`. Keep PATH from the public (an nginx
+//!   `location` with `allow 127.0.0.1; deny all;`).
+//! - SIGTERM stops the children once their requests are answered, then the supervisor
+//!   exits. A child whose supervisor dies finishes its request and exits too.
+//!
+//! Each child is the same binary, started again (`--workers` does not apply: one request
+//! per process). Threads share memory and start nothing; processes cost a little more
+//! memory and a little more time per request, and isolate requests from each other.
+//! Linux only, for now.
+//!
+//! ### More than one machine
+//!
+//! Run the program on each machine with a TCP address, and list them in one nginx
+//! `upstream`:
+//!
+//! ```nginx
+//! upstream greet {
+//!     server 10.0.0.11:9000;
+//!     server 10.0.0.12:9000;
+//! }
+//! location /greet {
+//!     include fastcgi_params;
+//!     fastcgi_param HTTP_PROXY "";
+//!     fastcgi_pass greet;
+//!     # The default: a GET that a backend failed (refused, reset, closed before its
+//!     # answer) is sent again to the next one. A POST that was sent is never resent.
+//!     fastcgi_next_upstream error timeout;
+//! }
+//! ```
+//!
+//! If one machine stops (even killed outright), nginx sends its idempotent requests to
+//! the others; only a request that had been sent in full and was not idempotent fails.
+//!
+//! **FastCGI has no authentication and no encryption.** Whoever can connect to the port
+//! can send any request, with any `REMOTE_ADDR`, `REMOTE_USER` or `HTTPS` variable it
+//! likes, and read the answers. So: bind each backend to a private address on a network
+//! only the web servers reach (`--fastcgi 10.0.0.11:9000`, never `0.0.0.0:9000` on a
+//! machine with a public address), and let a firewall admit the web servers' addresses
+//! alone to that port. On one machine, prefer a Unix socket, which file permissions
+//! guard.
+//!
 //! ## Features
 //!
 //! - `json` (on by default): [`Json`], with `serde_json`.

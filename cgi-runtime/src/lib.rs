@@ -10,7 +10,8 @@
 //!   output writer: builds the [`Request`] (`request/`, with its [`RequestBody`]), extracts
 //!   the arguments (`extract/`, `multipart/`; what they answer on bad input is in
 //!   `rejection.rs`), calls the handler, writes the [`Response`] (`response/`).
-//! - Hosts of the core: real CGI (`run.rs`), FastCGI and SCGI (`long_lived/`), and the
+//! - Hosts of the core: real CGI (`run.rs`), FastCGI and SCGI (`long_lived/`, with the
+//!   `--processes` pool in `long_lived/supervisor/`), and the
 //!   made-up requests of the test kit ([`test`](mod@test)), the terminal (`terminal.rs`) and the
 //!   development server (`dev_server/`), which build their CGI variables and read CGI output
 //!   back through `host/`, as a web server does.

@@ -101,6 +101,7 @@ pub(crate) fn converse_bytes(
         panic_hook_logs: false,
         stop: &super::Stop::new("test", &stop, None),
         free_workers: &std::sync::atomic::AtomicUsize::new(1),
+        supervised: None,
     };
     let mut output = Vec::new();
     let ending = converse(io::Cursor::new(input.to_vec()), &mut output, &context);
