@@ -1,0 +1,5 @@
+// The package is `cgikit`, but the library is imported as `cgi`.
+#[cgikit::main]
+fn hello() -> &'static str {
+    "Hello"
+}
