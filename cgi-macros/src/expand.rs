@@ -85,30 +85,39 @@ fn check(signature: &Signature) -> syn::Result<()> {
 //
 //     fn search(Query(s): Query<Search>, Form(f): Form<Filter>) -> Html<String> { ... }
 //
-//     fn __cgi_generated_main() -> ::cgi::__private::GeneratedMain {
-//         ::cgi::__private::run(
-//             ::cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
-//             |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
-//                 use ::cgi::__private::Fallback as _;
-//                 let __cgi_last_kind = ::cgi::__private::Probe::<Form<Filter>>::NEW.check_fields().kind();
-//                 let __cgi_arg0 = match ::cgi::__private::Probe::<Query<Search>>::NEW
-//                     .check_fields()
-//                     .kind()
-//                     .from_request_parts::<Query<Search>, Form<Filter>, _>(&__cgi_request, __cgi_last_kind)
-//                 {
-//                     Ok(value) => value,
-//                     Err(rejection) => return rejection,
-//                 };
-//                 let __cgi_arg1 = match __cgi_last_kind.from_request::<Form<Filter>>(__cgi_request) { ... };
-//                 let __cgi_response = search(__cgi_arg0, __cgi_arg1);
-//                 ::cgi::__private::IntoResponse::into_response(__cgi_response)
-//             },
-//         );
-//         ::cgi::__private::GeneratedMain
-//     }
 //     mod __cgi_main {
-//         pub(super) use super::__cgi_generated_main as main;
+//         pub(super) struct GeneratedMain;
+//         pub(super) fn main() -> GeneratedMain {
+//             GeneratedMain::run()
+//         }
 //     }
+//     impl __cgi_main::GeneratedMain {
+//         fn run() -> Self {
+//             ::cgi::__private::run(
+//                 ::cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
+//                 |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
+//                     use ::cgi::__private::Fallback as _;
+//                     let __cgi_last_kind = ::cgi::__private::Probe::<Form<Filter>>::NEW
+//                         .check_fields::<Form<Filter>>()
+//                         .kind();
+//                     let __cgi_arg0 = match ::cgi::__private::Probe::<Query<Search>>::NEW
+//                         .check_fields::<Query<Search>>()
+//                         .kind()
+//                         .from_request_parts::<Query<Search>, Form<Filter>, _>(&__cgi_request, __cgi_last_kind)
+//                     {
+//                         Ok(value) => value,
+//                         Err(rejection) => return rejection,
+//                     };
+//                     let __cgi_arg1 = match __cgi_last_kind.from_request::<Form<Filter>>(__cgi_request) { ... };
+//                     let __cgi_response = search(__cgi_arg0, __cgi_arg1);
+//                     ::cgi::__private::IntoResponse::into_response(__cgi_response)
+//                 },
+//             );
+//             Self
+//         }
+//     }
+//     impl ::std::process::Termination for __cgi_main::GeneratedMain { ... }
+//     impl ::cgi::__private::WrittenByCgiMain for __cgi_main::GeneratedMain {}
 //     use __cgi_main::*;
 //     const _: () = ::cgi::__private::only_the_generated_main(main);
 //
@@ -121,9 +130,12 @@ fn check(signature: &Signature) -> syn::Result<()> {
 // of the arguments before it depend on whether it reads the body.
 //
 // `main` is glob-imported from a module of its own: a `fn main` of the user's shadows it
-// instead of clashing with it, and `only_the_generated_main` then explains the problem.
-// The function itself stays beside the handler, where the user's names resolve as in the
-// handler; a `use super::*` in the module would make rustc print every name it brings in
+// instead of clashing with it, and `only_the_generated_main`, which accepts only a `main`
+// that returns the module's `GeneratedMain`, then explains the problem. The module holds no
+// user code: its `main` calls an associated function of `GeneratedMain` whose impl stays
+// beside the handler, where the user's names resolve as in the handler. That works even in
+// a function body (doc tests wrap their code in one), where a module cannot name the
+// items around it; and a `use super::*` would make rustc print every name it brings in
 // with its full path (`cgi::Query<T>`) in all errors. A function named `main` is nested
 // inside the generated one.
 fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStream {
@@ -208,17 +220,26 @@ fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStre
         #outside
         #warnings
         #[doc(hidden)]
-        #[allow(dead_code)]
-        fn __cgi_generated_main() -> #cgi::__private::GeneratedMain {
-            #inside
-            #run
-            #cgi::__private::GeneratedMain
-        }
-        #[doc(hidden)]
         mod __cgi_main {
-            #[allow(unused_imports)]
-            pub(super) use super::__cgi_generated_main as main;
+            pub(super) struct GeneratedMain;
+            #[allow(dead_code)]
+            pub(super) fn main() -> GeneratedMain {
+                GeneratedMain::run()
+            }
         }
+        impl __cgi_main::GeneratedMain {
+            fn run() -> Self {
+                #inside
+                #run
+                Self
+            }
+        }
+        impl ::std::process::Termination for __cgi_main::GeneratedMain {
+            fn report(self) -> ::std::process::ExitCode {
+                ::std::process::ExitCode::SUCCESS
+            }
+        }
+        impl #cgi::__private::WrittenByCgiMain for __cgi_main::GeneratedMain {}
         #[allow(unused_imports)]
         use __cgi_main::*;
         const _: () = #cgi::__private::only_the_generated_main(main);
@@ -272,23 +293,32 @@ mod tests {
                     "hi"
                 }
                 #[doc(hidden)]
-                #[allow(dead_code)]
-                fn __cgi_generated_main() -> ::cgi::__private::GeneratedMain {
-                    ::cgi::__private::run(
-                        ::cgi::__private::Limits::default(),
-                        |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
-                            ::core::mem::drop(__cgi_request);
-                            let __cgi_response = hello();
-                            ::cgi::__private::IntoResponse::into_response(__cgi_response)
-                        }
-                    );
-                    ::cgi::__private::GeneratedMain
-                }
-                #[doc(hidden)]
                 mod __cgi_main {
-                    #[allow(unused_imports)]
-                    pub(super) use super::__cgi_generated_main as main;
+                    pub(super) struct GeneratedMain;
+                    #[allow(dead_code)]
+                    pub(super) fn main() -> GeneratedMain {
+                        GeneratedMain::run()
+                    }
                 }
+                impl __cgi_main::GeneratedMain {
+                    fn run() -> Self {
+                        ::cgi::__private::run(
+                            ::cgi::__private::Limits::default(),
+                            |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
+                                ::core::mem::drop(__cgi_request);
+                                let __cgi_response = hello();
+                                ::cgi::__private::IntoResponse::into_response(__cgi_response)
+                            }
+                        );
+                        Self
+                    }
+                }
+                impl ::std::process::Termination for __cgi_main::GeneratedMain {
+                    fn report(self) -> ::std::process::ExitCode {
+                        ::std::process::ExitCode::SUCCESS
+                    }
+                }
+                impl ::cgi::__private::WrittenByCgiMain for __cgi_main::GeneratedMain {}
                 #[allow(unused_imports)]
                 use __cgi_main::*;
                 const _: () = ::cgi::__private::only_the_generated_main(main);
@@ -408,7 +438,7 @@ mod tests {
                     my_cgi::__private::IntoResponse::into_response(__cgi_response)
                 }
             );
-            my_cgi::__private::GeneratedMain
+            Self
         };
         assert_eq!(count(&out, &run), 1, "{out}");
         assert_eq!(
@@ -453,7 +483,7 @@ mod tests {
             ),
         );
         let generated = quote! {
-            fn __cgi_generated_main() -> ::cgi::__private::GeneratedMain {
+            fn run() -> Self {
                 fn main() -> &'static str {
                     "hi"
                 }
@@ -465,14 +495,14 @@ mod tests {
                         ::cgi::__private::IntoResponse::into_response(__cgi_response)
                     }
                 );
-                ::cgi::__private::GeneratedMain
+                Self
             }
         };
         assert_eq!(count(&out, &generated), 1, "{out}");
         assert_eq!(
             count(&out, &quote!(fn main)),
-            1,
-            "only the nested one: {out}"
+            2,
+            "the nested one and the module's: {out}"
         );
     }
 

@@ -29,7 +29,7 @@ use crate::multipart::MultipartForm;
 use crate::request::Request;
 use crate::response::{IntoResponse, Response};
 
-pub use entry::{GeneratedMain, WrittenByCgiMain, only_the_generated_main};
+pub use entry::{WrittenByCgiMain, only_the_generated_main};
 pub use position::{
     BeforeLast, MayPrecede, NotBothBodies, OneBody, ReadsOnlyTheHead, ReadsTheBody,
 };
