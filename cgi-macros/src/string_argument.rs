@@ -40,11 +40,13 @@ pub(crate) fn warnings(signature: &Signature) -> TokenStream {
                  `Query<T>` with a `#[derive(serde::Deserialize)]` struct that has a `{field}` field \
                  (`Form<T>` for a submitted form). To read the body, call the argument `body` or `text`."
             );
-            let function = format_ident!("{}_is_the_request_body", field.trim_start_matches('_'));
+            // Unique, as argument names are.
+            let function = format_ident!("{field}_is_the_request_body");
             let function_use = Ident::new(&function.to_string(), string.span());
             Some(quote! {
                 #[deprecated(note = #note)]
                 #[doc(hidden)]
+                #[allow(non_snake_case)]
                 const fn #function() {}
                 const _: () = #function_use();
             })
@@ -126,7 +128,7 @@ mod tests {
             warned(quote!(
                 fn greet(_name: ::std::option::Option<alloc::string::String>) {}
             )),
-            ["name_is_the_request_body"]
+            ["_name_is_the_request_body"]
         );
         assert_eq!(
             warned(quote!(

@@ -6,10 +6,14 @@
 //! For each argument of type `T` the expansion writes
 //!
 //! ```text
-//! Probe::<T>::NEW.check_fields().kind().from_request_parts::<T, Last, _>(&request, last_kind)
+//! Probe::<T>::NEW
+//!     .check_fields::<T>()
+//!     .kind()
+//!     .from_request_parts::<T, Last, _>(&request, last_kind)
 //! ```
 //!
-//! (`from_request` for the last argument, of type `Last`, whose [`Kind`] is `last_kind`).
+//! and `last_kind.from_request::<Last>(request)` for the last argument, of type `Last`,
+//! whose [`Kind`] is computed first, the same way.
 //! [`Probe`] picks a method by `T`'s type: inherent methods for some shapes of `T`, the
 //! [`Fallback`] trait's for every other. That is how `Form<T>` gets its [`Kind`] fixed
 //! before its bounds are checked, and how `Query<String>` is caught.
@@ -96,7 +100,8 @@ pub trait Fallback {
         Kind(PhantomData)
     }
 
-    /// Nothing to check.
+    /// Nothing to check. (`Whole` is `T` again, named in the call so that an error of the
+    /// inherent `check_fields` points at the argument's type.)
     fn check_fields<Whole>(&self) -> &Self {
         self
     }

@@ -63,14 +63,16 @@ impl<K, V, S> NameValuePairs for Form<HashMap<K, V, S>> {}
 impl<K, V> NameValuePairs for Form<BTreeMap<K, V>> {}
 
 impl<T: SingleValue> Probe<Query<T>> {
-    /// An error: `Query<T>` of a single value.
+    /// An error: `Query<T>` of a single value. `Whole` is `Query<T>` again: a bound on a type
+    /// the call names makes rustc point at that type, the argument's.
     pub fn check_fields<Whole: NameValuePairs>(&self) -> &Self {
         self
     }
 }
 
 impl<T: SingleValue> Probe<Form<T>> {
-    /// An error: `Form<T>` of a single value.
+    /// An error: `Form<T>` of a single value. `Whole` is `Form<T>` again: a bound on a type
+    /// the call names makes rustc point at that type, the argument's.
     pub fn check_fields<Whole: NameValuePairs>(&self) -> &Self {
         self
     }
