@@ -1,4 +1,4 @@
-// The package is `cgikit`, but the library is imported as `cgi`.
+// Package `cgikit`, library `cgi`: these are rustc's own errors, which no library can change.
 #[cgikit::main]
 fn hello() -> &'static str {
     "Hello"

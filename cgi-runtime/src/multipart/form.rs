@@ -1,9 +1,9 @@
 //! `MultipartForm<T>`: an upload form's text fields in a struct, its files as `Upload`s.
 
-use crate::bounds::FormFields;
 use http::StatusCode;
 
 use super::{Multipart, MultipartError, Upload};
+use crate::bounds::FormFields;
 use crate::extract::private::ViaRequest;
 use crate::extract::{FromRequest, urlencoded};
 use crate::request::Request;
