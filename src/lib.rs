@@ -453,9 +453,20 @@
 /// - The return type implements [`IntoResponse`]; no return type
 ///   answers `204 No Content`.
 /// - The function is not `async`, not generic, not a method. It may be called `main`.
+/// - The attribute writes `fn main`: a `fn main` of your own beside it is an error (call
+///   [`run`] from your `main` instead of using the attribute, if you need one).
+/// - The package is `cgikit`, but the library is imported as `cgi`: `#[cgi::main]`,
+///   `cgi::Query`. `#[cgikit::main]` gets ``cannot find module or crate `cgikit` `` and
+///   ``main function not found``, which no library can change.
 ///
 /// A mistake gets one compile error, at the argument or return type at fault, saying what
 /// would work.
+///
+/// A `String` argument is the request body as text. Named anything but `body` or `text`
+/// (or `..._body`, `..._text`), as in `fn greet(name: String)`, it is most likely meant to
+/// be the query string's `name`, which it is not (`/?name=Ada` gives an empty string): it
+/// gets a warning that names [`Query<T>`](crate::Query). Calling it `body` says that the
+/// body is meant, and silences the warning.
 ///
 /// # Arguments
 ///

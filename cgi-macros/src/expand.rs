@@ -6,6 +6,7 @@ use syn::spanned::Spanned;
 
 use crate::args::Args;
 use crate::signature::{Input, Signature};
+use crate::string_argument;
 
 /// The attribute's whole expansion. On any error it still emits the function unchanged,
 /// with the errors and a placeholder `main`, so that IDEs keep working and rustc does not
@@ -84,31 +85,63 @@ fn check(signature: &Signature) -> syn::Result<()> {
 //
 //     fn search(Query(s): Query<Search>, Form(f): Form<Filter>) -> Html<String> { ... }
 //
-//     fn main() {
-//         ::cgi::__private::run(
-//             ::cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
-//             |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
-//                 let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<Search>, _>(&__cgi_request) {
-//                     Ok(value) => value,
-//                     Err(rejection) => return rejection,
-//                 };
-//                 let __cgi_arg1 = match ::cgi::__private::from_request::<Form<Filter>, _>(__cgi_request) { ... };
-//                 let __cgi_response = search(__cgi_arg0, __cgi_arg1);
-//                 ::cgi::__private::IntoResponse::into_response(__cgi_response)
-//             },
-//         )
+//     mod __cgi_main {
+//         pub(super) struct GeneratedMain;
+//         pub(super) fn main() -> GeneratedMain {
+//             GeneratedMain::run()
+//         }
 //     }
+//     impl __cgi_main::GeneratedMain {
+//         fn run() -> Self {
+//             ::cgi::__private::run(
+//                 ::cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 4096; MAX_BODY }),
+//                 |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
+//                     use ::cgi::__private::Fallback as _;
+//                     let __cgi_last_kind = ::cgi::__private::Probe::<Form<Filter>>::NEW
+//                         .check_fields::<Form<Filter>>()
+//                         .kind();
+//                     let __cgi_arg0 = match ::cgi::__private::Probe::<Query<Search>>::NEW
+//                         .check_fields::<Query<Search>>()
+//                         .kind()
+//                         .from_request_parts::<Query<Search>, Form<Filter>, _>(&__cgi_request, __cgi_last_kind)
+//                     {
+//                         Ok(value) => value,
+//                         Err(rejection) => return rejection,
+//                     };
+//                     let __cgi_arg1 = match __cgi_last_kind.from_request::<Form<Filter>>(__cgi_request) { ... };
+//                     let __cgi_response = search(__cgi_arg0, __cgi_arg1);
+//                     ::cgi::__private::IntoResponse::into_response(__cgi_response)
+//                 },
+//             );
+//             Self
+//         }
+//     }
+//     impl ::std::process::Termination for __cgi_main::GeneratedMain { ... }
+//     impl ::cgi::__private::WrittenByCgiMain for __cgi_main::GeneratedMain {}
+//     use __cgi_main::*;
+//     const _: () = ::cgi::__private::only_the_generated_main(main);
 //
 // Every path into the runtime goes through its hidden `__private` module, so the public
 // items can move without breaking the expansion. Each extraction and the final conversion
 // are spanned on the argument's or the return type, so a type that is not an extractor
 // (or not a response) gets exactly one error, pointing at it. The macro does not judge the
-// types itself: `from_request_parts` accepts only extractors that leave the body alone, and
-// its error for one that reads it says that it must be the last argument. A function named
-// `main` is nested inside the generated one.
+// types itself: `Probe` and `Kind` (in the runtime's `macro_support`) let the traits decide,
+// and say why they refuse. The last argument's kind is computed first because the checks
+// of the arguments before it depend on whether it reads the body.
+//
+// `main` is glob-imported from a module of its own: a `fn main` of the user's shadows it
+// instead of clashing with it, and `only_the_generated_main`, which accepts only a `main`
+// that returns the module's `GeneratedMain`, then explains the problem. The module holds no
+// user code: its `main` calls an associated function of `GeneratedMain` whose impl stays
+// beside the handler, where the user's names resolve as in the handler. That works even in
+// a function body (doc tests wrap their code in one), where a module cannot name the
+// items around it; and a `use super::*` would make rustc print every name it brings in
+// with its full path (`cgi::Query<T>`) in all errors. A function named `main` is nested
+// inside the generated one.
 fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStream {
     let cgi = &args.crate_path;
     let request = Ident::new("__cgi_request", Span::call_site());
+    let last_kind = Ident::new("__cgi_last_kind", Span::call_site());
     let limits = match &args.max_body {
         Some(max_body) => quote_spanned! {max_body.span()=>
             #cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = #max_body; MAX_BODY })
@@ -119,22 +152,38 @@ fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStre
         .inputs
         .iter()
         .filter_map(|input| match input {
-            Input::Typed(ty) => Some(&**ty),
+            Input::Typed { ty, .. } => Some(&**ty),
             Input::Receiver(_) => None,
         })
         .collect();
     let arguments: Vec<Ident> = (0..types.len())
         .map(|index| format_ident!("__cgi_arg{}", index))
         .collect();
+    let probe = |ty: &syn::Type| quote!(#cgi::__private::Probe::<#ty>::NEW.check_fields::<#ty>());
+    // With no arguments the request is dropped here, which drains any body it carried.
+    let prelude = match types.last() {
+        None => quote!(::core::mem::drop(#request);),
+        Some(last) => {
+            let last_probe = probe(last);
+            quote! {
+                use #cgi::__private::Fallback as _;
+                let #last_kind = #last_probe.kind();
+            }
+        }
+    };
     let extractions = types
         .iter()
         .zip(&arguments)
         .enumerate()
         .map(|(position, (ty, argument))| {
-            let extraction = if position + 1 < types.len() {
-                quote_spanned! {ty.span()=> #cgi::__private::from_request_parts::<#ty, _>(&#request) }
-            } else {
-                quote_spanned! {ty.span()=> #cgi::__private::from_request::<#ty, _>(#request) }
+            let extraction = match types.last() {
+                Some(last) if position + 1 < types.len() => {
+                    let probe = probe(ty);
+                    quote_spanned! {ty.span()=>
+                        #probe.kind().from_request_parts::<#ty, #last, _>(&#request, #last_kind)
+                    }
+                }
+                _ => quote_spanned! {ty.span()=> #last_kind.from_request::<#ty>(#request) },
             };
             quote! {
                 let #argument = match #extraction {
@@ -143,10 +192,6 @@ fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStre
                 };
             }
         });
-    // With no arguments the request is dropped here, which drains any body it carried.
-    let unused = types
-        .is_empty()
-        .then(|| quote!(::core::mem::drop(#request);));
     let ident = &signature.ident;
     let output_span = match &signature.output {
         syn::ReturnType::Type(_, ty) => ty.span(),
@@ -159,26 +204,45 @@ fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStre
         quote_spanned! {output_span=> #cgi::__private::IntoResponse::into_response(#value) };
     let run = quote! {
         #cgi::__private::run(#limits, |#request: #cgi::__private::Request| -> #cgi::__private::Response {
-            #unused
+            #prelude
             #(#extractions)*
             let #value = #ident(#(#arguments),*);
             #respond
         });
     };
-    if ident == "main" {
-        quote! {
-            fn main() {
-                #item
-                #run
-            }
-        }
+    let (outside, inside) = if ident == "main" {
+        (None, Some(item))
     } else {
-        quote! {
-            #item
-            fn main() {
-                #run
+        (Some(item), None)
+    };
+    let warnings = string_argument::warnings(signature);
+    quote! {
+        #outside
+        #warnings
+        #[doc(hidden)]
+        mod __cgi_main {
+            pub(super) struct GeneratedMain;
+            #[allow(dead_code)]
+            pub(super) fn main() -> GeneratedMain {
+                GeneratedMain::run()
             }
         }
+        impl __cgi_main::GeneratedMain {
+            fn run() -> Self {
+                #inside
+                #run
+                Self
+            }
+        }
+        impl ::std::process::Termination for __cgi_main::GeneratedMain {
+            fn report(self) -> ::std::process::ExitCode {
+                ::std::process::ExitCode::SUCCESS
+            }
+        }
+        impl #cgi::__private::WrittenByCgiMain for __cgi_main::GeneratedMain {}
+        #[allow(unused_imports)]
+        use __cgi_main::*;
+        const _: () = #cgi::__private::only_the_generated_main(main);
     }
 }
 
@@ -228,16 +292,36 @@ mod tests {
                 fn hello() -> &'static str {
                     "hi"
                 }
-                fn main() {
-                    ::cgi::__private::run(
-                        ::cgi::__private::Limits::default(),
-                        |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
-                            ::core::mem::drop(__cgi_request);
-                            let __cgi_response = hello();
-                            ::cgi::__private::IntoResponse::into_response(__cgi_response)
-                        }
-                    );
+                #[doc(hidden)]
+                mod __cgi_main {
+                    pub(super) struct GeneratedMain;
+                    #[allow(dead_code)]
+                    pub(super) fn main() -> GeneratedMain {
+                        GeneratedMain::run()
+                    }
                 }
+                impl __cgi_main::GeneratedMain {
+                    fn run() -> Self {
+                        ::cgi::__private::run(
+                            ::cgi::__private::Limits::default(),
+                            |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
+                                ::core::mem::drop(__cgi_request);
+                                let __cgi_response = hello();
+                                ::cgi::__private::IntoResponse::into_response(__cgi_response)
+                            }
+                        );
+                        Self
+                    }
+                }
+                impl ::std::process::Termination for __cgi_main::GeneratedMain {
+                    fn report(self) -> ::std::process::ExitCode {
+                        ::std::process::ExitCode::SUCCESS
+                    }
+                }
+                impl ::cgi::__private::WrittenByCgiMain for __cgi_main::GeneratedMain {}
+                #[allow(unused_imports)]
+                use __cgi_main::*;
+                const _: () = ::cgi::__private::only_the_generated_main(main);
             },
         );
     }
@@ -250,33 +334,42 @@ mod tests {
                 fn f(q: Query<A>, c: Cookies, f: Form<B>) {}
             ),
         );
-        assert_same(
-            &out,
-            &quote! {
-                fn f(q: Query<A>, c: Cookies, f: Form<B>) {}
-                fn main() {
-                    ::cgi::__private::run(
-                        ::cgi::__private::Limits::default(),
-                        |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
-                            let __cgi_arg0 = match ::cgi::__private::from_request_parts::<Query<A>, _>(&__cgi_request) {
-                                ::core::result::Result::Ok(value) => value,
-                                ::core::result::Result::Err(rejection) => return rejection,
-                            };
-                            let __cgi_arg1 = match ::cgi::__private::from_request_parts::<Cookies, _>(&__cgi_request) {
-                                ::core::result::Result::Ok(value) => value,
-                                ::core::result::Result::Err(rejection) => return rejection,
-                            };
-                            let __cgi_arg2 = match ::cgi::__private::from_request::<Form<B>, _>(__cgi_request) {
-                                ::core::result::Result::Ok(value) => value,
-                                ::core::result::Result::Err(rejection) => return rejection,
-                            };
-                            let __cgi_response = f(__cgi_arg0, __cgi_arg1, __cgi_arg2);
-                            ::cgi::__private::IntoResponse::into_response(__cgi_response)
-                        }
-                    );
-                }
-            },
+        assert!(
+            starts_with(
+                &out,
+                &quote!(
+                    fn f(q: Query<A>, c: Cookies, f: Form<B>) {}
+                )
+            ),
+            "{out}"
         );
+        let closure_body = quote! {
+            use ::cgi::__private::Fallback as _;
+            let __cgi_last_kind = ::cgi::__private::Probe::<Form<B>>::NEW.check_fields::<Form<B>>().kind();
+            let __cgi_arg0 = match ::cgi::__private::Probe::<Query<A>>::NEW
+                .check_fields::<Query<A>>()
+                .kind()
+                .from_request_parts::<Query<A>, Form<B>, _>(&__cgi_request, __cgi_last_kind)
+            {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(rejection) => return rejection,
+            };
+            let __cgi_arg1 = match ::cgi::__private::Probe::<Cookies>::NEW
+                .check_fields::<Cookies>()
+                .kind()
+                .from_request_parts::<Cookies, Form<B>, _>(&__cgi_request, __cgi_last_kind)
+            {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(rejection) => return rejection,
+            };
+            let __cgi_arg2 = match __cgi_last_kind.from_request::<Form<B>>(__cgi_request) {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(rejection) => return rejection,
+            };
+            let __cgi_response = f(__cgi_arg0, __cgi_arg1, __cgi_arg2);
+            ::cgi::__private::IntoResponse::into_response(__cgi_response)
+        };
+        assert_eq!(count(&out, &closure_body), 1, "{out}");
     }
 
     #[test]
@@ -289,12 +382,43 @@ mod tests {
             assert_eq!(
                 count(
                     &out,
-                    &quote!(::cgi::__private::from_request_parts::<#first, _>(&__cgi_request))
+                    &quote!(.from_request_parts::<#first, Method, _>(&__cgi_request, __cgi_last_kind))
                 ),
                 1,
                 "{first}"
             );
         }
+    }
+
+    #[test]
+    fn a_string_named_like_a_field_gets_its_warning() {
+        let out = main(
+            quote!(),
+            quote!(
+                fn greet(name: String) -> String {
+                    name
+                }
+            ),
+        );
+        assert_eq!(
+            count(
+                &out,
+                &quote!(
+                    const _: () = name_is_the_request_body();
+                )
+            ),
+            1,
+            "{out}"
+        );
+        let out = main(
+            quote!(),
+            quote!(
+                fn echo(body: String) -> String {
+                    body
+                }
+            ),
+        );
+        assert_eq!(count(&out, &quote!(deprecated)), 0, "{out}");
     }
 
     #[test]
@@ -305,21 +429,27 @@ mod tests {
                 fn f() {}
             ),
         );
-        assert_same(
-            &out,
-            &quote! {
-                fn f() {}
-                fn main() {
-                    my_cgi::__private::run(
-                        my_cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 16 * 1024; MAX_BODY }),
-                        |__cgi_request: my_cgi::__private::Request| -> my_cgi::__private::Response {
-                            ::core::mem::drop(__cgi_request);
-                            let __cgi_response = f();
-                            my_cgi::__private::IntoResponse::into_response(__cgi_response)
-                        }
-                    );
+        let run = quote! {
+            my_cgi::__private::run(
+                my_cgi::__private::Limits::default().max_body({ const MAX_BODY: u64 = 16 * 1024; MAX_BODY }),
+                |__cgi_request: my_cgi::__private::Request| -> my_cgi::__private::Response {
+                    ::core::mem::drop(__cgi_request);
+                    let __cgi_response = f();
+                    my_cgi::__private::IntoResponse::into_response(__cgi_response)
                 }
-            },
+            );
+            Self
+        };
+        assert_eq!(count(&out, &run), 1, "{out}");
+        assert_eq!(
+            count(
+                &out,
+                &quote!(
+                    const _: () = my_cgi::__private::only_the_generated_main(main);
+                )
+            ),
+            1,
+            "{out}"
         );
     }
 
@@ -334,7 +464,7 @@ mod tests {
             ),
         );
         let mentions = count(&out, &quote!(some::runtime));
-        assert!(mentions >= 7, "{out}");
+        assert!(mentions >= 10, "{out}");
         assert_eq!(
             count(&out, &quote!(some::runtime::__private::)),
             mentions,
@@ -352,23 +482,27 @@ mod tests {
                 }
             ),
         );
-        assert_same(
-            &out,
-            &quote! {
-                fn main() {
-                    fn main() -> &'static str {
-                        "hi"
-                    }
-                    ::cgi::__private::run(
-                        ::cgi::__private::Limits::default(),
-                        |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
-                            ::core::mem::drop(__cgi_request);
-                            let __cgi_response = main();
-                            ::cgi::__private::IntoResponse::into_response(__cgi_response)
-                        }
-                    );
+        let generated = quote! {
+            fn run() -> Self {
+                fn main() -> &'static str {
+                    "hi"
                 }
-            },
+                ::cgi::__private::run(
+                    ::cgi::__private::Limits::default(),
+                    |__cgi_request: ::cgi::__private::Request| -> ::cgi::__private::Response {
+                        ::core::mem::drop(__cgi_request);
+                        let __cgi_response = main();
+                        ::cgi::__private::IntoResponse::into_response(__cgi_response)
+                    }
+                );
+                Self
+            }
+        };
+        assert_eq!(count(&out, &generated), 1, "{out}");
+        assert_eq!(
+            count(&out, &quote!(fn main)),
+            2,
+            "the nested one and the module's: {out}"
         );
     }
 

@@ -4,6 +4,7 @@
 mod args;
 mod expand;
 mod signature;
+mod string_argument;
 #[cfg(test)]
 mod test_tokens;
 

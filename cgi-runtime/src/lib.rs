@@ -10,6 +10,9 @@
 //!   output writer: builds the [`Request`] (`request/`, with its [`RequestBody`]), extracts
 //!   the arguments (`extract/`, `multipart/`; what they answer on bad input is in
 //!   `rejection.rs`), calls the handler, writes the [`Response`] (`response/`).
+//! - What `#[cgi::main]`'s expansion calls (`macro_support/`), shaped so that each mistake
+//!   gets one compile error, at the argument at fault, naming the fix; `bounds.rs` names
+//!   the serde bounds of the public impls for the same reason.
 //! - Hosts of the core: real CGI (`run.rs`), FastCGI and SCGI (`long_lived/`, with the
 //!   `--processes` pool in `long_lived/supervisor/`), and the
 //!   made-up requests of the test kit ([`test`](mod@test)), the terminal (`terminal.rs`) and the
@@ -18,6 +21,8 @@
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+// The bounds of the public impls, named for the compile errors of a missing derive.
+mod bounds;
 mod command_line;
 mod csrf;
 // The development server is for `cargo run`: left out of release builds, whose start-up
@@ -37,6 +42,7 @@ mod limits;
 // FastCGI and SCGI: a long-lived process behind the same web servers.
 #[cfg(unix)]
 mod long_lived;
+mod macro_support;
 mod multipart;
 mod percent;
 mod rejection;
@@ -85,59 +91,10 @@ pub mod __private {
     // where they are defined.
     pub use crate::extract::private::{ViaParts, ViaRequest};
 
-    /// Extracts an argument before the last; a rejection is already the response.
-    ///
-    /// Functions rather than `<T as FromRequestParts>::...` paths so that an argument
-    /// that is not an extractor is reported once: the caller names no associated type.
-    ///
-    /// `T: FromRequest<M>` infers `M`, how `T` is an extractor: `ViaParts` for a
-    /// `FromRequestParts`, which reads only the request's head, `ViaRequest` for an
-    /// extractor that reads the body. [`BeforeLast`] then accepts only the first. So the
-    /// body extractors are found by their traits, whatever their names: a type that is no
-    /// extractor fails `FromRequest` (one error), a body extractor fails `BeforeLast`
-    /// (one error, saying that it must be last).
-    pub fn from_request_parts<T, M>(request: &Request) -> Result<T, Response>
-    where
-        T: crate::FromRequest<M> + BeforeLast<M>,
-    {
-        T::from_request_parts(request)
-    }
-
-    /// An extractor through `M` that may come before the last argument: `M` is `ViaParts`.
-    ///
-    /// The bound is on the argument's type, so the compiler points at all of it, and its
-    /// one impl does not fix `M` (its bound `M: Head<T>` waits until `FromRequest<M>` has
-    /// inferred it): a body extractor gets this trait's message, not `FromRequest`'s.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` reads the request body, so it must be the last argument",
-        label = "reads the body: make it the last argument",
-        note = "only the last argument may read the body, so a handler has at most one body extractor (`Form<T>`, `Json<T>`, `Multipart`, `String`, `Vec<u8>`, `Request`, ...)",
-        note = "the arguments before it may be `Query<T>`, `Cookies`, `Method`, `HeaderMap`, `Option<E>` or `Result<E, E::Rejection>` of these, or a type of yours that implements `cgi::FromRequestParts`"
-    )]
-    pub trait BeforeLast<M>: Sized {
-        /// Extracts `Self` from the request's head.
-        fn from_request_parts(request: &Request) -> Result<Self, Response>;
-    }
-
-    // An error names `BeforeLast`, whose message is the one above, rather than `Head`.
-    #[diagnostic::do_not_recommend]
-    impl<T, M: Head<T>> BeforeLast<M> for T {
-        fn from_request_parts(request: &Request) -> Result<T, Response> {
-            M::from_request_parts(request)
-        }
-    }
-
-    /// Implemented only for `ViaParts`: `T` reads only the request's head.
-    pub trait Head<T> {
-        /// Extracts `T` from the request's head.
-        fn from_request_parts(request: &Request) -> Result<T, Response>;
-    }
-
-    impl<T: crate::FromRequestParts> Head<T> for ViaParts {
-        fn from_request_parts(request: &Request) -> Result<T, Response> {
-            T::from_request_parts(request).map_err(IntoResponse::into_response)
-        }
-    }
+    // Extraction and the checks that make a mistake's error name its fix; each explained
+    // where it is defined.
+    pub use crate::bounds::{ErrorResponse, FormFields, JsonInput, JsonOutput, QueryFields};
+    pub use crate::macro_support::*;
 
     /// One FastCGI connection over bytes: the web server's records in, the answer's
     /// records out, and `Err` with the reason when the conversation broke off. Only for
@@ -151,12 +108,5 @@ pub mod __private {
     ) -> (Vec<u8>, Result<(), String>) {
         let (output, ending) = crate::long_lived::fastcgi_conversation(input, 1, limits, handler);
         (output, ending.map(drop).map_err(|error| error.to_string()))
-    }
-
-    /// Extracts the last argument, which may read the body.
-    pub fn from_request<T: crate::FromRequest<M>, M>(
-        request: crate::Request,
-    ) -> Result<T, crate::Response> {
-        T::from_request(request).map_err(crate::IntoResponse::into_response)
     }
 }
