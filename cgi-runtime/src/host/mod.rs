@@ -9,4 +9,6 @@
 pub(crate) mod cgi_output;
 mod cgi_variables;
 
-pub(crate) use cgi_variables::{HeaderPolicy, Host, HttpRequest, cgi_variables};
+pub(crate) use cgi_variables::{
+    HeaderPolicy, Host, HttpRequest, cgi_variables, first_invalid_header_name,
+};
