@@ -1272,7 +1272,7 @@ fn serve_inspector_shows_each_cgi_exchange() {
         "<tr><th>HTTP_X_NOTE</th><td>&lt;b&gt;hi&lt;/b&gt;</td></tr>",
         "Standard input (0 bytes)",
         "Status: 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ",
-        "The script exit status: 0 after",
+        "The script ended (exit status: 0) after",
     ] {
         assert!(first.contains(part), "{part:?} missing from:\n{first}");
     }

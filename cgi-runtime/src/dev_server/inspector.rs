@@ -428,7 +428,7 @@ fn run_sections(html: &mut String, run: &Run) {
     let _ = writeln!(
         html,
         "<h2>Response head, as the script wrote it</h2>\n<pre class=head>{}</pre>\n\
-         <p>Then {} bytes of body. The script {} after {} ms.</p>",
+         <p>Then {} bytes of body. The script ended ({}) after {} ms.</p>",
         escape(&run.head),
         run.body_length,
         escape(&run.exit),
