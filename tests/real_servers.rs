@@ -36,6 +36,9 @@
 //! case fails, the tail of every server log is printed first.
 
 mod support;
+// Every server configuration in README.md and the crate docs, run as written.
+#[path = "real_servers/deployment_snippets.rs"]
+mod deployment_snippets;
 
 use std::fmt::Write as _;
 use std::fs::{self, File};

@@ -134,6 +134,7 @@ pub(crate) fn cgi_variables(host: &Host, request: &HttpRequest<'_>) -> Vec<(OsSt
 /// answers such a request 400, as Apache and Go do: turned into a variable name, a name
 /// like `X-Forwarded-For=REMOTE-ADDR` would make the script's environment hold another
 /// variable than the one the header names (`HTTP_X_FORWARDED_FOR=REMOTE_ADDR=...`).
+#[cfg(any(test, all(feature = "serve", debug_assertions)))]
 pub(crate) fn first_invalid_header_name(headers: &[(String, String)]) -> Option<&str> {
     headers
         .iter()
