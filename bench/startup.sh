@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Start-up benchmark: the release `hello` example answering one GET, side by side with
 # a hand-written floor (bench/floor.rs) that prints the same bytes and nothing else.
+# Both are built twice: with this workspace's release profile (lto = true,
+# codegen-units = 1), and with Cargo's default one (lto = false, codegen-units = 16), which
+# is what a script crate of one's own gets unless its Cargo.toml says otherwise (a
+# dependency's profile settings are not inherited). DEFAULT_PROFILE=0 skips the second.
 #
 #   (a) user-space instructions under valgrind --tool=callgrind (deterministic),
 #   (b) wall time over many spawns (hyperfine -N, or a timed loop without it),
@@ -19,6 +23,7 @@ RUNS=${RUNS:-1000}
 PY_WARMUP=${PY_WARMUP:-5}
 PY_RUNS=${PY_RUNS:-200}
 TOP=${TOP:-15}
+DEFAULT_PROFILE=${DEFAULT_PROFILE:-1}
 SHOW_TOP=${SHOW_TOP:-0}
 GOAL=1.15    # hello/floor, from the issue; the old `cgi` crate 0.8 is at 1.34x
 PYTHON=/usr/bin/python3
@@ -71,6 +76,20 @@ PY_SCRIPT="$PWD/bench/hello_wsgi.py"
 for bin in "$HELLO" "$FLOOR"; do
     [ -x "$bin" ] || { warn "not built: $bin"; exit 0; }
 done
+# The same two programs as a script crate of one's own builds them: Cargo's default
+# release profile, in a target directory of their own.
+HELLO_DEFAULT="" FLOOR_DEFAULT=""
+if [ "$DEFAULT_PROFILE" = 1 ]; then
+    say "building: the same with Cargo's default release profile (lto = false, codegen-units = 16)"
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+        cargo build --release --example hello --example bench_floor --quiet \
+        --target-dir "$TARGET_DIR/startup-default-profile"
+    HELLO_DEFAULT="$TARGET_DIR/startup-default-profile/release/examples/hello"
+    FLOOR_DEFAULT="$TARGET_DIR/startup-default-profile/release/examples/bench_floor"
+    for bin in "$HELLO_DEFAULT" "$FLOOR_DEFAULT"; do
+        [ -x "$bin" ] || { warn "not built: $bin"; HELLO_DEFAULT="" FLOOR_DEFAULT=""; }
+    done
+fi
 
 run_cgi() { env -i "${CGI_ENV[@]}" "$@" </dev/null; }
 
@@ -81,6 +100,11 @@ if ! cmp -s "$TMP/floor.txt" "$TMP/hello.txt"; then
     warn "hello and floor answer differently; figures below compare different work:"
     od -c "$TMP/hello.txt" | head -8 >&2
 fi
+for bin in "$HELLO_DEFAULT" "$FLOOR_DEFAULT"; do
+    [ -n "$bin" ] || continue
+    run_cgi "$bin" >"$TMP/default.txt"
+    cmp -s "$TMP/floor.txt" "$TMP/default.txt" || warn "$bin answers differently from the floor"
+done
 HAVE_PY=0
 if [ -x "$PYTHON" ]; then
     HAVE_PY=1
@@ -94,6 +118,9 @@ say "== cgikit start-up: release hello vs floor (lto = true, codegen-units = 1) 
 say "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -sr)"
 say "rustc:   $(rustc --version)"
 say "binary sizes: hello $(commas "$(stat -c %s "$HELLO")") B, floor $(commas "$(stat -c %s "$FLOOR")") B"
+if [ -n "$HELLO_DEFAULT" ]; then
+    say "  default profile: hello $(commas "$(stat -c %s "$HELLO_DEFAULT")") B, floor $(commas "$(stat -c %s "$FLOOR_DEFAULT")") B"
+fi
 
 # ---------------------------------------------------------------- (a) callgrind
 IR_RATIO=n/a
@@ -127,6 +154,20 @@ if ensure valgrind valgrind; then
         printf '%-13s %14s %28s\n' hello "$(commas "$HELLO_IR")" "$(commas "${HELLO_MAIN:-?}")"
         printf '%-13s %14s %28s\n' hello/floor "${IR_RATIO}x" "${MAIN_RATIO}x"
         printf '%-13s %14s\n' "hello-floor" "+$(commas $((HELLO_IR - FLOOR_IR)))"
+    fi
+    if [ -n "$HELLO_DEFAULT" ]; then
+        FLOOR_D_IR=$(callgrind_ir floor.default "$FLOOR_DEFAULT") || FLOOR_D_IR=
+        HELLO_D_IR=$(callgrind_ir hello.default "$HELLO_DEFAULT") || HELLO_D_IR=
+        FLOOR_D_MAIN=$(callgrind_ir floor.default.main "$FLOOR_DEFAULT" --toggle-collect=main) || FLOOR_D_MAIN=
+        HELLO_D_MAIN=$(callgrind_ir hello.default.main "$HELLO_DEFAULT" --toggle-collect=main) || HELLO_D_MAIN=
+        if [ -n "$FLOOR_D_IR" ] && [ -n "$HELLO_D_IR" ]; then
+            say "Cargo's default release profile (lto = false, codegen-units = 16):"
+            printf '%-13s %14s %28s\n' floor "$(commas "$FLOOR_D_IR")" "$(commas "${FLOOR_D_MAIN:-?}")"
+            printf '%-13s %14s %28s\n' hello "$(commas "$HELLO_D_IR")" "$(commas "${HELLO_D_MAIN:-?}")"
+            printf '%-13s %14s %28s\n' hello/floor "$(ratio "$HELLO_D_IR" "$FLOOR_D_IR")x" \
+                "$(ratio "${HELLO_D_MAIN:-0}" "${FLOOR_D_MAIN:-0}")x"
+            [ -n "$HELLO_IR" ] && printf '%-13s %14s\n' "hello: default/workspace" "$(ratio "$HELLO_D_IR" "$HELLO_IR")x"
+        fi
     fi
 else
     say "(skipped: valgrind not available)"
@@ -177,8 +218,14 @@ if ensure hyperfine hyperfine; then
     # HYPERFINE_RANDOMIZED_ENVIRONMENT_OFFSET, to vary the stack alignment).
     # Its default stdin is /dev/null and --output=null sends stdout to /dev/null.
     hf() { env -i "${CGI_ENV[@]}" "$(command -v hyperfine)" -N --style basic --output=null "$@"; }
+    DEFAULT_COMMANDS=()
+    if [ -n "$HELLO_DEFAULT" ]; then
+        DEFAULT_COMMANDS=(--command-name "floor (default profile)" "'$FLOOR_DEFAULT'"
+            --command-name "hello (default profile)" "'$HELLO_DEFAULT'")
+    fi
     hf --warmup "$WARMUP" --runs "$RUNS" --export-csv "$TMP/rust.csv" \
-        --command-name floor "'$FLOOR'" --command-name hello "'$HELLO'" >"$TMP/hyperfine.log" 2>&1 \
+        --command-name floor "'$FLOOR'" --command-name hello "'$HELLO'" "${DEFAULT_COMMANDS[@]}" \
+        >"$TMP/hyperfine.log" 2>&1 \
         || { warn "hyperfine failed:"; tail -5 "$TMP/hyperfine.log" >&2; }
     if [ "$HAVE_PY" = 1 ]; then
         hf --warmup "$PY_WARMUP" --runs "$PY_RUNS" --export-csv "$TMP/python.csv" \
@@ -216,20 +263,27 @@ else
     }
     timeloop floor "$WARMUP" "$RUNS" "$FLOOR"
     timeloop hello "$WARMUP" "$RUNS" "$HELLO"
+    if [ -n "$HELLO_DEFAULT" ]; then
+        timeloop "floor (default profile)" "$WARMUP" "$RUNS" "$FLOOR_DEFAULT"
+        timeloop "hello (default profile)" "$WARMUP" "$RUNS" "$HELLO_DEFAULT"
+    fi
     if [ "$HAVE_PY" = 1 ]; then
         timeloop "python wsgiref" "$PY_WARMUP" "$PY_RUNS" "$PYTHON" "$PY_SCRIPT"
     fi
 fi
 if [ -n "${MEAN[floor]:-}" ] && [ -n "${MEAN[hello]:-}" ]; then
-    printf '%-15s %12s %12s %12s %12s\n' program mean median min "mean/floor"
-    for name in floor hello "python wsgiref"; do
+    printf '%-25s %12s %12s %12s %12s\n' program mean median min "mean/floor"
+    for name in floor hello "floor (default profile)" "hello (default profile)" "python wsgiref"; do
         [ -n "${MEAN[$name]:-}" ] || continue
-        printf '%-15s %12s %12s %12s %12s\n' "$name" "$(ms "${MEAN[$name]}")" \
-            "$(ms "${MEDIAN[$name]}")" "$(ms "${MIN[$name]}")" "$(ratio "${MEAN[$name]}" "${MEAN[floor]}")x"
+        # Each build against its own floor.
+        base=floor
+        case $name in *"(default profile)") base="floor (default profile)" ;; esac
+        printf '%-25s %12s %12s %12s %12s\n' "$name" "$(ms "${MEAN[$name]}")" \
+            "$(ms "${MEDIAN[$name]}")" "$(ms "${MIN[$name]}")" "$(ratio "${MEAN[$name]}" "${MEAN[$base]}")x"
     done
     WALL_RATIO=$(ratio "${MEAN[hello]}" "${MEAN[floor]}")
     WALL_MED_RATIO=$(ratio "${MEDIAN[hello]}" "${MEDIAN[floor]}")
-    printf '%-15s %12s %12s\n' hello/floor "${WALL_RATIO}x" "${WALL_MED_RATIO}x"
+    printf '%-25s %12s %12s\n' hello/floor "${WALL_RATIO}x" "${WALL_MED_RATIO}x"
     say "(wall time is noisy on a small shared machine: $(nproc) cores; trust (a) for small differences)"
 fi
 

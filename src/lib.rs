@@ -5,8 +5,10 @@
 //! the response goes to standard output. `#[cgi::main]` turns one ordinary function into
 //! such a program.
 //!
-//! This page is a tour, from the smallest script to JSON APIs and downloads. Every example
-//! on it is compiled and run by `cargo test`.
+//! This page is a tour, from the smallest script to JSON APIs, downloads and deployment.
+//! Every example on it is compiled and run by `cargo test`, and every web server
+//! configuration on it is run by a real server in CI. When the compiler or a script says
+//! something puzzling, [Common mistakes](#common-mistakes) maps each message to its fix.
 //!
 //! ## 1. Hello, world
 //!
@@ -64,10 +66,12 @@
 //! | [`Query<T>`] | the query string, decoded into `T` (serde) | `400`, naming the field |
 //! | [`Form<T>`] | a submitted HTML form (`POST` body, or the query for `GET`) | `415` not a form, `422` naming the field |
 //! | [`Json<T>`] | a JSON body (feature `json`) | `415`, `400` bad syntax, `422` naming the field |
-//! | `String`, `Vec<u8>`, [`Bytes`] | the whole body | `415`/`400` not UTF-8 (`String`) |
+//! | `String`, `Vec<u8>`, [`Bytes`] | the whole body (not a query parameter: see [Common mistakes](#common-mistakes)) | `415`/`400` not UTF-8 (`String`) |
 //! | [`Multipart`], [`MultipartForm<T>`] | an upload form, streamed | `415`, `400` malformed, `413` over a limit |
 //! | [`Cookies`] | the cookies the browser sent | — |
+//! | [`Csrf`] | the form's anti-forgery token (section 3) | `403` from [`Csrf::verify`] |
 //! | [`PathInfo`] | the path after the script's name | `400` not UTF-8 |
+//! | [`http::Uri`] | the URI the client asked for (`uri.path()`, `uri.query()`) | — |
 //! | [`RemoteAddr`] | the client's address and port | `500` if the server set none |
 //! | [`Method`], [`HeaderMap`] | the method, the request headers | — |
 //! | [`Request`] | everything: meta-variables, headers, the body | — |
@@ -75,45 +79,116 @@
 //! | `Option<E>` | `None` instead of a rejection | — |
 //! | `Result<E, E::Rejection>` | the rejection, for you to handle | — |
 //!
-//! Only the last argument may read the body (`Form`, `Json`, `String`, `Request`...);
-//! the compiler says so otherwise. Your own types become extractors by implementing
-//! [`FromRequestParts`] (reads the head) or [`FromRequest`] (may read the body).
+//! Only the last argument may read the body (`Form`, `Json`, `String`, `Bytes`,
+//! `Multipart`, `Request`...); the compiler says so otherwise. Your own types become
+//! extractors by implementing [`FromRequestParts`] (reads the head) or [`FromRequest`] (may
+//! read the body).
 //!
 //! ## 3. Forms
 //!
+//! A form that changes something needs protection against cross-site request forgery:
+//! another site can make a visitor's browser post to your script. [`Csrf`] puts a random
+//! token in a cookie and in a hidden field of the form, and [`Csrf::verify`] accepts a
+//! post only when both came back equal (another site can send neither). After a post,
+//! answer with a redirect to the page (post/redirect/get), so that a reload does not post
+//! again; [`http::Uri`] gives the page's own path wherever the script is installed.
+//!
 //! ```
-//! use cgi::{Form, Html, Method, Redirect, Response, IntoResponse};
+//! use cgi::http::Uri;
+//! use cgi::{Csrf, Form, Html, IntoResponse, Method, Redirect, Response};
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Comment {
 //!     author: String,
 //!     text: String,
+//!     csrf_token: String, // the hidden field of `csrf.hidden_input()`
 //! }
 //!
 //! #[cgi::main]
-//! fn guestbook(method: Method, form: Option<Form<Comment>>) -> Response {
-//!     match (method, form) {
-//!         (Method::POST, Some(Form(comment))) => {
-//!             // ... store comment.author and comment.text ...
-//!             # let _ = (comment.author, comment.text);
-//!             Redirect::to("/cgi-bin/guestbook").into_response() // post/redirect/get
-//!         }
-//!         _ => Html(r#"<form method="post"><input name="author"><textarea name="text"></textarea><button>Sign</button></form>"#)
-//!             .into_response(),
+//! fn guestbook(method: Method, uri: Uri, csrf: Csrf, form: Option<Form<Comment>>) -> Result<Response, cgi::Error> {
+//!     if let (Method::POST, Some(Form(comment))) = (method, form) {
+//!         csrf.verify(&comment.csrf_token)?; // 403 unless the form came from this page
+//!         // ... store comment.author and comment.text ...
+//!         # let _ = (comment.author, comment.text);
+//!         return Ok(Redirect::to(uri.path()).into_response()); // 303 back to this page
 //!     }
+//!     let mut page = Html(format!(
+//!         r#"<form method="post">{}<input name="author"><textarea name="text"></textarea><button>Sign</button></form>"#,
+//!         csrf.hidden_input()
+//!     ))
+//!     .into_response();
+//!     if let Some(cookie) = csrf.cookie() {
+//!         page.add_cookie(cookie); // the first visit: the token's cookie
+//!     }
+//!     Ok(page)
 //! }
 //!
-//! let response = cgi::test::TestRequest::post("/").form(&[("author", "Ada"), ("text", "Hi!")]).call(guestbook);
-//! assert_eq!(response.status(), cgi::StatusCode::SEE_OTHER);
+//! use cgi::test::TestRequest;
+//! let page = TestRequest::get("/cgi-bin/guestbook").call(guestbook);
+//! let cookie = page.header("set-cookie").unwrap(); // cgikit_csrf=TOKEN; HttpOnly; SameSite=Strict...
+//! let token = cookie.trim_start_matches("cgikit_csrf=").split(';').next().unwrap();
+//! assert!(page.text().contains(&format!(r#"name="csrf_token" value="{token}""#)));
+//! // The page's own form, posted back: stored, and redirected to the page.
+//! let signed = TestRequest::post("/cgi-bin/guestbook")
+//!     .cookie("cgikit_csrf", token)
+//!     .form(&[("author", "Ada"), ("text", "Hi!"), ("csrf_token", token)])
+//!     .call(guestbook);
+//! assert_eq!(signed.status(), cgi::StatusCode::SEE_OTHER);
+//! assert_eq!(signed.header("location"), Some("/cgi-bin/guestbook"));
+//! // The same post from another site, which cannot send the cookie: refused.
+//! let forged = TestRequest::post("/cgi-bin/guestbook")
+//!     .form(&[("author", "Eve"), ("text", "Hi!"), ("csrf_token", token)])
+//!     .call(guestbook);
+//! assert_eq!(forged.status(), cgi::StatusCode::FORBIDDEN);
+//! ```
+//!
+//! A name that comes several times (checkboxes sharing a name, `<select multiple>`,
+//! `?tag=a&tag=b`) fills a `Vec` field of `Form<T>` or `Query<T>`, in order; a single
+//! field takes the first. A missing name is a `422` (`400` in a query) unless the field
+//! is an `Option` or has `#[serde(default)]`:
+//!
+//! ```
+//! use cgi::Form;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Order {
+//!     #[serde(default)] // no box ticked: an empty list, not an error
+//!     extra: Vec<String>, // <input type="checkbox" name="extra" value="...">, several
+//! }
+//!
+//! fn order(Form(order): Form<Order>) -> String {
+//!     format!("{} extras: {}", order.extra.len(), order.extra.join(", "))
+//! }
+//!
+//! let ticked = cgi::test::TestRequest::post("/").form(&[("extra", "milk"), ("extra", "sugar")]).call(order);
+//! assert_eq!(ticked.text(), "2 extras: milk, sugar");
+//! let none = cgi::test::TestRequest::post("/").form(&[("other", "x")]).call(order);
+//! assert_eq!(none.text(), "0 extras: ");
 //! ```
 //!
 //! ## 4. Answering: responses
 //!
-//! Return anything that implements [`IntoResponse`]: text (`&'static str`, `String`),
-//! [`Html`], [`Json`], a [`StatusCode`], `(StatusCode, R)`, a [`Redirect`] (303, 302, 307,
-//! 308) or a [`LocalRedirect`], `Result<R, E>`, `()` for `204 No Content`,
-//! `http::Response<B>`, or a [`Response`] built with headers, cookies, and a body that
-//! may be streamed from a file:
+//! Return anything that implements [`IntoResponse`]:
+//!
+//! | return | what the client gets |
+//! |---|---|
+//! | `&'static str`, `String`, `Cow<'static, str>` | `200`, `text/plain; charset=utf-8` |
+//! | `Vec<u8>`, [`Body`] | `200`, `application/octet-stream` (a text `Body` is `text/plain`) |
+//! | [`Html<T>`] | `200`, `text/html; charset=utf-8` |
+//! | [`Json<T>`] | `200`, `application/json` (feature `json`) |
+//! | [`StatusCode`] | that status, with its reason as a one-line text body |
+//! | `(StatusCode, R)` | `R` with that status |
+//! | `()` | `204 No Content` |
+//! | [`Redirect::to`], [`found`](Redirect::found), [`temporary`](Redirect::temporary), [`permanent`](Redirect::permanent) | `303`, `302`, `307`, `308` with `Location` and a link |
+//! | [`LocalRedirect::to`] | a bare `Location: /path`: the server answers with that path instead (CGI only) |
+//! | [`Response`] (`Response::builder()`) | any status, headers, [`SetCookie`]s, downloads (`.attachment(name)`), a streamed body |
+//! | `http::Response<B>` | the same, from the `http` crate's type |
+//! | `Result<R, E>` | `R`, or `E` (itself a response) |
+//! | [`Error`] | its status and message, or a generic `500` (section 5) |
+//! | [`QueryRejection`], [`FormRejection`], [`MultipartError`]... | the rejection's status and reason, as if the extractor had answered |
+//!
+//! A [`Response`] is built with headers, cookies, and a body that may be streamed from a
+//! file:
 //!
 //! ```
 //! use std::time::Duration;
@@ -227,7 +302,13 @@
 //!   `./search q=rust`, `./search -d 'name=Ada' /sign`; `--help` lists them.
 //! - In a browser: `cargo run -- --serve` starts a development web server on
 //!   <http://127.0.0.1:8000/> that runs the script as a CGI program for each request, as a
-//!   real server would (`--trace` shows the CGI variables and the script's answer).
+//!   real server would. Its inspector, <http://127.0.0.1:8000/_cgi/>, lists the recent
+//!   requests; each one's page shows the CGI variables the script received, its standard
+//!   input, what it wrote to standard error, the raw head of its response and how long it
+//!   took (`--trace` prints the variables and the head in the terminal too). Paths under
+//!   `/_cgi/` belong to the inspector there and never reach the script; under a real
+//!   server they are the script's like any other. Debug builds only: release builds leave
+//!   the development server out.
 //!
 //! ## 9. Safe by default
 //!
@@ -236,8 +317,10 @@
 //!   `CONTENT_LENGTH` and never past it, and drained before answering (servers like
 //!   nginx + fcgiwrap turn an early answer into a 502).
 //! - A header value with CR or LF (a response-splitting attempt) turns the response into a
-//!   generic `500`; it can never reach the output. So do invalid cookies and headers that
-//!   belong to the server (`Connection`, `Transfer-Encoding`...).
+//!   generic `500`; it can never reach the output. So do invalid cookies, headers that
+//!   belong to the server (`Connection`, `Transfer-Encoding`...), and a `Location` header
+//!   without a redirect status (on a `200`, Apache serves the document at that location
+//!   while nginx sends the `200`: use a [`Redirect`]; `201 Created` keeps its `Location`).
 //! - A panic in your function answers a generic `500`; the message goes to the server's
 //!   error log, one line, never to the client.
 //! - `HTTP_PROXY` (httpoxy) is removed from the process environment, so HTTP clients and
@@ -248,10 +331,87 @@
 //!
 //! [`cgi::run`](run) takes any [`Handler`] (a function whose arguments are extractors):
 //! `fn main() { cgi::run(search) }`; [`run_with`] also takes [`Limits`]. Both serve
-//! FastCGI and SCGI too (section 11), so the handler must be `Clone + Sync`, as functions
+//! FastCGI and SCGI too (section 12), so the handler must be `Clone + Sync`, as functions
 //! and closures without non-shareable captures are.
 //!
-//! ## 11. When CGI is not enough: FastCGI and SCGI
+//! ## 11. Deploying
+//!
+//! A script crate of your own: `cargo new --bin greet`, `cargo add serde --features
+//! derive`, and cgikit (imported as `cgi`). Build it with optimisations and copy the binary
+//! where the server runs CGI programs, executable and readable by the server's user
+//! (`www-data` on Debian):
+//!
+//! ```sh
+//! cargo build --release
+//! sudo install -m 755 target/release/greet /usr/lib/cgi-bin/greet
+//! ```
+//!
+//! Start-up is a CGI script's main cost, paid at every request, and the release profile
+//! decides much of it. Your crate's profile applies, not cgikit's (Cargo ignores the
+//! profiles of dependencies), so put in your `Cargo.toml` what cgikit's figures are
+//! measured with:
+//!
+//! ```toml
+//! [profile.release]
+//! lto = true
+//! codegen-units = 1
+//! ```
+//!
+//! (`bash bench/startup.sh` measures both, side by side: see the README.) Linking
+//! statically (`RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target
+//! x86_64-unknown-linux-gnu`) saves the dynamic loader's work too.
+//!
+//! Each configuration below is complete for a server of your own, and CI runs each one, as
+//! written, in a server configuration that holds nothing else. The paths are Debian's.
+//!
+//! **Apache httpd**, mod_cgid. On Debian, `sudo a2enmod cgid` is all it takes: the stock
+//! configuration serves `/usr/lib/cgi-bin/` at `/cgi-bin/`. Otherwise:
+//!
+//! <!-- deployment-test: apache-cgi -->
+//! ```apache
+//! LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
+//! LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
+//! ScriptAlias /cgi-bin/ /usr/lib/cgi-bin/
+//! <Directory /usr/lib/cgi-bin>
+//!     Options +ExecCGI
+//!     Require all granted
+//! </Directory>
+//! ```
+//!
+//! **lighttpd**, mod_cgi, and mod_alias for `alias.url` (without it lighttpd only warns
+//! "unknown config-key" and every script is a `404`):
+//!
+//! <!-- deployment-test: lighttpd-cgi -->
+//! ```lighttpd
+//! server.modules += ( "mod_alias", "mod_cgi" )
+//! alias.url += ( "/cgi-bin/" => "/usr/lib/cgi-bin/" )
+//! $HTTP["url"] =~ "^/cgi-bin/" {
+//!     cgi.assign = ( "" => "" )   # run extension-less binaries directly
+//! }
+//! ```
+//!
+//! **nginx + fcgiwrap**: nginx does not run CGI programs; fcgiwrap does, behind FastCGI
+//! (`apt-get install fcgiwrap` starts it on `/run/fcgiwrap.socket`):
+//!
+//! <!-- deployment-test: nginx-fcgiwrap -->
+//! ```nginx
+//! location /cgi-bin/ {
+//!     fastcgi_split_path_info ^/cgi-bin(/[^/]+)(.*)$;
+//!     include fastcgi_params;
+//!     fastcgi_param SCRIPT_FILENAME /usr/lib/cgi-bin$fastcgi_script_name;
+//!     fastcgi_param SCRIPT_NAME     /cgi-bin$fastcgi_script_name;
+//!     fastcgi_param PATH_INFO       $fastcgi_path_info;
+//!     fastcgi_param HTTP_PROXY      "";   # httpoxy: nginx forwards a client's Proxy header otherwise
+//!     fastcgi_pass unix:/run/fcgiwrap.socket;
+//! }
+//! ```
+//!
+//! Then `curl 'http://localhost/cgi-bin/greet?name=Ada'`. The script's standard error is
+//! the server's error log (Apache's `ErrorLog`, lighttpd's `server.breakagelog`, nginx's
+//! `error_log` through fcgiwrap). Keep nginx's `client_max_body_size` at or above the
+//! script's `max_body`, so that an oversized upload gets the script's `413`.
+//!
+//! ## 12. When CGI is not enough: FastCGI and SCGI
 //!
 //! A CGI server starts your program for every request. When that becomes too slow, run
 //! the *same binary* as a long-lived process that answers many requests, behind the same
@@ -272,6 +432,7 @@
 //!
 //! **nginx**, FastCGI:
 //!
+//! <!-- deployment-test: nginx-fastcgi -->
 //! ```nginx
 //! location /greet {
 //!     fastcgi_split_path_info ^(/greet)(.*)$;
@@ -286,6 +447,7 @@
 //! **nginx**, SCGI (`./greet --scgi unix:/run/greet/greet.sock`; nginx has no
 //! `scgi_split_path_info`, so the location's own captures split the path):
 //!
+//! <!-- deployment-test: nginx-scgi -->
 //! ```nginx
 //! location ~ ^(?<script_name>/greet)(?<script_path_info>/.*)?$ {
 //!     include scgi_params;
@@ -297,8 +459,10 @@
 //! ```
 //!
 //! **lighttpd**, which starts the program itself (as its own user; its stderr goes to
-//! lighttpd's stderr, not `server.errorlog`) and stops it with SIGTERM:
+//! lighttpd's stderr, not `server.errorlog`) and stops it with SIGTERM (Debian's lighttpd
+//! has mod_fastcgi built in; the line loads it elsewhere):
 //!
+//! <!-- deployment-test: lighttpd-fastcgi -->
 //! ```lighttpd
 //! server.modules += ( "mod_fastcgi" )
 //! fastcgi.server += ( "/greet" => ((
@@ -309,10 +473,15 @@
 //! )))
 //! ```
 //!
-//! **Apache httpd**, mod_proxy_fcgi (`a2enmod proxy_fcgi setenvif`), with the program
-//! running as a service (`greet --fastcgi 127.0.0.1:9000`), and `PATH_INFO` asked for:
+//! **Apache httpd**, mod_proxy_fcgi, with the program running as a service (`greet
+//! --fastcgi 127.0.0.1:9000`), and `PATH_INFO` asked for (on Debian, `a2enmod proxy_fcgi
+//! setenvif` replaces the `LoadModule` lines):
 //!
+//! <!-- deployment-test: apache-fastcgi -->
 //! ```apache
+//! LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
+//! LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so
+//! LoadModule setenvif_module /usr/lib/apache2/modules/mod_setenvif.so
 //! ProxyFCGIBackendType GENERIC
 //! SetEnvIf Request_URI "^/greet" proxy-fcgi-pathinfo=unescape
 //! ProxyPass "/greet" "fcgi://127.0.0.1:9000"
@@ -412,6 +581,123 @@
 //! machine with a public address), and let a firewall admit the web servers' addresses
 //! alone to that port. On one machine, prefer a Unix socket, which file permissions
 //! guard.
+//!
+//! ## Common mistakes
+//!
+//! What the compiler or the script says, and what to change.
+//!
+//! **"use of deprecated function `name_is_the_request_body`: `name: String` receives the
+//! request body as text, not `?name=...` from the URL"** (a warning), or a `String`
+//! argument that is empty or holds `name=Ada`: a `String` argument is the request *body*
+//! (empty for a `GET`, the whole urlencoded form for a `POST`), not a query parameter.
+//! Call it `body` or `text` if the body is what you want (the warning goes away). Name the parameters in a struct and
+//! take [`Query<T>`] (or [`Form<T>`] for a posted form):
+//!
+//! ```
+//! fn greet(name: String) -> String {
+//!     format!("Hello, {name}!")
+//! }
+//! let response = cgi::test::TestRequest::get("/?name=Ada").call(greet);
+//! assert_eq!(response.text(), "Hello, !"); // the body of a GET: nothing
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Greeting {
+//!     name: String,
+//! }
+//! fn greet_fixed(cgi::Query(greeting): cgi::Query<Greeting>) -> String {
+//!     format!("Hello, {}!", greeting.name)
+//! }
+//! let response = cgi::test::TestRequest::get("/?name=Ada").call(greet_fixed);
+//! assert_eq!(response.text(), "Hello, Ada!");
+//! ```
+//!
+//! **"`Order` cannot be read from JSON: it needs `#[derive(serde::Deserialize)]`"** (or
+//! "from a form", "from the query string"; "`Total` cannot be sent as JSON: it needs
+//! `#[derive(serde::Serialize)]`" for a response): the type inside [`Query`], [`Form`] or
+//! [`Json`] is decoded by serde, so it needs
+//! `#[derive(serde::Deserialize)]` (and serde with its `derive` feature in your
+//! `Cargo.toml`: `cargo add serde --features derive`).
+//!
+//! ```compile_fail
+//! struct Order { item: String } // the fix: #[derive(serde::Deserialize)] on this line
+//!
+//! #[cgi::main]
+//! fn order(cgi::Json(order): cgi::Json<Order>) -> String {
+//!     order.item
+//! }
+//! ```
+//!
+//! **"`Form<Comment>` and `Json<Comment>` both read the request body, but a request has
+//! only one body"**, or **"`Form<Comment>` reads the request body, so it must be the last
+//! argument"**: a request has one body, read once. Keep one body
+//! extractor (`Form`, `Json`, `String`, `Bytes`, `Multipart`, `Request`...), as the last
+//! argument; the others (`Query`, `Cookies`, `Method`, `Csrf`...) go before it.
+//!
+//! ```compile_fail
+//! # #[derive(serde::Deserialize)] struct Comment { text: String }
+//! #[cgi::main]
+//! fn post(cgi::Form(form): cgi::Form<Comment>, body: String) -> String { // the fix: drop one
+//!     format!("{} {body}", form.text)
+//! }
+//! ```
+//!
+//! **"a handler cannot return `Result<String, std::io::Error>`: `std::io::Error` is not a
+//! response"**: the error half of a `Result` must be a response too.
+//! Return `Result<T, cgi::Error>`: `?` turns any error into one, answered with a generic
+//! `500` and the details in the server's error log (section 5).
+//!
+//! ```compile_fail
+//! #[cgi::main]
+//! fn motd() -> Result<String, std::io::Error> { // the fix: Result<String, cgi::Error>
+//!     std::fs::read_to_string("/etc/motd")
+//! }
+//! ```
+//!
+//! **"use of unresolved module or unlinked crate `cgikit`"** (from `#[cgikit::main]`):
+//! the package is called `cgikit`, but its library is `cgi`, as in `Cargo.toml`'s
+//! `[lib] name`. Write `#[cgi::main]` and `use cgi::...`.
+//!
+//! ```compile_fail
+//! #[cgikit::main] // the fix: #[cgi::main]
+//! fn hello() -> &'static str {
+//!     "Hello, world!\n"
+//! }
+//! ```
+//!
+//! **"`Query<String>` can never be read: a query string or form is a list of name=value
+//! pairs, which no single value holds"** (under `#[cgi::main]`; a handler run without the
+//! macro answers `400 Invalid query string: invalid type: map, expected a string`): a
+//! query string is a list of `name=value` pairs, decoded into a struct
+//! with one field per name. Take a struct, or `Query<HashMap<String, String>>` for names
+//! you do not know in advance; the raw text is [`Request::query_string`].
+//!
+//! ```
+//! use std::collections::HashMap;
+//!
+//! fn raw(cgi::Query(query): cgi::Query<String>) -> String {
+//!     query
+//! }
+//! let response = cgi::test::TestRequest::get("/?name=Ada").call(raw);
+//! assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
+//! assert_eq!(response.text(), "Invalid query string: invalid type: map, expected a string\n");
+//!
+//! fn any(cgi::Query(query): cgi::Query<HashMap<String, String>>) -> String {
+//!     format!("{:?}", query.get("name"))
+//! }
+//! let response = cgi::test::TestRequest::get("/?name=Ada").call(any);
+//! assert_eq!(response.text(), "Some(\"Ada\")");
+//! ```
+//!
+//! **"this program has two `main` functions: `#[cgi::main]` writes one, and there is one
+//! of yours"**: the attribute writes `main` for you. Remove your `fn main`, or keep it and
+//! call [`run`](crate::run()) from it, without the attribute.
+//!
+//! **A `Location` header and a `500`** ("a `Location` header with status 200" in the error
+//! log): a `Location` goes with a redirect status. Return a [`Redirect`] (or set a 3xx
+//! status on the [`Response`]).
+//!
+//! **A POST answered `403` "This form has expired or did not come from this site"**: the
+//! form lacks [`Csrf::hidden_input`], or the page did not send [`Csrf::cookie`] (section 3).
 //!
 //! ## Features
 //!

@@ -41,8 +41,9 @@ const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 // ---------------------------------------------------------------------------------------
 
 /// The examples this file runs.
-const EXAMPLES: [&str; 8] = [
+const EXAMPLES: [&str; 9] = [
     "hello",
+    "upload",
     "greet",
     "env",
     "json_api",
@@ -1064,6 +1065,282 @@ fn serve_trace_prints_the_variables_and_the_response_head() {
             "{expected}:\n{log}"
         );
     }
+}
+
+#[test]
+fn serve_refuses_header_names_that_are_not_tokens() {
+    let server = DevServer::start("env");
+    // Turned into a variable, this name would hand the script HTTP_X_FORWARDED_FOR=REMOTE_ADDR=6.6.6.6.
+    let response = server.request(
+        "GET",
+        "/",
+        &[("X-Forwarded-For=REMOTE-ADDR", "6.6.6.6")],
+        b"",
+    );
+    assert_eq!(response.status, 400, "{response:?}");
+    let page = response.text();
+    assert!(
+        page.contains("the header name &quot;X-Forwarded-For=REMOTE-ADDR&quot; is not a token"),
+        "{page}"
+    );
+    assert!(!page.contains("<tr><th>"), "the script ran: {page}");
+    assert!(page.contains("href=\"/_cgi/1\""), "{page}");
+    server.request_line("GET", "/", 400);
+    // The next request, with plain names, reaches the script.
+    let response = server.request("GET", "/", &[("X-Forwarded-For", "6.6.6.6")], b"");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert!(
+        response
+            .text()
+            .contains("<tr><th>HTTP_X_FORWARDED_FOR</th><td>6.6.6.6</td></tr>"),
+        "{}",
+        response.text()
+    );
+}
+
+/// The peak resident memory of process `pid`, in bytes (`VmHWM` in `/proc/PID/status`).
+fn peak_memory(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().strip_suffix("kB"))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    kib * 1024
+}
+
+/// Sends `head` + a body of `length` bytes made by `fill` one chunk at a time, without
+/// holding the body in memory, and reads the answer.
+fn http_streamed(
+    address: SocketAddr,
+    head: &str,
+    length: usize,
+    mut fill: impl FnMut(usize, &mut [u8]),
+) -> Http {
+    let mut stream = TcpStream::connect(address).expect("connect to the dev server");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("a timeout");
+    stream.set_write_timeout(Some(TIMEOUT)).expect("a timeout");
+    stream
+        .write_all(
+            format!(
+                "{head}Host: {address}\r\nConnection: close\r\nContent-Length: {length}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .expect("send the head");
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut sent = 0;
+    while sent < length {
+        let size = chunk.len().min(length - sent);
+        fill(sent, &mut chunk[..size]);
+        stream.write_all(&chunk[..size]).expect("send the body");
+        sent += size;
+    }
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    parse_http(&raw, false).unwrap_or_else(|error| panic!("{head}: {error}"))
+}
+
+#[test]
+fn serve_streams_request_bodies_to_the_script_in_bounded_memory() {
+    use sha2::{Digest, Sha256};
+
+    const FILE: usize = 24 << 20;
+    const BIG: usize = 64 << 20;
+    // Far under any of the bodies: only what streaming keeps in memory fits.
+    const PEAK_LIMIT: u64 = 16 << 20;
+
+    let server = DevServer::start("upload");
+    let boundary = "cgikit-stream-test";
+    let preamble = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    let epilogue = format!("\r\n--{boundary}--\r\n");
+    let length = preamble.len() + FILE + epilogue.len();
+    // Bytes that differ from one MiB to the next, so that a lost or repeated chunk shows.
+    let file_byte = |offset: usize| (offset % 251) as u8 ^ (offset >> 20) as u8;
+    let mut hasher = Sha256::new();
+    let head =
+        format!("POST / HTTP/1.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n");
+    let response = http_streamed(server.address, &head, length, |start, chunk| {
+        for (index, byte) in chunk.iter_mut().enumerate() {
+            let offset = start + index;
+            *byte = if offset < preamble.len() {
+                preamble.as_bytes()[offset]
+            } else if offset < preamble.len() + FILE {
+                file_byte(offset - preamble.len())
+            } else {
+                epilogue.as_bytes()[offset - preamble.len() - FILE]
+            };
+        }
+        let file_start = start.max(preamble.len()).min(preamble.len() + FILE);
+        let file_end = (start + chunk.len())
+            .min(preamble.len() + FILE)
+            .max(file_start);
+        hasher.update(&chunk[file_start - start..file_end - start]);
+    });
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert_eq!(response.status, 200, "{response:?}");
+    assert!(
+        response.text().contains(&format!(
+            "<td>files</td><td>big.bin</td><td>{FILE}</td><td><code>{digest}</code></td>"
+        )),
+        "{}",
+        response.text()
+    );
+    server.request_line("POST", "/", 200);
+    let peak = peak_memory(server.child.id());
+    assert!(
+        peak < PEAK_LIMIT,
+        "the server peaked at {peak} bytes for a {length}-byte body"
+    );
+    drop(server);
+
+    // A script that refuses the body unread (over its limit: 413), and a child that exits
+    // without reading a byte (and without an answer: 502): the rest of the body is read
+    // and dropped, never kept.
+    for (example, target, status) in [
+        ("hello", "/", 413),
+        ("fixture_broken_child", "/?nothing", 502),
+    ] {
+        let server = DevServer::start(example);
+        let head = format!("POST {target} HTTP/1.1\r\nContent-Type: {FORM}\r\n");
+        let response = http_streamed(server.address, &head, BIG, |_, chunk| chunk.fill(b'a'));
+        assert_eq!(response.status, status, "{example}: {response:?}");
+        server.request_line("POST", target, status);
+        let peak = peak_memory(server.child.id());
+        assert!(
+            peak < PEAK_LIMIT,
+            "{example}: the server peaked at {peak} bytes for a {BIG}-byte body"
+        );
+    }
+}
+
+#[test]
+fn serve_inspector_shows_each_cgi_exchange() {
+    let server = DevServer::start("greet");
+    assert!(
+        server.wait_for_log(|log| log.contains(&format!(
+            "greet: each request's CGI variables, input, error output and response head: http://{}/_cgi/\n",
+            server.address
+        ))),
+        "{}",
+        server.stderr()
+    );
+    let empty = server.get("/_cgi/");
+    assert_eq!(empty.status, 200, "{empty:?}");
+    assert_eq!(
+        empty.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(empty.text().contains("No request yet"), "{}", empty.text());
+
+    let greeted = server.request("GET", "/?name=Ada", &[("X-Note", "<b>hi</b>")], b"");
+    assert_eq!(greeted.status, 200, "{greeted:?}");
+    let refused = server.get("/");
+    assert_eq!(refused.status, 400, "{refused:?}");
+    let posted = server.request("POST", "/?name=Bo", &[("Content-Type", FORM)], b"a=1&b=<2>");
+    assert_eq!(posted.status, 200, "{posted:?}");
+    // The inspector's own pages are not requests to the script, and not in its list.
+    server.request_line("POST", "/?name=Bo", 200);
+
+    let list = server.get("/_cgi/");
+    let text = list.text();
+    for row in [
+        "<a href=\"/_cgi/1\">GET /?name=Ada</a></td><td class=s2>200</td>",
+        "<a href=\"/_cgi/2\">GET /</a></td><td class=s4>400</td>",
+        "<a href=\"/_cgi/3\">POST /?name=Bo</a></td><td class=s2>200</td>",
+    ] {
+        assert!(text.contains(row), "{row} missing from:\n{text}");
+    }
+    assert!(!text.contains("/_cgi/4"), "{text}");
+    assert!(
+        text.find("/_cgi/3").unwrap() < text.find("/_cgi/1").unwrap(),
+        "newest first:\n{text}"
+    );
+
+    let first = server.get("/_cgi/1").text();
+    for part in [
+        "<tr><th>QUERY_STRING</th><td>name=Ada</td></tr>",
+        "<tr><th>REQUEST_METHOD</th><td>GET</td></tr>",
+        "<tr><th>HTTP_X_NOTE</th><td>&lt;b&gt;hi&lt;/b&gt;</td></tr>",
+        "Standard input (0 bytes)",
+        "Status: 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ",
+        "The script ended (exit status: 0) after",
+    ] {
+        assert!(first.contains(part), "{part:?} missing from:\n{first}");
+    }
+    assert!(!first.contains("<b>hi</b>"), "{first}");
+
+    let second = server.get("/_cgi/2").text();
+    assert!(
+        second.contains(
+            "<pre class=stderr>greet: 400 Invalid query string: missing field `name`\n</pre>"
+        ),
+        "{second}"
+    );
+    assert!(second.contains("Status: 400 Bad Request"), "{second}");
+
+    let third = server.get("/_cgi/3").text();
+    for part in [
+        "<tr><th>CONTENT_LENGTH</th><td>9</td></tr>",
+        "<tr><th>CONTENT_TYPE</th><td>application/x-www-form-urlencoded</td></tr>",
+        "Standard input (9 bytes)</h2>\n<pre class=stdin>a=1&amp;b=&lt;2&gt;</pre>",
+    ] {
+        assert!(third.contains(part), "{part:?} missing from:\n{third}");
+    }
+
+    let missing = server.get("/_cgi/99");
+    assert_eq!(missing.status, 404, "{missing:?}");
+}
+
+#[test]
+fn serve_inspector_shows_local_redirects_and_broken_children() {
+    let server = DevServer::start("redirects");
+    let response = server.get("/local");
+    assert_eq!(response.status, 200, "{response:?}");
+    let page = server.get("/_cgi/1").text();
+    assert!(
+        page.contains("Run 1 of 2") && page.contains("Run 2 of 2"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<pre class=head>Location: /landed\r\n</pre>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<tr><th>PATH_INFO</th><td>/landed</td></tr>"),
+        "{page}"
+    );
+    drop(server);
+
+    // The server's own error page links to the request in the inspector, which says why.
+    let server = DevServer::start("fixture_broken_child");
+    let response = server.get("/?garbage");
+    assert_eq!(response.status, 502, "{response:?}");
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        response.text().contains("<a href=\"/_cgi/1\">"),
+        "{}",
+        response.text()
+    );
+    let page = server.get("/_cgi/1").text();
+    assert!(
+        page.contains(
+            "The development server answered 502 itself: the script&#39;s output is malformed"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("garbage without headers"), "{page}");
 }
 
 #[test]

@@ -36,6 +36,9 @@
 //! case fails, the tail of every server log is printed first.
 
 mod support;
+// Every server configuration in README.md and the crate docs, run as written.
+#[path = "real_servers/deployment_snippets.rs"]
+mod deployment_snippets;
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -965,6 +968,64 @@ fn build_release_examples() -> Result<PathBuf, String> {
         }
     }
     Ok(examples)
+}
+
+/// A release build leaves the development server out: its `--help` must not offer
+/// `--serve` (nor `--trace`), and `--serve` says why it is refused. Its lines fit in 80
+/// columns and wrapped descriptions stay in their column. (The debug build's `--help` is
+/// checked in tests/dev_and_cli.rs; both come from one table, unit-tested in
+/// cgi-runtime's command_line.rs.)
+#[test]
+fn release_build_help_leaves_out_the_development_server() {
+    let greet = release_examples().join("greet");
+    let output = Command::new(&greet)
+        .env_clear()
+        .arg("--help")
+        .output()
+        .expect("run greet --help");
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8(output.stdout).expect("UTF-8 help");
+    for offered in [
+        "Usage:",
+        "greet --fastcgi ADDRESS",
+        "-d, --data",
+        "--workers N",
+    ] {
+        assert!(help.contains(offered), "{offered} missing:\n{help}");
+    }
+    for left_out in ["--serve", "--trace", "_cgi"] {
+        assert!(!help.contains(left_out), "{left_out} offered:\n{help}");
+    }
+    let mut column = None;
+    for line in help.lines() {
+        assert!(line.len() <= 80, "{line:?} is over 80 columns");
+        let indent = line.len() - line.trim_start().len();
+        match (indent, line.trim_start().starts_with('-')) {
+            // An option row: its description starts after the widest name and a gap.
+            (2, true) => {
+                column = line[2..].find("  ").map(|gap| {
+                    2 + gap + line[2 + gap..].len() - line[2 + gap..].trim_start().len()
+                });
+            }
+            (2.., false) if indent > 2 => {
+                if let Some(column) = column {
+                    assert_eq!(indent, column, "{line:?} is out of its column:\n{help}");
+                }
+            }
+            _ => column = None,
+        }
+    }
+    let refused = Command::new(&greet)
+        .env_clear()
+        .arg("--serve")
+        .output()
+        .expect("run greet --serve");
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("greet: --serve is in debug builds only"),
+        "{stderr}"
+    );
 }
 
 // =======================================================================================

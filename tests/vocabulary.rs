@@ -1058,6 +1058,43 @@ fn http_response_keeps_status_headers_and_body() {
     assert_generic_500(&response, "transfer-encoding");
 }
 
+/// A `Location` on a 200 means another document under Apache and the 200 under nginx: both
+/// ways of building a response are refused alike; a redirect status or 201 keeps it.
+#[test]
+fn location_without_a_redirect_status_is_a_generic_500() {
+    let from_builder = TestRequest::get("/").call(|| {
+        Response::builder()
+            .header("Location", "/elsewhere")
+            .body("<p>moved</p>")
+    });
+    assert_generic_500(&from_builder, "a `Location` header with status 200");
+    let from_http = TestRequest::get("/").call(|| {
+        cgi::http::Response::builder()
+            .header("location", "https://example.com/")
+            .body("x")
+            .unwrap()
+    });
+    assert_generic_500(&from_http, "a `Location` header with status 200");
+    let created = TestRequest::post("/").call(|| {
+        cgi::http::Response::builder()
+            .status(201)
+            .header("location", "/items/7")
+            .body("")
+            .unwrap()
+    });
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.header("location"), Some("/items/7"));
+    let moved = TestRequest::get("/").call(|| {
+        Response::builder()
+            .status(StatusCode::MOVED_PERMANENTLY)
+            .header("Location", "/new")
+            .body("")
+    });
+    assert_eq!(moved.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(moved.header("location"), Some("/new"));
+    assert_eq!(moved.log(), "");
+}
+
 #[test]
 fn attachments_strip_directories_and_encode_odd_names() {
     fn download(name: &'static str) -> impl Fn() -> Response {

@@ -182,7 +182,8 @@ const OPTIONS: &[OptionSpec] = &[
         shown_value: Some("[ADDRESS]"),
         section: Section::Serve,
         help: "serve on http://127.0.0.1:8000/ (or ADDRESS), running this program as a CGI \
-               script for each request, as a web server would",
+               script for each request, as a web server would; its /_cgi/ pages show what \
+               each run received and answered",
     },
     OptionSpec {
         flag: Flag::Trace,

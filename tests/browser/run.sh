@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# A real-browser test of examples/guestbook.rs: headless Chromium (Debian's package, driven by
-# playwright-core) against the release guestbook run by lighttpd (mod_cgi) on a free
-# 127.0.0.1 port. See README.md beside this file.
+# Real-browser tests, headless Chromium (Debian's package, driven by playwright-core):
+# guestbook.test.mjs against the release examples/guestbook.rs run by lighttpd (mod_cgi), and
+# inspector.test.mjs against the development server's inspector (`guestbook --serve`, a debug
+# build), each on a free 127.0.0.1 port. See README.md beside this file.
 #
 # Installs what is missing (as root: chromium, chromium-driver, lighttpd, node/npm; then
-# `npm ci` here), builds the example, starts lighttpd in a fresh lab under /tmp, runs
-# guestbook.test.mjs with node's test runner, stops lighttpd by its pid, removes the lab and
-# closes with `browser: N passed, M failed`. Exits non-zero on any failure.
+# `npm ci` here), builds the example, starts lighttpd in a fresh lab under /tmp and the
+# development server, runs both test files with node's test runner, stops both servers by
+# their pids, removes the lab and closes with `browser: N passed, M failed`. Exits non-zero
+# on any failure.
 #
 # KEEP_LAB=1 keeps the lab directory (configs, logs, the guestbook's data) for a look.
 set -euo pipefail
@@ -63,9 +65,13 @@ target="$(cargo metadata --format-version 1 --no-deps | node -e \
     "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).target_directory))")"
 binary="$target/release/examples/guestbook"
 [ -x "$binary" ] || fail_early "no $binary after the build"
+say "cargo build --example guestbook (the development server is in debug builds only)"
+cargo build --example guestbook -q || fail_early "cargo build failed"
+debug_binary="$target/debug/examples/guestbook"
+[ -x "$debug_binary" ] || fail_early "no $debug_binary after the build"
 shots="$target/browser"
 mkdir -p "$shots"
-rm -f "$shots"/guestbook*.png
+rm -f "$shots"/guestbook*.png "$shots"/inspector*.png
 
 # ---- the lab: world-traversable (lighttpd drops to www-data), logs/run/data writable ----
 lab="$(mktemp -d /tmp/cgikit-browser.XXXXXX)"
@@ -93,6 +99,19 @@ stop_server() {
         server_pid=""
     fi
 }
+serve_pid=""
+stop_serve() {
+    if [ -n "$serve_pid" ]; then
+        kill "$serve_pid" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 "$serve_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$serve_pid" 2>/dev/null || true
+        wait "$serve_pid" 2>/dev/null || true
+        serve_pid=""
+    fi
+}
 log_tails() {
     for log in "$lab"/logs/*.log; do
         [ -s "$log" ] || continue
@@ -102,6 +121,7 @@ log_tails() {
 }
 cleanup() {
     stop_server
+    stop_serve
     if [ "${KEEP_LAB:-0}" = 1 ]; then
         say "lab kept in $lab"
     else
@@ -144,14 +164,39 @@ done
 [ -n "$port" ] || fail_early "lighttpd did not start"
 say "lighttpd (pid $server_pid) on 127.0.0.1:$port, lab $lab"
 
+# ---- the development server with its inspector, likewise ---------------------------------
+# 0 when http://127.0.0.1:$1/_cgi/ is the inspector's list.
+answers_inspector() {
+    node -e "fetch('http://127.0.0.1:$1/_cgi/').then(r=>r.text())
+             .then(t=>process.exit(t.includes('<title>CGI inspector</title>')?0:1),()=>process.exit(1))"
+}
+serve_port=""
+for attempt in 1 2 3; do
+    try_port="$(free_port)"
+    "$debug_binary" --serve "127.0.0.1:$try_port" >"$lab/logs/serve_stdout.log" 2>"$lab/logs/serve_stderr.log" &
+    serve_pid=$!
+    for _ in $(seq 100); do
+        kill -0 "$serve_pid" 2>/dev/null || break
+        if answers_inspector "$try_port"; then serve_port="$try_port"; break; fi
+        sleep 0.1
+    done
+    [ -n "$serve_port" ] && break
+    say "guestbook --serve did not come up on port $try_port (attempt $attempt)"
+    log_tails >&2
+    stop_serve
+done
+[ -n "$serve_port" ] || fail_early "guestbook --serve did not start"
+say "guestbook --serve (pid $serve_pid) on 127.0.0.1:$serve_port"
+
 # ---- the browser test -----------------------------------------------------------------
 cd "$here"
 rc=0
 GUESTBOOK_URL="http://127.0.0.1:$port/cgi-bin/guestbook" SCREENSHOT_DIR="$shots" \
+    SERVE_URL="http://127.0.0.1:$serve_port/" \
     node --test \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$lab/run/tap.txt" \
-    guestbook.test.mjs || rc=$?
+    guestbook.test.mjs inspector.test.mjs || rc=$?
 
 passed="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$lab/run/tap.txt" | tail -n 1)"
 failed="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$lab/run/tap.txt" | tail -n 1)"
@@ -161,10 +206,11 @@ if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
 if [ "$failed" != 0 ]; then
     log_tails
 fi
-for shot in "$shots"/guestbook*.png; do
+for shot in "$shots"/guestbook*.png "$shots"/inspector*.png; do
     [ -e "$shot" ] && say "screenshot $shot"
 done
 stop_server
+stop_serve
 say "took $((SECONDS - started)) s"
 echo "browser: $passed passed, $failed failed"
 [ "$failed" = 0 ]

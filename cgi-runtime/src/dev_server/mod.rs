@@ -1,20 +1,33 @@
 //! `--serve`: a development web server that runs the script as a CGI child per request, as
 //! a faithful host would (Go's `net/http/cgi.Handler` is the model), so a script can be
-//! tried in a browser without installing a web server.
+//! tried in a browser without installing a web server. Its inspector (`inspector.rs`, at
+//! `/_cgi/`) shows each request's CGI exchange; `child.rs` runs the script.
+
+mod child;
+mod inspector;
 
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::host::cgi_output::{self, Output};
-use crate::host::{HeaderPolicy, Host, HttpRequest, cgi_variables};
+use crate::host::{HeaderPolicy, Host, HttpRequest, cgi_variables, first_invalid_header_name};
+use inspector::{Exchange, Inspector, Run};
 
 /// How many local redirects one request may follow (a script redirecting to itself).
 const MAX_LOCAL_REDIRECTS: usize = 10;
+
+/// How much of a script's output is kept to answer with: a dev server's responses are
+/// pages and small downloads.
+const MAX_OUTPUT: usize = 64 << 20;
+
+/// A chunked request body has no length to give the script as `CONTENT_LENGTH`, so it is
+/// read whole first, up to this size (nginx's `client_max_body_size` does the same job);
+/// a body with a `Content-Length` streams to the script whatever its size.
+const MAX_CHUNKED_BODY: usize = 16 << 20;
 
 struct Settings {
     program: String,
@@ -44,17 +57,25 @@ pub(crate) fn run(program: &str, address: &str, trace: bool) -> io::Result<()> {
         local,
         path: std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()),
     });
+    let inspector = Arc::new(Inspector::default());
     for request in server.incoming_requests() {
         let settings = Arc::clone(&settings);
-        std::thread::spawn(move || answer(&settings, request));
+        let inspector = Arc::clone(&inspector);
+        std::thread::spawn(move || answer(&settings, &inspector, request));
     }
     Ok(())
 }
 
-/// What the server says when it starts: its URL, and a warning when other machines can
-/// reach it (anything but loopback).
+/// What the server says when it starts: its URL, where the inspector is, and a warning
+/// when other machines can reach it (anything but loopback).
 fn greeting(program: &str, local: SocketAddr) -> Vec<String> {
-    let mut lines = vec![format!("{program}: serving http://{local}/ (Ctrl-C stops)")];
+    let mut lines = vec![
+        format!("{program}: serving http://{local}/ (Ctrl-C stops)"),
+        format!(
+            "{program}: each request's CGI variables, input, error output and response head: http://{local}{}",
+            inspector::PREFIX
+        ),
+    ];
     if !local.ip().is_loopback() {
         lines.push(format!(
             "{program}: warning: {local} is reachable from other machines; this server is for development only"
@@ -63,10 +84,15 @@ fn greeting(program: &str, local: SocketAddr) -> Vec<String> {
     lines
 }
 
-fn answer(settings: &Settings, mut request: tiny_http::Request) {
+fn answer(settings: &Settings, inspector: &Inspector, mut request: tiny_http::Request) {
     let started = Instant::now();
     let method = request.method().to_string();
     let target = request.url().to_owned();
+    if inspector::is_inspector_path(&target) {
+        let (status, html) = inspector.page(&target);
+        let _ = request.respond(html_response(status, html));
+        return;
+    }
     let protocol = format!("HTTP/{}", request.http_version());
     let headers: Vec<(String, String)> = request
         .headers()
@@ -82,22 +108,69 @@ fn answer(settings: &Settings, mut request: tiny_http::Request) {
         remote_port: request.remote_addr().map(SocketAddr::port),
         path: Some(settings.path.clone()),
     };
-    // tiny_http has already removed any chunked framing: the script gets a plain body with
-    // its CONTENT_LENGTH, as lighttpd and nginx give it.
-    let mut body = Vec::new();
-    let (status, response) = match std::io::Read::read_to_end(request.as_reader(), &mut body) {
-        Err(error) => bad_gateway(&format!("could not read the request body: {error}")),
-        Ok(_) => {
-            let request = HttpRequest {
-                method: &method,
-                target: &target,
-                protocol: &protocol,
-                headers: &headers,
-                content_length: (!body.is_empty()).then_some(body.len() as u64),
-            };
-            run_script(settings, &host, request, &body)
-        }
+    let mut exchange = Exchange::new(inspector.next_id(), &method, &target);
+    let chunked = request.body_length().is_none()
+        && headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("transfer-encoding"));
+    let http_request = HttpRequest {
+        method: &method,
+        target: &target,
+        protocol: &protocol,
+        headers: &headers,
+        content_length: request
+            .body_length()
+            .filter(|&length| length > 0)
+            .map(|length| length as u64),
     };
+    let reader = request.as_reader();
+    let (status, response) = if let Some(name) = first_invalid_header_name(&headers) {
+        drain(reader);
+        let reason = format!(
+            "the header name {name:?} is not a token (RFC 9110 §5.6.2), so no CGI variable can carry it"
+        );
+        refuse(&mut exchange, 400, "Bad Request", &reason)
+    } else if chunked {
+        // tiny_http has removed the chunked framing: the script gets a plain body with its
+        // CONTENT_LENGTH, as lighttpd and nginx give it.
+        let mut body = Vec::new();
+        match reader
+            .take(MAX_CHUNKED_BODY as u64 + 1)
+            .read_to_end(&mut body)
+        {
+            Err(error) => {
+                let reason = format!("could not read the request body: {error}");
+                refuse(&mut exchange, 400, "Bad Request", &reason)
+            }
+            Ok(length) if length > MAX_CHUNKED_BODY => {
+                drain(reader);
+                let reason = format!(
+                    "a chunked request body over {} MiB; the development server reads one whole \
+                     to give the script its CONTENT_LENGTH (send a Content-Length instead)",
+                    MAX_CHUNKED_BODY >> 20
+                );
+                refuse(&mut exchange, 413, "Content Too Large", &reason)
+            }
+            Ok(length) => {
+                let request = HttpRequest {
+                    content_length: (length > 0).then_some(length as u64),
+                    ..http_request
+                };
+                run_script(
+                    settings,
+                    &host,
+                    request,
+                    &mut io::Cursor::new(body),
+                    &mut exchange,
+                )
+            }
+        }
+    } else {
+        run_script(settings, &host, http_request, reader, &mut exchange)
+    };
+    exchange.status = status;
+    exchange.elapsed = started.elapsed();
+    inspector.keep(exchange);
     let _ = request.respond(response);
     eprintln!(
         "{}: {method} {target} -> {status} ({} ms)",
@@ -106,14 +179,22 @@ fn answer(settings: &Settings, mut request: tiny_http::Request) {
     );
 }
 
+/// Reads what is left of a request body and drops it, one chunk at a time (tiny_http would
+/// otherwise take the rest in one allocation of its size when the request is dropped).
+fn drain(reader: &mut dyn Read) {
+    let _ = io::copy(reader, &mut io::sink());
+}
+
 /// Runs the script, following local redirects, and builds the HTTP response.
 fn run_script(
     settings: &Settings,
     host: &Host,
     first: HttpRequest<'_>,
-    mut body: &[u8],
+    body: &mut dyn Read,
+    exchange: &mut Exchange,
 ) -> (u16, tiny_http::ResponseBox) {
     let mut redirected_to: Option<String> = None;
+    let mut body = Some(body);
     for _ in 0..=MAX_LOCAL_REDIRECTS {
         let request = match &redirected_to {
             None => first,
@@ -130,27 +211,50 @@ fn run_script(
         if settings.trace {
             trace_vars(&settings.program, &vars);
         }
-        let raw = match execute(&settings.script, vars, body) {
-            Ok(raw) => raw,
+        let variables = Run::variables(&vars);
+        let finished = match child::run(
+            &settings.script,
+            vars,
+            body.take().unwrap_or(&mut io::empty()),
+            MAX_OUTPUT,
+        ) {
+            Ok(finished) => finished,
             Err(error) => {
-                return bad_gateway(&format!(
-                    "{}: could not run the script: {error}",
-                    settings.program
-                ));
+                let reason = format!("could not run the script: {error}");
+                eprintln!("{}: {reason}", settings.program);
+                return refuse(exchange, 502, "Bad Gateway", &reason);
             }
         };
+        let raw = finished.stdout;
         if settings.trace {
             trace_head(&settings.program, &raw);
         }
+        let (head, body_length) = Run::head(&raw);
+        exchange.runs.push(Run {
+            variables,
+            stdin: finished.stdin,
+            stderr: finished.stderr,
+            head,
+            body_length,
+            exit: match &finished.status {
+                Ok(status) => status.to_string(),
+                Err(error) => format!("could not be waited for ({error})"),
+            },
+            elapsed: finished.elapsed,
+        });
+        if finished.too_long {
+            let reason = format!(
+                "the script's response is over {} MiB, more than the development server keeps",
+                MAX_OUTPUT >> 20
+            );
+            eprintln!("{}: {reason}", settings.program);
+            return refuse(exchange, 502, "Bad Gateway", &reason);
+        }
         match cgi_output::parse(&raw) {
             Err(reason) => {
-                eprintln!(
-                    "{}: the script's output is malformed: {reason}",
-                    settings.program
-                );
-                return bad_gateway(&format!(
-                    "Bad Gateway: the script's output is malformed: {reason}\n"
-                ));
+                let reason = format!("the script's output is malformed: {reason}");
+                eprintln!("{}: {reason}", settings.program);
+                return refuse(exchange, 502, "Bad Gateway", &reason);
             }
             Ok(Output::Document {
                 status,
@@ -162,33 +266,10 @@ fn run_script(
                     document(status, &headers, body, request.method == "HEAD"),
                 );
             }
-            Ok(Output::LocalRedirect(location)) => {
-                redirected_to = Some(location);
-                body = &[];
-            }
+            Ok(Output::LocalRedirect(location)) => redirected_to = Some(location),
         }
     }
-    bad_gateway("Bad Gateway: too many local redirects\n")
-}
-
-fn execute(script: &Path, vars: Vec<(OsString, OsString)>, body: &[u8]) -> io::Result<Vec<u8>> {
-    let mut child = Command::new(script)
-        .env_clear()
-        .envs(vars)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        // The script's error log is this terminal.
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    // Written on its own thread: a script may answer before reading all of a large body.
-    let output = std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let _ = stdin.write_all(body);
-        });
-        child.wait_with_output()
-    })?;
-    Ok(output.stdout)
+    refuse(exchange, 502, "Bad Gateway", "too many local redirects")
 }
 
 /// The HTTP response for a script's document. For HEAD the body is dropped whatever the
@@ -229,14 +310,35 @@ fn document(
     response.boxed()
 }
 
-fn bad_gateway(message: &str) -> (u16, tiny_http::ResponseBox) {
-    let response = tiny_http::Response::from_string(message)
-        .with_status_code(502)
+/// The server's own answer instead of the script's: a short page that says why and links
+/// to the request in the inspector. The reason is also kept there.
+fn refuse(
+    exchange: &mut Exchange,
+    status: u16,
+    title: &str,
+    reason: &str,
+) -> (u16, tiny_http::ResponseBox) {
+    exchange.problem = Some(reason.to_owned());
+    let html = format!(
+        "<!DOCTYPE html>\n<meta charset=utf-8>\n<title>{status} {title}</title>\n\
+         <h1>{status} {title}</h1>\n<p>{}.</p>\n\
+         <p>The development server answered this itself. <a href=\"{}\">See the request in the \
+         inspector</a>: the CGI variables and input the script got, its error output and \
+         the head of what it wrote.</p>\n",
+        crate::html::escape(reason),
+        inspector::link(exchange.id),
+    );
+    (status, html_response(status, html))
+}
+
+fn html_response(status: u16, html: String) -> tiny_http::ResponseBox {
+    tiny_http::Response::from_string(html)
+        .with_status_code(status)
         .with_header(
-            tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"text/plain; charset=utf-8"[..])
+            tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"text/html; charset=utf-8"[..])
                 .expect("a valid header"),
-        );
-    (502, response.boxed())
+        )
+        .boxed()
 }
 
 fn trace_vars(program: &str, vars: &[(OsString, OsString)]) {
@@ -273,14 +375,19 @@ mod tests {
             let lines = greeting("script", loopback.parse().unwrap());
             assert_eq!(
                 lines,
-                [format!("script: serving http://{loopback}/ (Ctrl-C stops)")]
+                [
+                    format!("script: serving http://{loopback}/ (Ctrl-C stops)"),
+                    format!(
+                        "script: each request's CGI variables, input, error output and response head: http://{loopback}/_cgi/"
+                    )
+                ]
             );
         }
         for exposed in ["0.0.0.0:8000", "192.0.2.7:8000", "[::]:8000"] {
             let lines = greeting("script", exposed.parse().unwrap());
-            assert_eq!(lines.len(), 2, "{lines:?}");
+            assert_eq!(lines.len(), 3, "{lines:?}");
             assert!(
-                lines[1].contains("reachable from other machines"),
+                lines[2].contains("reachable from other machines"),
                 "{lines:?}"
             );
         }

@@ -34,7 +34,8 @@ pub(crate) enum HeaderPolicy {
     Permissive,
     /// The development server, as Apache behaves: the host recomputes the body headers,
     /// drops `Proxy` (httpoxy) and drops underscored names, so that `X_Forwarded_For`
-    /// cannot pose as `X-Forwarded-For`.
+    /// cannot pose as `X-Forwarded-For`, and names that are not tokens (the server answers
+    /// those 400 first: [`first_invalid_header_name`]).
     Faithful,
 }
 
@@ -129,6 +130,26 @@ pub(crate) fn cgi_variables(host: &Host, request: &HttpRequest<'_>) -> Vec<(OsSt
         .collect()
 }
 
+/// The first header name that is not an HTTP token (RFC 9110 §5.6.2), if any. A host
+/// answers such a request 400, as Apache and Go do: turned into a variable name, a name
+/// like `X-Forwarded-For=REMOTE-ADDR` would make the script's environment hold another
+/// variable than the one the header names (`HTTP_X_FORWARDED_FOR=REMOTE_ADDR=...`).
+#[cfg(any(test, all(feature = "serve", debug_assertions)))]
+pub(crate) fn first_invalid_header_name(headers: &[(String, String)]) -> Option<&str> {
+    headers
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .find(|name| !is_token(name))
+}
+
+/// RFC 9110 §5.6.2: `1*tchar`, the characters a header name may hold.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte))
+}
+
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -169,7 +190,8 @@ fn from_headers<'a>(
         let recomputed_or_unsafe = matches!(
             lower.as_str(),
             "proxy" | "content-length" | "transfer-encoding"
-        ) || name.contains('_');
+        ) || name.contains('_')
+            || !is_token(name);
         if policy == HeaderPolicy::Faithful && recomputed_or_unsafe {
             continue;
         }
@@ -253,6 +275,38 @@ mod tests {
                 "HTTP_TRANSFER_ENCODING"
             ]
         );
+    }
+
+    #[test]
+    fn header_names_must_be_tokens() {
+        let headers = |names: &[&str]| -> Vec<(String, String)> {
+            names
+                .iter()
+                .map(|name| ((*name).to_owned(), "6.6.6.6".to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            first_invalid_header_name(&headers(&["Accept", "X-A_b.c~!#$%&'*+^`|"])),
+            None
+        );
+        for bad in [
+            "X-Forwarded-For=REMOTE-ADDR",
+            "X Forwarded",
+            "",
+            "X\tY",
+            "X(Y)",
+            "X\"Y",
+            "X/Y",
+            "Xé",
+        ] {
+            assert_eq!(
+                first_invalid_header_name(&headers(&["Accept", bad, "Y="])),
+                Some(bad),
+                "{bad:?}"
+            );
+            // And a faithful host would never turn one into a variable anyway.
+            assert_eq!(vars(&[(bad, "6.6.6.6")], HeaderPolicy::Faithful), []);
+        }
     }
 
     /// The variables a development server on 127.0.0.1:8000 gives for a GET of `target`.

@@ -209,7 +209,24 @@ fn check(response: &Response) -> Result<(), String> {
             "the `{name}` header is for the server, not the script (RFC 3875 §6.3.4)"
         ));
     }
+    if response.headers.contains_key(LOCATION) && !location_goes_with(response.status) {
+        return Err(format!(
+            "a `Location` header with status {}: servers disagree on what that means (Apache \
+             answers with the document at that location, nginx sends the {} as it is); \
+             redirect with `Redirect` or a 3xx status (RFC 3875 §6.2)",
+            response.status.as_u16(),
+            response.status.as_u16(),
+        ));
+    }
     Ok(())
+}
+
+/// Whether a `Location` header may go with `status`: a redirect (3xx, RFC 3875 §6.2.3-4),
+/// or `201 Created`, whose `Location` names what was created and which servers pass through
+/// alike. On a `200` Apache treats it as a local redirect (§6.2.2) and serves another
+/// document, while nginx and lighttpd send the `200`; on other statuses it means nothing.
+fn location_goes_with(status: StatusCode) -> bool {
+    status.is_redirection() || status == StatusCode::CREATED
 }
 
 fn is_server_only(name: &HeaderName) -> bool {
@@ -345,6 +362,13 @@ mod tests {
                 .cookie(SetCookie::new("a", "b\r\nX: y"))
                 .body("x"),
             Redirect::to("/x\r\nSet-Cookie: admin=1").into_response(),
+            Response::builder()
+                .header("Location", "/elsewhere")
+                .body("x"),
+            Response::builder()
+                .status(StatusCode::NOT_FOUND)
+                .header("Location", "/elsewhere")
+                .body("x"),
         ] {
             let (out, log) = cgi(response, false);
             assert_eq!(out.as_bytes(), INTERNAL_ERROR);
@@ -354,6 +378,46 @@ mod tests {
                 "the log names the problem, not the value: {log:?}"
             );
         }
+    }
+
+    #[test]
+    fn location_goes_only_with_a_redirect_or_201() {
+        let (out, log) = cgi(
+            Response::builder()
+                .header("Location", "/elsewhere")
+                .body("<p>moved</p>"),
+            false,
+        );
+        assert_eq!(out.as_bytes(), INTERNAL_ERROR);
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert!(
+            log[0].contains("`Location` header with status 200") && log[0].contains("Redirect"),
+            "{log:?}"
+        );
+        for (status, line) in [
+            (StatusCode::SEE_OTHER, "Status: 303 See Other\r\n"),
+            (
+                StatusCode::MOVED_PERMANENTLY,
+                "Status: 301 Moved Permanently\r\n",
+            ),
+            (StatusCode::CREATED, "Status: 201 Created\r\n"),
+        ] {
+            let (out, log) = cgi(
+                Response::builder()
+                    .status(status)
+                    .header("Location", "/elsewhere")
+                    .body("x"),
+                false,
+            );
+            assert!(
+                out.starts_with(line) && out.contains("\r\nLocation: /elsewhere\r\n"),
+                "{out}"
+            );
+            assert!(log.is_empty(), "{log:?}");
+        }
+        // A local redirect is a Location alone, with no status of its own.
+        let (out, _) = cgi(crate::LocalRedirect::to("/other"), false);
+        assert_eq!(out, "Location: /other\r\n\r\n");
     }
 
     #[test]
