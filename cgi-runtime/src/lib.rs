@@ -37,6 +37,7 @@ mod limits;
 #[cfg(unix)]
 mod long_lived;
 mod multipart;
+mod pending_cookies;
 mod percent;
 mod rejection;
 mod request;
