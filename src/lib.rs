@@ -63,6 +63,8 @@
 //! |---|---|---|
 //! | [`Query<T>`] | the query string, decoded into `T` (serde) | `400`, naming the field |
 //! | [`Form<T>`] | a submitted HTML form (`POST` body, or the query for `GET`) | `415` not a form, `422` naming the field |
+//! | `Form<`[`Contextual<T>`]`>` | the same, as typed: every value, a message per field that does not fit `T`, and `T` if all fit | `415` not a form, `400` malformed |
+//! | [`Csrf`] | the form's CSRF token (its cookie is set for you) | `verify` answers `403` |
 //! | [`Json<T>`] | a JSON body (feature `json`) | `415`, `400` bad syntax, `422` naming the field |
 //! | `String`, `Vec<u8>`, [`Bytes`] | the whole body | `415`/`400` not UTF-8 (`String`) |
 //! | [`Multipart`], [`MultipartForm<T>`] | an upload form, streamed | `415`, `400` malformed, `413` over a limit |
@@ -81,31 +83,69 @@
 //!
 //! ## 3. Forms
 //!
+//! [`Form<T>`] decodes a form into `T`; a field that does not fit is a `422` before your
+//! function runs. For a form people fill in, take `Form<Contextual<T>>` instead: it keeps
+//! what they typed and gives a message for each field that does not fit ("must be a
+//! whole number", "is required"), so the page can come back filled in, and `T` when
+//! everything fits. [`Csrf`] protects the form from other sites: put its hidden input in
+//! the form and `verify` what comes back; cgikit sets its cookie. After a successful
+//! `POST`, redirect (post/redirect/get), so that a reload does not post again.
+//!
 //! ```
-//! use cgi::{Form, Html, Method, Redirect, Response, IntoResponse};
+//! use cgi::html::escape;
+//! use cgi::{Contextual, Csrf, Form, Html, IntoResponse, Method, Redirect, Response, StatusCode};
 //!
 //! #[derive(serde::Deserialize)]
-//! struct Comment {
-//!     author: String,
-//!     text: String,
+//! struct Signup {
+//!     email: String,
+//!     age: u8,
 //! }
 //!
 //! #[cgi::main]
-//! fn guestbook(method: Method, form: Option<Form<Comment>>) -> Response {
-//!     match (method, form) {
-//!         (Method::POST, Some(Form(comment))) => {
-//!             // ... store comment.author and comment.text ...
-//!             # let _ = (comment.author, comment.text);
-//!             Redirect::to("/cgi-bin/guestbook").into_response() // post/redirect/get
+//! fn signup(method: Method, csrf: Csrf, Form(mut form): Form<Contextual<Signup>>) -> Result<Response, cgi::Error> {
+//!     if method == Method::POST {
+//!         csrf.verify(form.input("csrf_token"))?; // 403 for a form from another site
+//!         if !form.input("email").contains('@') {
+//!             form.add_error("email", "must be an email address");
 //!         }
-//!         _ => Html(r#"<form method="post"><input name="author"><textarea name="text"></textarea><button>Sign</button></form>"#)
-//!             .into_response(),
+//!         if let Some(signup) = form.value() {
+//!             // ... store signup.email and signup.age ...
+//!             # let _ = (&signup.email, signup.age);
+//!             return Ok(Redirect::to("/thanks").into_response());
+//!         }
+//!         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&csrf, &form)).into_response());
 //!     }
+//!     Ok(page(&csrf, &Contextual::default()).into_response())
 //! }
 //!
-//! let response = cgi::test::TestRequest::post("/").form(&[("author", "Ada"), ("text", "Hi!")]).call(guestbook);
-//! assert_eq!(response.status(), cgi::StatusCode::SEE_OTHER);
+//! fn page(csrf: &Csrf, form: &Contextual<Signup>) -> Html<String> {
+//!     let field = |name: &str, label: &str| {
+//!         let error = form.error(name).map(|e| format!(" <strong>{label} {}</strong>", escape(e)));
+//!         format!("<p><label>{label} <input name={name} value=\"{}\"></label>{}</p>",
+//!                 escape(form.input(name)), error.unwrap_or_default())
+//!     };
+//!     Html(format!("<form method=post>{}{}{}<button>Sign up</button></form>",
+//!                  csrf.hidden_input(), field("email", "Email"), field("age", "Age")))
+//! }
+//!
+//! use cgi::test::TestRequest;
+//! let page = TestRequest::get("/").call(signup);
+//! assert!(page.cookie("cgikit_csrf").is_some()); // set because the page used the token
+//! let refused = TestRequest::post("/").csrf().form(&[("email", "ada"), ("age", "abc")]).call(signup);
+//! assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+//! assert!(refused.text().contains("value=\"abc\"")); // what was typed comes back
+//! assert!(refused.text().contains("<strong>Email must be an email address</strong>"));
+//! assert!(refused.text().contains("<strong>Age must be a whole number</strong>"));
+//! let accepted = TestRequest::post("/").csrf().form(&[("email", "ada@example.com"), ("age", "36")]).call(signup);
+//! assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+//! let forged = TestRequest::post("/").form(&[("email", "ada@example.com"), ("age", "36")]).call(signup);
+//! assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 //! ```
+//!
+//! The CSRF token is 32 hexadecimal digits, in a `SameSite=Strict`, `HttpOnly` cookie
+//! (`cgikit_csrf`, or `__Host-cgikit_csrf` over HTTPS) and in the form's `csrf_token`
+//! field. In tests, [`test::TestRequest::csrf`] sends a valid pair and
+//! [`test::TestResponse::cookie`] reads a cookie the response sets.
 //!
 //! ## 4. Answering: responses
 //!
@@ -423,11 +463,12 @@ pub use cgi_macros::main;
 
 #[doc(inline)]
 pub use cgi_runtime::{
-    Body, BodyRejection, Bytes, Cookies, Csrf, Error, Field, Form, FormRejection, FromRequest,
-    FromRequestParts, Handler, HeaderMap, Html, IntoResponse, Limits, LocalRedirect, Method,
-    Multipart, MultipartError, MultipartForm, PathInfo, PathInfoRejection, Query, QueryRejection,
-    Redirect, RemoteAddr, RemoteAddrRejection, Request, RequestBody, Response, ResponseBuilder,
-    SameSite, SetCookie, StatusCode, StringRejection, Upload, html, http, run, run_with, test,
+    Body, BodyRejection, Bytes, Contextual, Cookies, Csrf, Error, Field, Form, FormRejection,
+    FromRequest, FromRequestParts, Handler, HeaderMap, Html, IntoResponse, Limits, LocalRedirect,
+    Method, Multipart, MultipartError, MultipartForm, PathInfo, PathInfoRejection, Query,
+    QueryRejection, Redirect, RemoteAddr, RemoteAddrRejection, Request, RequestBody, Response,
+    ResponseBuilder, SameSite, SetCookie, StatusCode, StringRejection, Upload, html, http, run,
+    run_with, test,
 };
 
 #[cfg(feature = "json")]

@@ -48,7 +48,9 @@ pub mod test;
 
 pub use csrf::Csrf;
 pub use error::Error;
-pub use extract::{Cookies, Form, FromRequest, FromRequestParts, PathInfo, Query, RemoteAddr};
+pub use extract::{
+    Contextual, Cookies, Form, FromRequest, FromRequestParts, PathInfo, Query, RemoteAddr,
+};
 pub use handler::Handler;
 #[cfg(feature = "json")]
 pub use json::Json;
