@@ -1286,7 +1286,7 @@ fn guestbook_too_long_name_is_a_422_with_the_form_refilled() {
     assert_eq!(response.status, 422, "{}", outcome.dump());
     let page = response.text();
     assert!(
-        page.contains("<strong>Your name is longer than 80 characters.</strong>"),
+        page.contains("<p class=error id=name-error>Name must be at most 80 characters.</p>"),
         "{page}"
     );
     assert!(
@@ -1308,6 +1308,241 @@ fn guestbook_too_long_name_is_a_422_with_the_form_refilled() {
         &[("name", &name), ("message", "ok"), ("csrf_token", TOKEN)],
     );
     assert_eq!(outcome.response().status, 303, "{}", outcome.dump());
+}
+
+#[test]
+fn guestbook_keeps_what_was_typed_with_a_message_per_field() {
+    let dir = TempDir::new("guestbook-contextual");
+    let file = dir.path().join("entries.txt");
+    let cookie = format!("cgikit_csrf={TOKEN}");
+    // Both fields blank: two messages, nothing stored.
+    let outcome = guestbook_post(
+        &file,
+        Some(&cookie),
+        &[("name", "  "), ("message", ""), ("csrf_token", TOKEN)],
+    );
+    let response = outcome.response();
+    assert_eq!(response.status, 422, "{}", outcome.dump());
+    let page = response.text();
+    assert!(
+        page.contains("<p class=error id=name-error>Name is required.</p>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<p class=error id=message-error>Message is required.</p>"),
+        "{page}"
+    );
+    assert!(!file.exists(), "a rejected entry was written");
+
+    // The CSRF field missing (a page from before the cookie expired): 403, but the form
+    // comes back with what was typed and a fresh token, and nothing is stored.
+    let outcome = guestbook_post(&file, None, &[("name", "Ada <3"), ("message", "Hello")]);
+    let response = outcome.response();
+    assert_eq!(response.status, 403, "{}", outcome.dump());
+    let page = response.text();
+    assert!(page.contains("value=\"Ada &lt;3\""), "{page}");
+    assert!(page.contains(">Hello</textarea>"), "{page}");
+    assert!(page.contains("This form had expired."), "{page}");
+    assert!(!page.contains("missing field"), "{page}");
+    let fresh = response.header("set-cookie").expect("a fresh CSRF cookie");
+    assert!(fresh.starts_with("cgikit_csrf="), "{fresh}");
+    assert!(
+        outcome.stderr.contains("refused a post"),
+        "{}",
+        outcome.dump()
+    );
+    assert!(!file.exists(), "a refused entry was written");
+}
+
+#[test]
+fn guestbook_redirects_only_to_its_own_path() {
+    let dir = TempDir::new("guestbook-redirect");
+    let file = dir.path().join("entries.txt");
+    // Mounted at the site root, a request for `//evil.example/`: the server's SCRIPT_NAME
+    // is empty, REQUEST_URI is the client's. The redirect stays on this site.
+    for (script_name, location) in [("", "/"), ("//evil.example", "/evil.example")] {
+        let outcome = post_form(
+            "guestbook",
+            "",
+            &[("name", "Ada"), ("message", "hi"), ("csrf_token", TOKEN)],
+        )
+        .var("GUESTBOOK_FILE", &file)
+        .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}"))
+        .var("SCRIPT_NAME", script_name)
+        .var("REQUEST_URI", "//evil.example/")
+        .run();
+        let response = outcome.response();
+        assert_eq!(response.status, 303, "{}", outcome.dump());
+        assert_eq!(
+            response.header("location"),
+            Some(location),
+            "{}",
+            outcome.dump()
+        );
+    }
+}
+
+#[test]
+fn guestbook_shows_dates_and_counts_as_people_write_them() {
+    let dir = TempDir::new("guestbook-dates");
+    let file = dir.path().join("entries.txt");
+    let outcome = guestbook_page(&file);
+    let page = outcome.response();
+    assert!(
+        page.text().contains("<h2>No entries</h2>"),
+        "{}",
+        outcome.dump()
+    );
+    assert!(page.text().contains("<style>"), "{}", outcome.dump());
+    fs::write(&file, "name=Ada&message=first&time=1796220300\n").unwrap();
+    let outcome = guestbook_page(&file);
+    let page = outcome.response();
+    let text = page.text();
+    assert!(text.contains("<h2>1 entry</h2>"), "{text}");
+    assert!(
+        text.contains("<time datetime=\"2026-12-02T14:05:00Z\">2 December 2026, 14:05 UTC</time>"),
+        "{text}"
+    );
+    assert!(!text.contains("1796220300"), "{text}");
+    fs::write(
+        &file,
+        "name=Ada&message=first&time=1796220300\nname=Bo&message=2nd&time=951782400\n",
+    )
+    .unwrap();
+    let outcome = guestbook_page(&file);
+    let text = outcome.response().text().to_owned();
+    assert!(text.contains("<h2>2 entries</h2>"), "{text}");
+    assert!(text.contains("29 February 2000, 00:00 UTC"), "{text}");
+}
+
+#[test]
+fn guestbook_refuses_a_fifo_instead_of_hanging() {
+    let dir = TempDir::new("guestbook-fifo");
+    let fifo = dir.path().join("entries.txt");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    // A GET and a POST each answer (a generic 500) well within the timeout; the log
+    // names the file and says why.
+    let get = cgi_get("guestbook", "", "")
+        .var("GUESTBOOK_FILE", &fifo)
+        .timeout(Duration::from_secs(5))
+        .run();
+    let post = guestbook_post(
+        &fifo,
+        Some(&format!("cgikit_csrf={TOKEN}")),
+        &[("name", "Ada"), ("message", "hi"), ("csrf_token", TOKEN)],
+    );
+    for outcome in [get, post] {
+        assert_eq!(outcome.response().status, 500, "{}", outcome.dump());
+        assert!(
+            outcome.stderr.contains(&format!(
+                "refusing to open {}: not a regular file",
+                fifo.display()
+            )),
+            "{}",
+            outcome.dump()
+        );
+    }
+}
+
+#[test]
+fn guestbook_default_storage_is_private_and_errors_name_the_file() {
+    // Without GUESTBOOK_FILE: a 0700 directory of the script's own in its TMPDIR.
+    let outcome = guestbook_post_default(None);
+    assert_eq!(outcome.response().status, 303, "{}", outcome.dump());
+    // A directory another user could have prepared (open to others) is refused.
+    let tmpdir = TempDir::new("guestbook-default");
+    let uid = fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap();
+    let planted = tmpdir.path().join(format!("cgikit-guestbook-{uid}"));
+    fs::create_dir(&planted).unwrap();
+    fs::set_permissions(
+        &planted,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let outcome = guestbook_post_default(Some(tmpdir.path()));
+    assert_eq!(outcome.response().status, 500, "{}", outcome.dump());
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("refusing to use {}", planted.display())),
+        "{}",
+        outcome.dump()
+    );
+    // A file that cannot be written: the log says which.
+    let missing = tmpdir.path().join("no-such-directory").join("entries.txt");
+    let outcome = guestbook_post(
+        &missing,
+        Some(&format!("cgikit_csrf={TOKEN}")),
+        &[("name", "Ada"), ("message", "hi"), ("csrf_token", TOKEN)],
+    );
+    assert_eq!(outcome.response().status, 500, "{}", outcome.dump());
+    assert!(
+        outcome.stderr.contains(&format!(
+            "cannot append to {}: No such file",
+            missing.display()
+        )),
+        "{}",
+        outcome.dump()
+    );
+}
+
+/// A guestbook POST without GUESTBOOK_FILE, in this TMPDIR (else a fresh one of its own).
+fn guestbook_post_default(tmpdir: Option<&Path>) -> Outcome {
+    let request = post_form(
+        "guestbook",
+        "",
+        &[("name", "Ada"), ("message", "hi"), ("csrf_token", TOKEN)],
+    )
+    .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}"));
+    match tmpdir {
+        Some(tmpdir) => request.var("TMPDIR", tmpdir).run(),
+        None => {
+            let own = TempDir::new("guestbook-own-tmp");
+            let outcome = request.var("TMPDIR", own.path()).run();
+            let uid = fs::metadata("/proc/self")
+                .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+                .unwrap();
+            let directory = own.path().join(format!("cgikit-guestbook-{uid}"));
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &fs::metadata(&directory)
+                    .expect("the private directory")
+                    .permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o700, "{}", outcome.dump());
+            assert!(
+                directory.join("entries.txt").is_file(),
+                "{}",
+                outcome.dump()
+            );
+            outcome
+        }
+    }
+}
+
+#[test]
+fn redirects_landing_page_escapes_the_query() {
+    let outcome = cgi_get(
+        "redirects",
+        "/landed",
+        "a=%3Cscript%3E&b=<img src=x onerror=alert(1)>",
+    )
+    .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    let page = response.text();
+    assert!(
+        page.contains(
+            "(query <code>a=%3Cscript%3E&amp;b=&lt;img src=x onerror=alert(1)&gt;</code>)"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("<img"), "{page}");
 }
 
 // ---------------------------------------------------------------------------------------
