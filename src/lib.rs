@@ -475,6 +475,10 @@ pub use cgi_runtime::{
 #[doc(inline)]
 pub use cgi_runtime::{Json, JsonRejection};
 
+#[cfg(feature = "sessions")]
+#[doc(inline)]
+pub use cgi_runtime::{Flash, FlashMessage, Session};
+
 /// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub use cgi_runtime::__private;

@@ -6,8 +6,10 @@
 //!    escaping, HEAD, forms with their CSRF cookie, redirects (local ones followed by the
 //!    server), joined cookies, httpoxy, a broken child answered with 502, the request log,
 //!    and stopping;
-//! 3. the guestbook's file under 200 concurrent POSTs, CSRF refusals, escaping, validation;
-//! 4. the login example's session cookie, sign-out, and `REMOTE_USER` trust.
+//! 3. the guestbook's file under 200 concurrent POSTs, CSRF refusals, escaping, validation,
+//!    redirects, FIFOs and dates; the redirects example's escaping.
+//!
+//! The login example needs the `sessions` feature: its tests are in `tests/sessions.rs`.
 //!
 //! Binaries run with a cleared environment; CGI output is parsed strictly
 //! (`tests/support/`: `Script`, `parse_cgi`). The examples are built before the first run
@@ -26,7 +28,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Cgi, Outcome, Script, TempDir, dechunk, free_port};
+use support::{Outcome, Script, TempDir, dechunk, free_port};
 
 /// A script that has not exited by then is killed and the test fails.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -41,13 +43,12 @@ const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 // ---------------------------------------------------------------------------------------
 
 /// The examples this file runs.
-const EXAMPLES: [&str; 8] = [
+const EXAMPLES: [&str; 7] = [
     "hello",
     "greet",
     "env",
     "json_api",
     "guestbook",
-    "login",
     "redirects",
     "fixture_broken_child",
 ];
@@ -755,74 +756,6 @@ fn serve_guestbook_form_with_csrf_cookie() {
     // Without the cookie, the same POST is refused.
     let forged = server.request("POST", "/", &[("Content-Type", FORM)], body.as_bytes());
     assert_eq!(forged.status, 403, "{forged:?}");
-}
-
-#[test]
-fn serve_login_session_cookie_round_trip() {
-    // Sessions go to the default directory (the children's environment is clean); each
-    // sign-in makes a new random id, and signing out removes it again.
-    let server = DevServer::start("login");
-    let page = server.get("/");
-    assert_eq!(page.status, 200, "{page:?}");
-    let set_cookie = page.header("set-cookie").expect("a CSRF cookie");
-    let token = set_cookie
-        .strip_prefix("cgikit_csrf=")
-        .and_then(|rest| rest.split(';').next())
-        .expect("cgikit_csrf=TOKEN")
-        .to_owned();
-    assert!(page.text().contains("action=\"/login\""), "{}", page.text());
-    let csrf_cookie = format!("cgikit_csrf={token}");
-    let body = format!("user=student&password=cgikit&csrf_token={token}");
-    let signed_in = server.request(
-        "POST",
-        "/login",
-        &[("Cookie", &csrf_cookie), ("Content-Type", FORM)],
-        body.as_bytes(),
-    );
-    assert_eq!(signed_in.status, 303, "{signed_in:?}");
-    assert_eq!(signed_in.header("location"), Some("/"));
-    let session = signed_in.header("set-cookie").expect("a session cookie");
-    assert!(
-        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
-        "{session}"
-    );
-    let id = session_id(session);
-    let session_cookie = format!("session={id}");
-    // Two Cookie headers, as an HTTP/2 proxy may split them: joined with "; ".
-    let page = server.request(
-        "GET",
-        "/",
-        &[("Cookie", &csrf_cookie), ("Cookie", &session_cookie)],
-        b"",
-    );
-    assert!(
-        page.text().contains("Signed in as <b>student</b>"),
-        "{}",
-        page.text()
-    );
-    let body = format!("csrf_token={token}");
-    let signed_out = server.request(
-        "POST",
-        "/logout",
-        &[
-            ("Cookie", &format!("{csrf_cookie}; {session_cookie}")),
-            ("Content-Type", FORM),
-        ],
-        body.as_bytes(),
-    );
-    assert_eq!(signed_out.status, 303, "{signed_out:?}");
-    let deleted = signed_out.header("set-cookie").expect("a deleting cookie");
-    assert!(
-        deleted.starts_with("session=;") && deleted.contains("Max-Age=0"),
-        "{deleted}"
-    );
-    let page = server.request(
-        "GET",
-        "/",
-        &[("Cookie", &format!("{csrf_cookie}; {session_cookie}"))],
-        b"",
-    );
-    assert!(!page.text().contains("Signed in as"), "{}", page.text());
 }
 
 #[test]
@@ -1543,277 +1476,4 @@ fn redirects_landing_page_escapes_the_query() {
         "{page}"
     );
     assert!(!page.contains("<img"), "{page}");
-}
-
-// ---------------------------------------------------------------------------------------
-// 4. The login example
-// ---------------------------------------------------------------------------------------
-
-fn login_request(sessions: &Path, request: Script) -> Script {
-    request.var("LOGIN_SESSIONS", sessions)
-}
-
-/// `session=ID; ...` → ID.
-fn session_id(set_cookie: &str) -> String {
-    set_cookie
-        .strip_prefix("session=")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap_or_else(|| panic!("not a session cookie: {set_cookie}"))
-        .to_owned()
-}
-
-fn sign_in(sessions: &Path, https: bool) -> (Cgi, Outcome) {
-    // Over HTTPS the CSRF cookie has the `__Host-` prefix.
-    let csrf_cookie = if https {
-        "__Host-cgikit_csrf"
-    } else {
-        "cgikit_csrf"
-    };
-    let mut request = login_request(
-        sessions,
-        post_form(
-            "login",
-            "/login",
-            &[
-                ("user", "student"),
-                ("password", "cgikit"),
-                ("csrf_token", TOKEN),
-            ],
-        )
-        .var("HTTP_COOKIE", format!("{csrf_cookie}={TOKEN}")),
-    );
-    if https {
-        request = request.var("HTTPS", "on");
-    }
-    let outcome = request.run();
-    (outcome.response(), outcome)
-}
-
-#[test]
-fn login_page_sets_a_csrf_cookie() {
-    let sessions = TempDir::new("login-page");
-    let outcome = login_request(sessions.path(), cgi_get("login", "", "")).run();
-    let response = outcome.response();
-    assert_eq!(response.status, 200, "{}", outcome.dump());
-    let set_cookie = response.header("set-cookie").expect("a CSRF cookie");
-    let token = set_cookie
-        .strip_prefix("cgikit_csrf=")
-        .and_then(|rest| rest.split(';').next())
-        .expect("cgikit_csrf=TOKEN");
-    assert!(
-        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{set_cookie}"
-    );
-    assert!(
-        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
-        "{set_cookie}"
-    );
-    let page = response.text();
-    assert!(
-        page.contains(&format!("value=\"{token}\"")),
-        "the form carries the cookie's token:\n{page}"
-    );
-    assert!(page.contains("action=\"/cgi-bin/login/login\""), "{page}");
-    assert!(!page.contains("Signed in as"), "{page}");
-}
-
-#[test]
-fn login_sign_in_session_and_sign_out() {
-    let sessions = TempDir::new("login-flow");
-    let (response, outcome) = sign_in(sessions.path(), false);
-    assert_eq!(response.status, 303, "{}", outcome.dump());
-    assert_eq!(
-        response.header("location"),
-        Some("/cgi-bin/login"),
-        "{}",
-        outcome.dump()
-    );
-    let cookies = response.header_all("set-cookie");
-    assert_eq!(cookies.len(), 1, "{}", outcome.dump());
-    let set_cookie = cookies[0];
-    let id = session_id(set_cookie);
-    assert!(
-        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{set_cookie}"
-    );
-    for attribute in ["Path=/", "HttpOnly", "SameSite=Lax"] {
-        assert!(
-            set_cookie.split("; ").any(|part| part == attribute),
-            "{attribute} missing: {set_cookie}"
-        );
-    }
-    assert!(!set_cookie.contains("Secure"), "not HTTPS: {set_cookie}");
-    let session_file = sessions.path().join(&id);
-    assert_eq!(
-        fs::read_to_string(&session_file).expect("the session file"),
-        "student"
-    );
-
-    // The session cookie signs the next page in.
-    let both = format!("cgikit_csrf={TOKEN}; session={id}");
-    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
-        .var("HTTP_COOKIE", &both)
-        .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 200, "{}", outcome.dump());
-    assert!(
-        response.text().contains("Signed in as <b>student</b>"),
-        "{}",
-        outcome.dump()
-    );
-    assert!(
-        response.text().contains("action=\"/cgi-bin/login/logout\""),
-        "{}",
-        outcome.dump()
-    );
-
-    // Signing out: a forged sign-out is refused and changes nothing...
-    let outcome = login_request(
-        sessions.path(),
-        post_form("login", "/logout", &[("csrf_token", "nope")]),
-    )
-    .var("HTTP_COOKIE", &both)
-    .run();
-    assert_eq!(outcome.response().status, 403, "{}", outcome.dump());
-    assert!(session_file.exists());
-
-    // ... the real one deletes the cookie and the session file.
-    let outcome = login_request(
-        sessions.path(),
-        post_form("login", "/logout", &[("csrf_token", TOKEN)]),
-    )
-    .var("HTTP_COOKIE", &both)
-    .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 303, "{}", outcome.dump());
-    assert_eq!(response.header("location"), Some("/cgi-bin/login"));
-    let set_cookie = response.header("set-cookie").expect("a deleting cookie");
-    assert!(set_cookie.starts_with("session=;"), "{set_cookie}");
-    assert!(
-        set_cookie.split("; ").any(|part| part == "Max-Age=0"),
-        "{set_cookie}"
-    );
-    assert!(
-        set_cookie.split("; ").any(|part| part == "Path=/"),
-        "{set_cookie}"
-    );
-    assert!(!session_file.exists(), "the session file is still there");
-
-    // The old cookie no longer signs in.
-    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
-        .var("HTTP_COOKIE", &both)
-        .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 200, "{}", outcome.dump());
-    assert!(
-        !response.text().contains("Signed in as"),
-        "{}",
-        outcome.dump()
-    );
-}
-
-#[test]
-fn login_over_https_sets_a_secure_session_cookie() {
-    let sessions = TempDir::new("login-https");
-    let (response, outcome) = sign_in(sessions.path(), true);
-    assert_eq!(response.status, 303, "{}", outcome.dump());
-    let set_cookie = response.header("set-cookie").expect("a session cookie");
-    session_id(set_cookie);
-    for attribute in ["Secure", "HttpOnly", "SameSite=Lax"] {
-        assert!(
-            set_cookie.split("; ").any(|part| part == attribute),
-            "{attribute} missing: {set_cookie}"
-        );
-    }
-}
-
-#[test]
-fn login_refuses_a_wrong_password_and_a_forged_form() {
-    let sessions = TempDir::new("login-wrong");
-    let outcome = login_request(
-        sessions.path(),
-        post_form(
-            "login",
-            "/login",
-            &[
-                ("user", "student"),
-                ("password", "guess"),
-                ("csrf_token", TOKEN),
-            ],
-        )
-        .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}")),
-    )
-    .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 401, "{}", outcome.dump());
-    assert!(
-        response.text().contains("Wrong name or password."),
-        "{}",
-        outcome.dump()
-    );
-    assert!(
-        response.header("set-cookie").is_none(),
-        "{}",
-        outcome.dump()
-    );
-
-    // The right password without the CSRF cookie: refused before it is checked.
-    let outcome = login_request(
-        sessions.path(),
-        post_form(
-            "login",
-            "/login",
-            &[
-                ("user", "student"),
-                ("password", "cgikit"),
-                ("csrf_token", TOKEN),
-            ],
-        ),
-    )
-    .run();
-    assert_eq!(outcome.response().status, 403, "{}", outcome.dump());
-    let created = fs::read_dir(sessions.path())
-        .map(|entries| entries.count())
-        .unwrap_or(0);
-    assert_eq!(created, 0, "a refused sign-in created a session");
-}
-
-#[test]
-fn login_trusts_remote_user_only_when_configured() {
-    let sessions = TempDir::new("login-remote-user");
-    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
-        .var("REMOTE_USER", "mallory")
-        .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 200, "{}", outcome.dump());
-    assert!(
-        !response.text().contains("Signed in as"),
-        "REMOTE_USER believed without LOGIN_TRUST_REMOTE_USER: {}",
-        outcome.dump()
-    );
-    assert!(!response.text().contains("mallory"), "{}", outcome.dump());
-
-    for untrusted in ["0", "yes", ""] {
-        let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
-            .var("REMOTE_USER", "mallory")
-            .var("LOGIN_TRUST_REMOTE_USER", untrusted)
-            .run();
-        assert!(
-            !outcome.response().text().contains("Signed in as"),
-            "{untrusted:?}: {}",
-            outcome.dump()
-        );
-    }
-
-    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
-        .var("REMOTE_USER", "mallory")
-        .var("LOGIN_TRUST_REMOTE_USER", "1")
-        .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 200, "{}", outcome.dump());
-    assert!(
-        response.text().contains("Signed in as <b>mallory</b>"),
-        "{}",
-        outcome.dump()
-    );
 }

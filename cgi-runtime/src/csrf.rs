@@ -104,14 +104,14 @@ struct NewCookie {
 }
 
 impl PendingCookie for NewCookie {
-    fn cookie(&self, _response: &Response) -> Option<SetCookie> {
-        self.used.load(Ordering::Relaxed).then(|| {
+    fn cookie(&self, _response: &Response) -> Result<Option<SetCookie>, String> {
+        Ok(self.used.load(Ordering::Relaxed).then(|| {
             SetCookie::new(self.name, self.token.clone())
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Strict)
                 .secure(self.secure)
-        })
+        }))
     }
 }
 
@@ -159,7 +159,7 @@ impl Csrf {
     pub fn cookie(&self) -> Option<SetCookie> {
         let pending = self.pending.as_ref()?;
         pending.used.store(true, Ordering::Relaxed);
-        pending.cookie(&Response::builder().body(""))
+        pending.cookie(&Response::builder().body("")).ok().flatten()
     }
 
     /// Accepts the submission only if the browser sent the token cookie and `submitted`
@@ -246,7 +246,7 @@ fn is_token(text: &str) -> bool {
 
 /// 128 random bits as hex, from the OS (`/dev/urandom`), or else from std's per-process
 /// random hasher keys.
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 16];
     let from_os = std::fs::File::open("/dev/urandom")
         .and_then(|mut file| file.read_exact(&mut bytes))
@@ -262,7 +262,7 @@ fn random_token() -> String {
 }
 
 /// Compares without returning early, so the time taken says nothing about the token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)

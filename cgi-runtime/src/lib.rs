@@ -43,6 +43,8 @@ mod rejection;
 mod request;
 mod response;
 mod run;
+#[cfg(feature = "sessions")]
+mod session;
 mod terminal;
 pub mod test;
 
@@ -68,6 +70,8 @@ pub use response::{
     SetCookie,
 };
 pub use run::{run, run_with};
+#[cfg(feature = "sessions")]
+pub use session::{Flash, FlashMessage, Session};
 
 pub use bytes::Bytes;
 pub use http;

@@ -17,8 +17,9 @@ use crate::response::{Response, SetCookie};
 /// A cookie whose value is known only once the handler has answered.
 pub(crate) trait PendingCookie: Send + Sync {
     /// The cookie to add to the response, if any; `response` is what the handler answered
-    /// (a session changed by a handler that then failed is not saved).
-    fn cookie(&self, response: &Response) -> Option<SetCookie>;
+    /// (a session changed by a handler that then failed is not saved). `Err` makes the
+    /// response a generic 500, the reason logged (a session too large for a cookie).
+    fn cookie(&self, response: &Response) -> Result<Option<SetCookie>, String>;
 }
 
 /// One request's identity while it is answered; requests of a long-lived process run
@@ -53,10 +54,12 @@ pub(crate) fn register(id: ExchangeId, cookie: Arc<dyn PendingCookie>) {
 /// cookie wins over the session's own).
 pub(crate) fn add_to(id: ExchangeId, response: &mut Response) {
     for pending in take(id) {
-        if let Some(cookie) = pending.cookie(response)
-            && !sets_cookie(response, cookie.name())
-        {
-            response.add_cookie(cookie);
+        match pending.cookie(response) {
+            Ok(Some(cookie)) if !sets_cookie(response, cookie.name()) => {
+                response.add_cookie(cookie);
+            }
+            Ok(_) => {}
+            Err(reason) => *response = Response::failed(reason),
         }
     }
 }
@@ -105,9 +108,21 @@ mod tests {
     struct Fixed(&'static str);
 
     impl PendingCookie for Fixed {
-        fn cookie(&self, _: &Response) -> Option<SetCookie> {
-            Some(SetCookie::new(self.0, "pending"))
+        fn cookie(&self, _: &Response) -> Result<Option<SetCookie>, String> {
+            match self.0 {
+                "too large" => Err("too large for a cookie".to_owned()),
+                name => Ok(Some(SetCookie::new(name, "pending"))),
+            }
         }
+    }
+
+    #[test]
+    fn a_cookie_that_cannot_be_made_fails_the_response() {
+        let id = ExchangeId::next();
+        register(id, Arc::new(Fixed("too large")));
+        let mut response = "page".into_response();
+        add_to(id, &mut response);
+        assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]
