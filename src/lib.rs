@@ -65,6 +65,8 @@
 //! | [`Form<T>`] | a submitted HTML form (`POST` body, or the query for `GET`) | `415` not a form, `422` naming the field |
 //! | `Form<`[`Contextual<T>`]`>` | the same, as typed: every value, a message per field that does not fit `T`, and `T` if all fit | `415` not a form, `400` malformed |
 //! | [`Csrf`] | the form's CSRF token (its cookie is set for you) | `verify` answers `403` |
+//! | `Session` | a signed cookie session: what the site remembers about this browser (feature `sessions`) | `500` without a secret |
+//! | `Flash` | a one-time message for the page after a redirect (feature `sessions`) | `500` without a secret |
 //! | [`Json<T>`] | a JSON body (feature `json`) | `415`, `400` bad syntax, `422` naming the field |
 //! | `String`, `Vec<u8>`, [`Bytes`] | the whole body | `415`/`400` not UTF-8 (`String`) |
 //! | [`Multipart`], [`MultipartForm<T>`] | an upload form, streamed | `415`, `400` malformed, `413` over a limit |
@@ -146,6 +148,14 @@
 //! (`cgikit_csrf`, or `__Host-cgikit_csrf` over HTTPS) and in the form's `csrf_token`
 //! field. In tests, [`test::TestRequest::csrf`] sends a valid pair and
 //! [`test::TestResponse::cookie`] reads a cookie the response sets.
+//!
+//! With the feature `sessions`, `Session` remembers things about a browser between
+//! requests (who signed in) in a cookie signed with the server's secret, and `Flash`
+//! carries a message ("Settings saved.") across the redirect after a `POST`. Both need a
+//! secret: make one with `head -c 32 /dev/urandom | base64` into a file only the server's
+//! user can read, and name it in `CGIKIT_SESSION_SECRET_FILE`; `Session`'s documentation
+//! says where to keep it and how to rotate it. `examples/login.rs` signs in and out with
+//! them.
 //!
 //! ## 4. Answering: responses
 //!
@@ -283,6 +293,9 @@
 //! - `HTTP_PROXY` (httpoxy) is removed from the process environment, so HTTP clients and
 //!   child processes do not use a proxy a client chose.
 //! - Variables that are not UTF-8 never make the script panic.
+//! - Forms are protected from other sites with [`Csrf`] (a double-submit token in a
+//!   `SameSite=Strict` cookie); sessions (`Session`) are signed, expire on the server's
+//!   clock, and keep nothing on the server's disk for another local user to read or plant.
 //!
 //! ## 10. Without the macro
 //!
@@ -386,6 +399,8 @@
 //! ## Features
 //!
 //! - `json` (on by default): [`Json`], with `serde_json`.
+//! - `sessions` (off by default): `Session` and `Flash`, signed cookies (with `hmac` and
+//!   `sha2`). Off, a script compiles neither crate.
 //! - `serve` (on by default): `--serve`, the development web server (with `tiny_http`), in
 //!   debug builds (`cargo run -- --serve`). Release builds, the ones you deploy, leave it
 //!   out: binding its socket and process functions would cost every request about 13% more

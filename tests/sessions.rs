@@ -1,5 +1,5 @@
-//! Sessions (feature `sessions`) as a web server runs them: the login example built and
-//! run as a CGI process (cleared environment, CGI variables, the body on stdin), with the
+//! Sessions (feature `sessions`) as a web server runs them: the login and settings
+//! examples built and run as CGI processes (cleared environment, CGI variables, the body on stdin), with the
 //! session secret from a file or a variable; and the attacks the file-based sessions it
 //! replaces fell to: listing or planting session files, sessions that never expire, a
 //! secret others can read. `cargo test --features sessions --test sessions`.
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use support::{Cgi, Outcome, Script, TempDir};
 
-const EXAMPLES: [&str; 1] = ["login"];
+const EXAMPLES: [&str; 2] = ["login", "settings"];
 const FORM: &str = "application/x-www-form-urlencoded";
 /// A valid CSRF token (32 hex digits): the cookie and the form field carry the same one.
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
@@ -403,4 +403,145 @@ fn remote_user_is_trusted_only_when_configured() {
         signed_in_as(&outcome.response()).as_deref(),
         Some("mallory")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The settings example: Form<Contextual<T>>, Flash, a file saved whole
+// ---------------------------------------------------------------------------------------
+
+fn settings_request(file: &Path) -> Script {
+    Script::example("settings", &EXAMPLES)
+        .timeout(Duration::from_secs(20))
+        .cgi_get("", "")
+        .var("CGIKIT_SESSION_SECRET", SECRET)
+        .var("SETTINGS_FILE", file)
+}
+
+fn settings_post(file: &Path, fields: &[(&str, &str)]) -> Outcome {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .append_pair("csrf_token", TOKEN)
+        .finish();
+    settings_request(file)
+        .post(FORM, body)
+        .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}"))
+        .run()
+}
+
+#[test]
+fn settings_keep_the_input_with_a_message_per_field() {
+    let dir = TempDir::new("settings-errors");
+    let file = dir.path().join("settings.txt");
+    let outcome = settings_post(
+        &file,
+        &[
+            ("title", " "),
+            ("items_per_page", "abc"),
+            ("contact", "nobody"),
+            ("theme", "purple"),
+        ],
+    );
+    let response = outcome.response();
+    assert_eq!(response.status, 422, "{}", outcome.dump());
+    let page = response.text();
+    for message in [
+        "<p class=error id=title-error>Site title is required.</p>",
+        "<p class=error id=items_per_page-error>Items per page must be a whole number.</p>",
+        "<p class=error id=contact-error>Contact email must be an email address.</p>",
+        "<p class=error id=theme-error>Theme is not one of the choices.</p>",
+    ] {
+        assert!(page.contains(message), "{message}\n{page}");
+    }
+    assert!(
+        page.contains("name=items_per_page inputmode=numeric value=\"abc\" class=invalid"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"nobody\""), "{page}");
+    assert!(!file.exists(), "nothing is saved");
+    // A blank number is required; one out of range gets the script's own message.
+    for (value, message) in [
+        ("", "is required"),
+        ("0", "must be from 1 to 500"),
+        ("70000", "must be at most 65535"),
+    ] {
+        let outcome = settings_post(
+            &file,
+            &[
+                ("title", "T"),
+                ("items_per_page", value),
+                ("contact", "a@b"),
+                ("theme", "dark"),
+            ],
+        );
+        assert_eq!(outcome.response().status, 422, "{}", outcome.dump());
+        assert!(
+            outcome
+                .response()
+                .text()
+                .contains(&format!("Items per page {message}.")),
+            "{value}: {}",
+            outcome.dump()
+        );
+    }
+}
+
+#[test]
+fn settings_saved_then_shown_with_a_message_once() {
+    let dir = TempDir::new("settings-saved");
+    let file = dir.path().join("settings.txt");
+    // First visit: the defaults.
+    let outcome = settings_request(&file).run();
+    let page = outcome.response();
+    assert_eq!(page.status, 200, "{}", outcome.dump());
+    assert!(
+        page.text().contains("value=\"My site\""),
+        "{}",
+        outcome.dump()
+    );
+
+    let outcome = settings_post(
+        &file,
+        &[
+            ("title", "Club <news>"),
+            ("items_per_page", "50"),
+            ("contact", "ada@example.com"),
+            ("theme", "dark"),
+            ("public", "on"),
+        ],
+    );
+    let response = outcome.response();
+    assert_eq!(response.status, 303, "{}", outcome.dump());
+    assert_eq!(response.header("location"), Some("/cgi-bin/settings"));
+    let flash = cookie_value(&response, "cgikit_flash")
+        .expect("a message")
+        .to_owned();
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        "title=Club+%3Cnews%3E&items_per_page=50&contact=ada%40example.com&theme=dark&public=on\n"
+    );
+    assert!(
+        !dir.path().join("settings.new").exists(),
+        "the temporary file is renamed"
+    );
+
+    let outcome = settings_request(&file)
+        .var("HTTP_COOKIE", format!("cgikit_flash={flash}"))
+        .run();
+    let page = outcome.response();
+    let text = page.text();
+    assert!(
+        text.contains("<p class=success>Settings saved.</p>"),
+        "{text}"
+    );
+    assert!(text.contains("value=\"Club &lt;news&gt;\""), "{text}");
+    assert!(text.contains("<option selected>dark</option>"), "{text}");
+    assert!(text.contains("type=checkbox checked>"), "{text}");
+    assert_eq!(cookie_value(&page, "cgikit_flash"), Some(""), "shown once");
+
+    // A forged save changes nothing.
+    let outcome = settings_request(&file)
+        .post(FORM, "title=Evil&items_per_page=1&contact=e@e&theme=dark")
+        .run();
+    assert_eq!(outcome.response().status, 403, "{}", outcome.dump());
+    assert!(fs::read_to_string(&file).unwrap().starts_with("title=Club"));
 }
