@@ -12,9 +12,13 @@ use serde::forward_to_deserialize_any;
 
 use super::Pair;
 
-/// Why well-formed pairs could not become the target type.
+/// Why well-formed pairs could not become the target type. Boxed: every deserializer
+/// call returns a `Result` with it, and a small one keeps the successful path fast.
 #[derive(Debug)]
-pub(super) struct Error {
+pub(super) struct Error(Box<Details>);
+
+#[derive(Debug)]
+struct Details {
     /// For developers (the 422 of `Form<T>`): ``invalid digit found in string``.
     message: String,
     names_the_field: bool,
@@ -29,61 +33,59 @@ pub(super) struct Error {
 
 impl Error {
     fn new(message: String, for_people: Option<String>) -> Self {
-        Error {
+        Error(Box::new(Details {
             message,
             names_the_field: false,
             for_people,
             empty_value: false,
             missing: None,
-        }
+        }))
     }
 
     /// A single-valued field whose key came more than once.
     fn repeated_key(key: &str) -> Self {
-        Error {
-            names_the_field: true,
-            ..Error::new(
-                format!("duplicate field `{key}`"),
-                Some("was sent more than once".to_owned()),
-            )
-        }
+        let mut error = Error::new(
+            format!("duplicate field `{key}`"),
+            Some("was sent more than once".to_owned()),
+        );
+        error.0.names_the_field = true;
+        error
     }
 
     /// A text that did not parse as a `what`: `for_people` says what it must be.
     fn unparsed(text: &str, error: impl fmt::Display, for_people: String) -> Self {
         let empty_value = text.is_empty();
-        Error {
-            empty_value,
-            ..Error::new(
-                error.to_string(),
-                Some(if empty_value {
-                    "is required".to_owned()
-                } else {
-                    for_people
-                }),
-            )
-        }
+        let mut error = Error::new(
+            error.to_string(),
+            Some(if empty_value {
+                "is required".to_owned()
+            } else {
+                for_people
+            }),
+        );
+        error.0.empty_value = empty_value;
+        error
     }
 
     /// Whether the message already names the field, so prefixing the path would repeat it.
     pub(super) fn names_the_field(&self) -> bool {
-        self.names_the_field
+        self.0.names_the_field
     }
 
     /// What to tell the person who filled in the form, after the field's label.
     pub(super) fn for_people(&self) -> &str {
-        self.for_people.as_deref().unwrap_or("is not valid")
+        self.0.for_people.as_deref().unwrap_or("is not valid")
     }
 
     /// Whether an empty value failed to parse: for an `Option` field, a blank input that
     /// should read as `None`.
     pub(super) fn empty_value(&self) -> bool {
-        self.empty_value
+        self.0.empty_value
     }
 
     /// The required field that was not sent, if that is the error.
     pub(super) fn missing(&self) -> Option<&'static str> {
-        self.missing
+        self.0.missing
     }
 }
 
@@ -96,31 +98,24 @@ impl de::Error for Error {
     }
 
     fn missing_field(field: &'static str) -> Self {
-        Error {
-            missing: Some(field),
-            ..Error::new(
-                format!("missing field `{field}`"),
-                Some("is required".to_owned()),
-            )
-        }
+        let mut error = Error::new(
+            format!("missing field `{field}`"),
+            Some("is required".to_owned()),
+        );
+        error.0.missing = Some(field);
+        error
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
         let developer = <serde::de::value::Error as de::Error>::unknown_variant(variant, expected);
-        Error {
-            empty_value: variant.is_empty(),
-            ..Error::new(
-                developer.to_string(),
-                Some(
-                    if variant.is_empty() {
-                        "is required"
-                    } else {
-                        "is not one of the choices"
-                    }
-                    .to_owned(),
-                ),
-            )
-        }
+        let for_people = if variant.is_empty() {
+            "is required"
+        } else {
+            "is not one of the choices"
+        };
+        let mut error = Error::new(developer.to_string(), Some(for_people.to_owned()));
+        error.0.empty_value = variant.is_empty();
+        error
     }
 
     fn invalid_length(length: usize, expected: &dyn de::Expected) -> Self {
@@ -141,7 +136,7 @@ impl de::Error for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.message)
+        formatter.write_str(&self.0.message)
     }
 }
 
