@@ -510,6 +510,11 @@ impl DevServer {
 
     /// `EXAMPLE --serve 127.0.0.1:PORT ARGS...`, once its banner is out.
     fn start_with(name: &'static str, args: &[&str]) -> DevServer {
+        DevServer::start_with_env(name, args, &[])
+    }
+
+    /// The same, with these variables in the server's own environment.
+    fn start_with_env(name: &'static str, args: &[&str], env: &[(&str, &str)]) -> DevServer {
         let mut failures = Vec::new();
         for _ in 0..4 {
             let address: SocketAddr = format!("127.0.0.1:{}", free_port())
@@ -520,6 +525,7 @@ impl DevServer {
                 .env_clear()
                 .env("PATH", std::env::var_os("PATH").unwrap_or_default())
                 .env(SERVER_ONLY_VAR, "leaked")
+                .envs(env.iter().copied())
                 .args(["--serve", &address.to_string()])
                 .args(args)
                 .stdin(Stdio::null())
@@ -756,6 +762,50 @@ fn serve_guestbook_form_with_csrf_cookie() {
     // Without the cookie, the same POST is refused.
     let forged = server.request("POST", "/", &[("Content-Type", FORM)], body.as_bytes());
     assert_eq!(forged.status, 403, "{forged:?}");
+}
+
+#[test]
+fn serve_gives_its_scripts_a_session_secret_as_a_server_would() {
+    // None in the server's environment: a random one for this run, the same for every
+    // request (sessions last while it runs), and not shown by --trace.
+    let secret_of = |page: &Http| {
+        let text = page.text();
+        let start = text.find("<tr><th>CGIKIT_SESSION_SECRET</th><td>")? + 38;
+        Some(text[start..start + text[start..].find('<')?].to_owned())
+    };
+    let server = DevServer::start_with("env", &["--trace"]);
+    let first = secret_of(&server.get("/")).expect("a secret");
+    assert!(
+        first.len() == 64 && first.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{first}"
+    );
+    assert_eq!(secret_of(&server.get("/")).as_deref(), Some(first.as_str()));
+    server.request_line("GET", "/", 200);
+    assert!(
+        !server.stderr().contains(&first),
+        "the trace shows the secret"
+    );
+    drop(server);
+    let other = DevServer::start("env");
+    assert_ne!(secret_of(&other.get("/")).as_deref(), Some(first.as_str()));
+    drop(other);
+    // The server's own settings are passed on instead (as Apache's SetEnv would).
+    let server = DevServer::start_with_env(
+        "env",
+        &[],
+        &[
+            ("CGIKIT_SESSION_SECRET_FILE", "/etc/cgikit/session-secret"),
+            ("CGIKIT_SESSION_MAX_AGE", "600"),
+        ],
+    );
+    let page = server.get("/");
+    assert_eq!(secret_of(&page), None, "{}", page.text());
+    for row in [
+        "<tr><th>CGIKIT_SESSION_SECRET_FILE</th><td>/etc/cgikit/session-secret</td></tr>",
+        "<tr><th>CGIKIT_SESSION_MAX_AGE</th><td>600</td></tr>",
+    ] {
+        assert!(page.text().contains(row), "{row}\n{}", page.text());
+    }
 }
 
 #[test]
