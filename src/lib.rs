@@ -271,7 +271,9 @@
 //! ## 8. Testing and trying
 //!
 //! - In-process: [`test::TestRequest`] builds the environment a server would and runs
-//!   your function through the very code that runs in production.
+//!   your function through the very code that runs in production;
+//!   [`csrf`](test::TestRequest::csrf) sends a valid CSRF token with a form, and
+//!   [`TestResponse::cookie`](test::TestResponse::cookie) reads a cookie the answer sets.
 //! - In a terminal: run the binary. With no CGI variables in its environment it answers
 //!   one request built from its arguments, curl-style: `./search '/?q=rust'`,
 //!   `./search q=rust`, `./search -d 'name=Ada' /sign`; `--help` lists them.
