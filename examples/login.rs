@@ -1,57 +1,54 @@
-//! Signing in with a cookie session, and signing out.
+//! Signing in and out with a session (`cgi::Session`, feature `sessions`).
 //!
 //! What it teaches:
-//! - a session: a random id in a cookie (`HttpOnly`, `SameSite=Lax`, and `Secure` over
-//!   HTTPS), the user's name in a file on the server named by that id;
-//! - signing out deletes both the file and the cookie (`SetCookie::delete`);
-//! - the form is protected against cross-site request forgery (`cgi::Csrf`);
+//! - a session kept in a cookie signed with the server's secret: nothing on the server's
+//!   disk to list, plant or forget to expire; the cookie expires, on the server's clock
+//!   too (see `cgi::Session` for making, keeping and rotating the secret);
+//! - a message across the redirect after signing in or out (`cgi::Flash`);
+//! - the forms protected against cross-site request forgery (`cgi::Csrf`), and the name
+//!   typed kept when the password was wrong (`Form<Contextual<T>>`);
+//! - the password compared in constant time, and only one way to sign in: no default
+//!   password outside `--serve`;
 //! - `REMOTE_USER` is trusted only when the server did the authentication: nginx's stock
 //!   `fastcgi_params` and Python's http.server copy it from the client's own
 //!   `Authorization` header, unchecked. So this script believes it only when the server's
 //!   configuration says so, with `LOGIN_TRUST_REMOTE_USER=1` (for instance Apache with
 //!   `AuthType Basic` + `Require valid-user` + `SetEnv LOGIN_TRUST_REMOTE_USER 1`).
 //!
-//! The demonstration account is `student` / `cgikit`; set `LOGIN_PASSWORD` to change the
-//! password. Sessions live in `LOGIN_SESSIONS`, else `cgikit-login-sessions` in the
-//! temporary directory.
+//! The account is `student`, with the password in `LOGIN_PASSWORD` (a real site keeps a
+//! password hash, argon2 or scrypt, and limits attempts). Under `--serve` only, without
+//! `LOGIN_PASSWORD`, the password is `cgikit`, and the server makes up a session secret.
 //!
-//! Try it: `cargo run --example login -- --serve`, then open http://127.0.0.1:8000/.
-
-use std::fs;
-use std::io::{self, Read};
-use std::path::PathBuf;
+//! Try it: `cargo run --example login --features sessions -- --serve`, then open
+//! http://127.0.0.1:8000/.
 
 use cgi::html::escape;
 use cgi::{
-    Cookies, Csrf, Form, FromRequestParts, Html, IntoResponse, Method, PathInfo, Redirect, Request,
-    Response, SameSite, SetCookie, StatusCode,
+    Contextual, Csrf, Flash, Form, FromRequestParts, Html, IntoResponse, Method, PathInfo,
+    Redirect, Request, Response, Session, StatusCode,
 };
 
-const SESSION_COOKIE: &str = "session";
+const USER: &str = "student";
 
-/// Both forms (sign in, sign out) post this; signing out sends only the token.
+/// What the sign-in form sends (the sign-out form sends only its CSRF token).
 #[derive(serde::Deserialize)]
-struct Submitted {
-    user: Option<String>,
-    password: Option<String>,
-    csrf_token: String,
+#[allow(dead_code)] // the fields are read as typed, through `Contextual::input`
+struct Credentials {
+    user: String,
+    password: String,
 }
 
-/// Where this script lives (`SCRIPT_NAME`, empty when it is the whole site, as under
-/// `--serve`) and whether the request came over HTTPS.
+/// Where this script lives, to link and redirect to: `SCRIPT_NAME`, set by the server
+/// (empty when it is the whole site, as under `--serve`); and the password it accepts.
 struct Site {
     base: String,
-    secure: bool,
+    password: Option<String>,
 }
 
 impl Site {
     /// The script's page, to redirect to.
-    fn home(&self) -> &str {
-        if self.base.is_empty() {
-            "/"
-        } else {
-            &self.base
-        }
+    fn home(&self) -> String {
+        format!("/{}", self.base.trim_start_matches(['/', '\\']))
     }
 }
 
@@ -60,10 +57,12 @@ impl FromRequestParts for Site {
 
     fn from_request_parts(request: &Request) -> Result<Self, Self::Rejection> {
         let base = request.script_name().unwrap_or("").to_owned();
-        Ok(Site {
-            base,
-            secure: request.is_https(),
-        })
+        let under_serve = request.server_software() == Some("cgikit-dev");
+        let password = std::env::var("LOGIN_PASSWORD")
+            .ok()
+            .filter(|password| !password.is_empty())
+            .or_else(|| under_serve.then(|| "cgikit".to_owned()));
+        Ok(Site { base, password })
     }
 }
 
@@ -84,70 +83,91 @@ impl FromRequestParts for ServerUser {
 }
 
 #[cgi::main(max_body = 4096)]
+#[allow(clippy::too_many_arguments)] // one per thing the page needs, each an extractor
 fn login(
     method: Method,
     path: PathInfo,
     site: Site,
-    cookies: Cookies,
     csrf: Csrf,
+    session: Session,
+    flash: Flash,
     server_user: ServerUser,
-    form: Option<Form<Submitted>>,
+    Form(form): Form<Contextual<Credentials>>,
 ) -> Result<Response, cgi::Error> {
-    let session = cookies
-        .get(SESSION_COOKIE)
-        .filter(|id| is_session_id(id))
-        .map(str::to_owned);
-    match (method, path.0.as_str(), form) {
-        (Method::POST, "/login", Some(Form(submitted))) => {
-            csrf.verify(&submitted.csrf_token)?;
-            let password = std::env::var("LOGIN_PASSWORD").unwrap_or_else(|_| "cgikit".into());
-            let user = submitted.user.unwrap_or_default();
-            if user != "student" || submitted.password.as_deref() != Some(password.as_str()) {
-                let problem = "Wrong name or password.";
-                return page(&site, &csrf, None, StatusCode::UNAUTHORIZED, problem);
+    let page = |status, problem: &str, typed: &Contextual<Credentials>| {
+        let user = server_user.0.clone().or_else(|| session.get("user"));
+        let message = flash.take();
+        render(
+            &site,
+            &csrf,
+            user.as_deref(),
+            status,
+            problem,
+            message,
+            typed,
+        )
+    };
+    if method != Method::POST {
+        return Ok(page(StatusCode::OK, "", &Contextual::default()));
+    }
+    if csrf.verify(form.input("csrf_token")).is_err() {
+        let problem = "This form had expired. Please try again.";
+        return Ok(page(StatusCode::FORBIDDEN, problem, &form));
+    }
+    match path.0.as_str() {
+        "/login" => {
+            let Some(expected) = &site.password else {
+                eprintln!("login: LOGIN_PASSWORD is not set: nobody can sign in");
+                let problem = "Signing in is not set up on this server.";
+                return Ok(page(StatusCode::SERVICE_UNAVAILABLE, problem, &form));
+            };
+            let right = form.input("user") == USER
+                && constant_time_eq(form.input("password").as_bytes(), expected.as_bytes());
+            if !right {
+                return Ok(page(
+                    StatusCode::UNAUTHORIZED,
+                    "Wrong name or password.",
+                    &form,
+                ));
             }
-            let id = new_session_id()?;
-            fs::create_dir_all(sessions())?;
-            fs::write(sessions().join(&id), &user)?;
-            let mut response = Redirect::to(site.home()).into_response();
-            response.add_cookie(
-                SetCookie::new(SESSION_COOKIE, id)
-                    .path("/")
-                    .http_only(true)
-                    .same_site(SameSite::Lax)
-                    .secure(site.secure),
-            );
-            Ok(response)
+            session.clear();
+            session.insert("user", USER);
+            flash.success(format!("Welcome, {USER}."));
+            Ok(Redirect::to(&site.home()).into_response())
         }
-        (Method::POST, "/logout", Some(Form(submitted))) => {
-            csrf.verify(&submitted.csrf_token)?;
-            if let Some(id) = &session {
-                let _ = fs::remove_file(sessions().join(id));
-            }
-            let mut response = Redirect::to(site.home()).into_response();
-            response.add_cookie(SetCookie::delete(SESSION_COOKIE).path("/"));
-            Ok(response)
+        "/logout" => {
+            session.clear();
+            flash.success("You are signed out.");
+            Ok(Redirect::to(&site.home()).into_response())
         }
-        _ => {
-            let from_session =
-                || session.and_then(|id| fs::read_to_string(sessions().join(id)).ok());
-            let user = server_user.0.or_else(from_session);
-            page(&site, &csrf, user.as_deref(), StatusCode::OK, "")
-        }
+        _ => Ok(StatusCode::NOT_FOUND.into_response()),
     }
 }
 
-fn page(
+fn render(
     site: &Site,
     csrf: &Csrf,
     user: Option<&str>,
     status: StatusCode,
     problem: &str,
-) -> Result<Response, cgi::Error> {
+    message: Option<cgi::FlashMessage>,
+    typed: &Contextual<Credentials>,
+) -> Response {
     let base = escape(&site.base).into_owned();
-    let mut html = String::from("<!DOCTYPE html>\n<title>Sign in</title>\n");
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html lang=en>\n<meta charset=utf-8>\n<title>Sign in</title>\n\
+         <style>body{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:2rem auto}\
+         .success{color:#1e6b2e}.problem{color:#b00020}</style>\n",
+    );
+    if let Some(message) = message {
+        html.push_str(&format!(
+            "<p class={}>{}</p>\n",
+            escape(&message.kind),
+            escape(&message.text)
+        ));
+    }
     if !problem.is_empty() {
-        html.push_str(&format!("<p><strong>{}</strong></p>\n", escape(problem)));
+        html.push_str(&format!("<p class=problem>{}</p>\n", escape(problem)));
     }
     match user {
         Some(user) => html.push_str(&format!(
@@ -158,32 +178,23 @@ fn page(
         )),
         None => html.push_str(&format!(
             "<form method=post action=\"{base}/login\">{}\n\
-             <p><label>Name <input name=user value=student></label>\n\
-             <p><label>Password <input name=password type=password></label>\n\
+             <p><label>Name <input name=user value=\"{}\" autocomplete=username></label>\n\
+             <p><label>Password <input name=password type=password autocomplete=current-password></label>\n\
              <p><button>Sign in</button>\n</form>\n",
             csrf.hidden_input(),
+            escape(typed.input("user")),
         )),
     }
     let mut response = (status, Html(html)).into_response();
-    if let Some(cookie) = csrf.cookie() {
-        response.add_cookie(cookie);
-    }
-    Ok(response)
+    // A page that shows who is signed in is nobody else's to keep.
+    response.headers_mut().insert(
+        "cache-control",
+        cgi::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
-fn sessions() -> PathBuf {
-    std::env::var_os("LOGIN_SESSIONS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("cgikit-login-sessions"))
-}
-
-/// 128 random bits as hex: unguessable, and safe as a file name.
-fn new_session_id() -> io::Result<String> {
-    let mut bytes = [0u8; 16];
-    fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
-}
-
-fn is_session_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|byte| byte.is_ascii_hexdigit())
+/// Compares without returning early, so the time taken says nothing about the password.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

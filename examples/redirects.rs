@@ -29,9 +29,10 @@ fn redirects(request: Request) -> Response {
         "/permanent" => Redirect::permanent(&landed).into_response(),
         "/local" => LocalRedirect::to(&landed).into_response(),
         "/landed" => Html(format!(
-            "<!DOCTYPE html>\n<title>Landed</title>\n<p>You arrived with <b>{}</b> (query {:?}).</p>\n<p><a href=\"{}/\">Back</a></p>\n",
+            "<!DOCTYPE html>\n<title>Landed</title>\n<p>You arrived with <b>{}</b> (query <code>{}</code>).</p>\n<p><a href=\"{}/\">Back</a></p>\n",
             request.method(),
-            request.query_string().unwrap_or(""),
+            // Everything from the request is escaped; `{:?}` would not escape `<`.
+            escape(request.query_string().unwrap_or("")),
             escape(&base),
         ))
         .into_response(),

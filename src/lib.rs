@@ -65,6 +65,10 @@
 //! |---|---|---|
 //! | [`Query<T>`] | the query string, decoded into `T` (serde) | `400`, naming the field |
 //! | [`Form<T>`] | a submitted HTML form (`POST` body, or the query for `GET`) | `415` not a form, `422` naming the field |
+//! | `Form<`[`Contextual<T>`]`>` | the same, as typed: every value, a message per field that does not fit `T`, and `T` if all fit | `415` not a form, `400` malformed |
+//! | [`Csrf`] | the form's CSRF token (its cookie is set for you) | `verify` answers `403` |
+//! | `Session` | a signed cookie session: what the site remembers about this browser (feature `sessions`) | `500` without a secret |
+//! | `Flash` | a one-time message for the page after a redirect (feature `sessions`) | `500` without a secret |
 //! | [`Json<T>`] | a JSON body (feature `json`) | `415`, `400` bad syntax, `422` naming the field |
 //! | `String`, `Vec<u8>`, [`Bytes`] | the whole body (not a query parameter: see [Common mistakes](#common-mistakes)) | `415`/`400` not UTF-8 (`String`) |
 //! | [`Multipart`], [`MultipartForm<T>`] | an upload form, streamed | `415`, `400` malformed, `413` over a limit |
@@ -86,61 +90,78 @@
 //!
 //! ## 3. Forms
 //!
-//! A form that changes something needs protection against cross-site request forgery:
-//! another site can make a visitor's browser post to your script. [`Csrf`] puts a random
-//! token in a cookie and in a hidden field of the form, and [`Csrf::verify`] accepts a
-//! post only when both came back equal (another site can send neither). After a post,
-//! answer with a redirect to the page (post/redirect/get), so that a reload does not post
-//! again; [`http::Uri`] gives the page's own path wherever the script is installed.
+//! [`Form<T>`] decodes a form into `T`; a field that does not fit is a `422` before your
+//! function runs. For a form people fill in, take `Form<Contextual<T>>` instead: it keeps
+//! what they typed and gives a message for each field that does not fit ("must be a
+//! whole number", "is required"), so the page can come back filled in, and `T` when
+//! everything fits. [`Csrf`] protects the form from other sites: put its hidden input in
+//! the form and `verify` what comes back; cgikit sets its cookie. After a successful
+//! `POST`, redirect (post/redirect/get), so that a reload does not post again.
 //!
 //! ```
+//! use cgi::html::escape;
 //! use cgi::http::Uri;
-//! use cgi::{Csrf, Form, Html, IntoResponse, Method, Redirect, Response};
+//! use cgi::{Contextual, Csrf, Form, Html, IntoResponse, Method, Redirect, Response, StatusCode};
 //!
 //! #[derive(serde::Deserialize)]
-//! struct Comment {
-//!     author: String,
-//!     text: String,
-//!     csrf_token: String, // the hidden field of `csrf.hidden_input()`
+//! struct Signup {
+//!     email: String,
+//!     age: u8,
 //! }
 //!
 //! #[cgi::main]
-//! fn guestbook(method: Method, uri: Uri, csrf: Csrf, form: Option<Form<Comment>>) -> Result<Response, cgi::Error> {
-//!     if let (Method::POST, Some(Form(comment))) = (method, form) {
-//!         csrf.verify(&comment.csrf_token)?; // 403 unless the form came from this page
-//!         // ... store comment.author and comment.text ...
-//!         # let _ = (comment.author, comment.text);
-//!         return Ok(Redirect::to(uri.path()).into_response()); // 303 back to this page
+//! fn signup(method: Method, uri: Uri, csrf: Csrf, Form(mut form): Form<Contextual<Signup>>) -> Result<Response, cgi::Error> {
+//!     if method == Method::POST {
+//!         csrf.verify(form.input("csrf_token"))?; // 403 for a form from another site
+//!         if !form.input("email").contains('@') {
+//!             form.add_error("email", "must be an email address");
+//!         }
+//!         if let Some(signup) = form.value() {
+//!             // ... store signup.email and signup.age ...
+//!             # let _ = (&signup.email, signup.age);
+//!             return Ok(Redirect::to(uri.path()).into_response()); // 303 back to this page
+//!         }
+//!         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&csrf, &form)).into_response());
 //!     }
-//!     let mut page = Html(format!(
-//!         r#"<form method="post">{}<input name="author"><textarea name="text"></textarea><button>Sign</button></form>"#,
-//!         csrf.hidden_input()
-//!     ))
-//!     .into_response();
-//!     if let Some(cookie) = csrf.cookie() {
-//!         page.add_cookie(cookie); // the first visit: the token's cookie
-//!     }
-//!     Ok(page)
+//!     Ok(page(&csrf, &Contextual::default()).into_response())
+//! }
+//!
+//! fn page(csrf: &Csrf, form: &Contextual<Signup>) -> Html<String> {
+//!     let field = |name: &str, label: &str| {
+//!         let error = form.error(name).map(|e| format!(" <strong>{label} {}</strong>", escape(e)));
+//!         format!("<p><label>{label} <input name={name} value=\"{}\"></label>{}</p>",
+//!                 escape(form.input(name)), error.unwrap_or_default())
+//!     };
+//!     Html(format!("<form method=post>{}{}{}<button>Sign up</button></form>",
+//!                  csrf.hidden_input(), field("email", "Email"), field("age", "Age")))
 //! }
 //!
 //! use cgi::test::TestRequest;
-//! let page = TestRequest::get("/cgi-bin/guestbook").call(guestbook);
-//! let cookie = page.header("set-cookie").unwrap(); // cgikit_csrf=TOKEN; HttpOnly; SameSite=Strict...
-//! let token = cookie.trim_start_matches("cgikit_csrf=").split(';').next().unwrap();
-//! assert!(page.text().contains(&format!(r#"name="csrf_token" value="{token}""#)));
-//! // The page's own form, posted back: stored, and redirected to the page.
-//! let signed = TestRequest::post("/cgi-bin/guestbook")
-//!     .cookie("cgikit_csrf", token)
-//!     .form(&[("author", "Ada"), ("text", "Hi!"), ("csrf_token", token)])
-//!     .call(guestbook);
-//! assert_eq!(signed.status(), cgi::StatusCode::SEE_OTHER);
-//! assert_eq!(signed.header("location"), Some("/cgi-bin/guestbook"));
-//! // The same post from another site, which cannot send the cookie: refused.
-//! let forged = TestRequest::post("/cgi-bin/guestbook")
-//!     .form(&[("author", "Eve"), ("text", "Hi!"), ("csrf_token", token)])
-//!     .call(guestbook);
-//! assert_eq!(forged.status(), cgi::StatusCode::FORBIDDEN);
+//! let page = TestRequest::get("/").call(signup);
+//! assert!(page.cookie("cgikit_csrf").is_some()); // set because the page used the token
+//! let refused = TestRequest::post("/").csrf().form(&[("email", "ada"), ("age", "abc")]).call(signup);
+//! assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+//! assert!(refused.text().contains("value=\"abc\"")); // what was typed comes back
+//! assert!(refused.text().contains("<strong>Email must be an email address</strong>"));
+//! assert!(refused.text().contains("<strong>Age must be a whole number</strong>"));
+//! let accepted = TestRequest::post("/").csrf().form(&[("email", "ada@example.com"), ("age", "36")]).call(signup);
+//! assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+//! let forged = TestRequest::post("/").form(&[("email", "ada@example.com"), ("age", "36")]).call(signup);
+//! assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 //! ```
+//!
+//! The CSRF token is 32 hexadecimal digits, in a `SameSite=Strict`, `HttpOnly` cookie
+//! (`cgikit_csrf`, or `__Host-cgikit_csrf` over HTTPS) and in the form's `csrf_token`
+//! field. In tests, [`test::TestRequest::csrf`] sends a valid pair and
+//! [`test::TestResponse::cookie`] reads a cookie the response sets.
+//!
+//! With the feature `sessions`, `Session` remembers things about a browser between
+//! requests (who signed in) in a cookie signed with the server's secret, and `Flash`
+//! carries a message ("Settings saved.") across the redirect after a `POST`. Both need a
+//! secret: make one with `head -c 32 /dev/urandom | base64` into a file only the server's
+//! user can read, and name it in `CGIKIT_SESSION_SECRET_FILE`; `Session`'s documentation
+//! says where to keep it and how to rotate it. `examples/login.rs` signs in and out with
+//! them.
 //!
 //! A name that comes several times (checkboxes sharing a name, `<select multiple>`,
 //! `?tag=a&tag=b`) fills a `Vec` field of `Form<T>` or `Query<T>`, in order; a single
@@ -296,7 +317,9 @@
 //! ## 8. Testing and trying
 //!
 //! - In-process: [`test::TestRequest`] builds the environment a server would and runs
-//!   your function through the very code that runs in production.
+//!   your function through the very code that runs in production;
+//!   [`csrf`](test::TestRequest::csrf) sends a valid CSRF token with a form, and
+//!   [`TestResponse::cookie`](test::TestResponse::cookie) reads a cookie the answer sets.
 //! - In a terminal: run the binary. With no CGI variables in its environment it answers
 //!   one request built from its arguments, curl-style: `./search '/?q=rust'`,
 //!   `./search q=rust`, `./search -d 'name=Ada' /sign`; `--help` lists them.
@@ -326,6 +349,9 @@
 //! - `HTTP_PROXY` (httpoxy) is removed from the process environment, so HTTP clients and
 //!   child processes do not use a proxy a client chose.
 //! - Variables that are not UTF-8 never make the script panic.
+//! - Forms are protected from other sites with [`Csrf`] (a double-submit token in a
+//!   `SameSite=Strict` cookie); sessions (`Session`) are signed, expire on the server's
+//!   clock, and keep nothing on the server's disk for another local user to read or plant.
 //!
 //! ## 10. Without the macro
 //!
@@ -702,6 +728,8 @@
 //! ## Features
 //!
 //! - `json` (on by default): [`Json`], with `serde_json`.
+//! - `sessions` (off by default): `Session` and `Flash`, signed cookies (with `hmac` and
+//!   `sha2`). Off, a script compiles neither crate.
 //! - `serve` (on by default): `--serve`, the development web server (with `tiny_http`), in
 //!   debug builds (`cargo run -- --serve`). Release builds, the ones you deploy, leave it
 //!   out: binding its socket and process functions would cost every request about 13% more
@@ -790,16 +818,21 @@ pub use cgi_macros::main;
 
 #[doc(inline)]
 pub use cgi_runtime::{
-    Body, BodyRejection, Bytes, Cookies, Csrf, Error, Field, Form, FormRejection, FromRequest,
-    FromRequestParts, Handler, HeaderMap, Html, IntoResponse, Limits, LocalRedirect, Method,
-    Multipart, MultipartError, MultipartForm, PathInfo, PathInfoRejection, Query, QueryRejection,
-    Redirect, RemoteAddr, RemoteAddrRejection, Request, RequestBody, Response, ResponseBuilder,
-    SameSite, SetCookie, StatusCode, StringRejection, Upload, html, http, run, run_with, test,
+    Body, BodyRejection, Bytes, Contextual, Cookies, Csrf, Error, Field, Form, FormRejection,
+    FromRequest, FromRequestParts, Handler, HeaderMap, Html, IntoResponse, Limits, LocalRedirect,
+    Method, Multipart, MultipartError, MultipartForm, PathInfo, PathInfoRejection, Query,
+    QueryRejection, Redirect, RemoteAddr, RemoteAddrRejection, Request, RequestBody, Response,
+    ResponseBuilder, SameSite, SetCookie, StatusCode, StringRejection, Upload, html, http, run,
+    run_with, test,
 };
 
 #[cfg(feature = "json")]
 #[doc(inline)]
 pub use cgi_runtime::{Json, JsonRejection};
+
+#[cfg(feature = "sessions")]
+#[doc(inline)]
+pub use cgi_runtime::{Flash, FlashMessage, Session};
 
 /// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]

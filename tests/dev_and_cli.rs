@@ -6,8 +6,10 @@
 //!    escaping, HEAD, forms with their CSRF cookie, redirects (local ones followed by the
 //!    server), joined cookies, httpoxy, a broken child answered with 502, the request log,
 //!    and stopping;
-//! 3. the guestbook's file under 200 concurrent POSTs, CSRF refusals, escaping, validation;
-//! 4. the login example's session cookie, sign-out, and `REMOTE_USER` trust.
+//! 3. the guestbook's file under 200 concurrent POSTs, CSRF refusals, escaping, validation,
+//!    redirects, FIFOs and dates; the redirects example's escaping.
+//!
+//! The login example needs the `sessions` feature: its tests are in `tests/sessions.rs`.
 //!
 //! Binaries run with a cleared environment; CGI output is parsed strictly
 //! (`tests/support/`: `Script`, `parse_cgi`). The examples are built before the first run
@@ -26,7 +28,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Cgi, Outcome, Script, TempDir, dechunk, free_port};
+use support::{Outcome, Script, TempDir, dechunk, free_port};
 
 /// A script that has not exited by then is killed and the test fails.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -41,14 +43,13 @@ const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 // ---------------------------------------------------------------------------------------
 
 /// The examples this file runs.
-const EXAMPLES: [&str; 9] = [
+const EXAMPLES: [&str; 8] = [
     "hello",
     "upload",
     "greet",
     "env",
     "json_api",
     "guestbook",
-    "login",
     "redirects",
     "fixture_broken_child",
 ];
@@ -510,6 +511,11 @@ impl DevServer {
 
     /// `EXAMPLE --serve 127.0.0.1:PORT ARGS...`, once its banner is out.
     fn start_with(name: &'static str, args: &[&str]) -> DevServer {
+        DevServer::start_with_env(name, args, &[])
+    }
+
+    /// The same, with these variables in the server's own environment.
+    fn start_with_env(name: &'static str, args: &[&str], env: &[(&str, &str)]) -> DevServer {
         let mut failures = Vec::new();
         for _ in 0..4 {
             let address: SocketAddr = format!("127.0.0.1:{}", free_port())
@@ -520,6 +526,7 @@ impl DevServer {
                 .env_clear()
                 .env("PATH", std::env::var_os("PATH").unwrap_or_default())
                 .env(SERVER_ONLY_VAR, "leaked")
+                .envs(env.iter().copied())
                 .args(["--serve", &address.to_string()])
                 .args(args)
                 .stdin(Stdio::null())
@@ -759,71 +766,47 @@ fn serve_guestbook_form_with_csrf_cookie() {
 }
 
 #[test]
-fn serve_login_session_cookie_round_trip() {
-    // Sessions go to the default directory (the children's environment is clean); each
-    // sign-in makes a new random id, and signing out removes it again.
-    let server = DevServer::start("login");
-    let page = server.get("/");
-    assert_eq!(page.status, 200, "{page:?}");
-    let set_cookie = page.header("set-cookie").expect("a CSRF cookie");
-    let token = set_cookie
-        .strip_prefix("cgikit_csrf=")
-        .and_then(|rest| rest.split(';').next())
-        .expect("cgikit_csrf=TOKEN")
-        .to_owned();
-    assert!(page.text().contains("action=\"/login\""), "{}", page.text());
-    let csrf_cookie = format!("cgikit_csrf={token}");
-    let body = format!("user=student&password=cgikit&csrf_token={token}");
-    let signed_in = server.request(
-        "POST",
-        "/login",
-        &[("Cookie", &csrf_cookie), ("Content-Type", FORM)],
-        body.as_bytes(),
-    );
-    assert_eq!(signed_in.status, 303, "{signed_in:?}");
-    assert_eq!(signed_in.header("location"), Some("/"));
-    let session = signed_in.header("set-cookie").expect("a session cookie");
+fn serve_gives_its_scripts_a_session_secret_as_a_server_would() {
+    // None in the server's environment: a random one for this run, the same for every
+    // request (sessions last while it runs), and not shown by --trace.
+    let secret_of = |page: &Http| {
+        let text = page.text();
+        let start = text.find("<tr><th>CGIKIT_SESSION_SECRET</th><td>")? + 38;
+        Some(text[start..start + text[start..].find('<')?].to_owned())
+    };
+    let server = DevServer::start_with("env", &["--trace"]);
+    let first = secret_of(&server.get("/")).expect("a secret");
     assert!(
-        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
-        "{session}"
+        first.len() == 64 && first.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{first}"
     );
-    let id = session_id(session);
-    let session_cookie = format!("session={id}");
-    // Two Cookie headers, as an HTTP/2 proxy may split them: joined with "; ".
-    let page = server.request(
-        "GET",
-        "/",
-        &[("Cookie", &csrf_cookie), ("Cookie", &session_cookie)],
-        b"",
-    );
+    assert_eq!(secret_of(&server.get("/")).as_deref(), Some(first.as_str()));
+    server.request_line("GET", "/", 200);
     assert!(
-        page.text().contains("Signed in as <b>student</b>"),
-        "{}",
-        page.text()
+        !server.stderr().contains(&first),
+        "the trace shows the secret"
     );
-    let body = format!("csrf_token={token}");
-    let signed_out = server.request(
-        "POST",
-        "/logout",
+    drop(server);
+    let other = DevServer::start("env");
+    assert_ne!(secret_of(&other.get("/")).as_deref(), Some(first.as_str()));
+    drop(other);
+    // The server's own settings are passed on instead (as Apache's SetEnv would).
+    let server = DevServer::start_with_env(
+        "env",
+        &[],
         &[
-            ("Cookie", &format!("{csrf_cookie}; {session_cookie}")),
-            ("Content-Type", FORM),
+            ("CGIKIT_SESSION_SECRET_FILE", "/etc/cgikit/session-secret"),
+            ("CGIKIT_SESSION_MAX_AGE", "600"),
         ],
-        body.as_bytes(),
     );
-    assert_eq!(signed_out.status, 303, "{signed_out:?}");
-    let deleted = signed_out.header("set-cookie").expect("a deleting cookie");
-    assert!(
-        deleted.starts_with("session=;") && deleted.contains("Max-Age=0"),
-        "{deleted}"
-    );
-    let page = server.request(
-        "GET",
-        "/",
-        &[("Cookie", &format!("{csrf_cookie}; {session_cookie}"))],
-        b"",
-    );
-    assert!(!page.text().contains("Signed in as"), "{}", page.text());
+    let page = server.get("/");
+    assert_eq!(secret_of(&page), None, "{}", page.text());
+    for row in [
+        "<tr><th>CGIKIT_SESSION_SECRET_FILE</th><td>/etc/cgikit/session-secret</td></tr>",
+        "<tr><th>CGIKIT_SESSION_MAX_AGE</th><td>600</td></tr>",
+    ] {
+        assert!(page.text().contains(row), "{row}\n{}", page.text());
+    }
 }
 
 #[test]
@@ -1563,7 +1546,7 @@ fn guestbook_too_long_name_is_a_422_with_the_form_refilled() {
     assert_eq!(response.status, 422, "{}", outcome.dump());
     let page = response.text();
     assert!(
-        page.contains("<strong>Your name is longer than 80 characters.</strong>"),
+        page.contains("<p class=error id=name-error>Name must be at most 80 characters.</p>"),
         "{page}"
     );
     assert!(
@@ -1587,275 +1570,237 @@ fn guestbook_too_long_name_is_a_422_with_the_form_refilled() {
     assert_eq!(outcome.response().status, 303, "{}", outcome.dump());
 }
 
-// ---------------------------------------------------------------------------------------
-// 4. The login example
-// ---------------------------------------------------------------------------------------
-
-fn login_request(sessions: &Path, request: Script) -> Script {
-    request.var("LOGIN_SESSIONS", sessions)
-}
-
-/// `session=ID; ...` → ID.
-fn session_id(set_cookie: &str) -> String {
-    set_cookie
-        .strip_prefix("session=")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap_or_else(|| panic!("not a session cookie: {set_cookie}"))
-        .to_owned()
-}
-
-fn sign_in(sessions: &Path, https: bool) -> (Cgi, Outcome) {
-    // Over HTTPS the CSRF cookie has the `__Host-` prefix.
-    let csrf_cookie = if https {
-        "__Host-cgikit_csrf"
-    } else {
-        "cgikit_csrf"
-    };
-    let mut request = login_request(
-        sessions,
-        post_form(
-            "login",
-            "/login",
-            &[
-                ("user", "student"),
-                ("password", "cgikit"),
-                ("csrf_token", TOKEN),
-            ],
-        )
-        .var("HTTP_COOKIE", format!("{csrf_cookie}={TOKEN}")),
-    );
-    if https {
-        request = request.var("HTTPS", "on");
-    }
-    let outcome = request.run();
-    (outcome.response(), outcome)
-}
-
 #[test]
-fn login_page_sets_a_csrf_cookie() {
-    let sessions = TempDir::new("login-page");
-    let outcome = login_request(sessions.path(), cgi_get("login", "", "")).run();
+fn guestbook_keeps_what_was_typed_with_a_message_per_field() {
+    let dir = TempDir::new("guestbook-contextual");
+    let file = dir.path().join("entries.txt");
+    let cookie = format!("cgikit_csrf={TOKEN}");
+    // Both fields blank: two messages, nothing stored.
+    let outcome = guestbook_post(
+        &file,
+        Some(&cookie),
+        &[("name", "  "), ("message", ""), ("csrf_token", TOKEN)],
+    );
     let response = outcome.response();
-    assert_eq!(response.status, 200, "{}", outcome.dump());
-    let set_cookie = response.header("set-cookie").expect("a CSRF cookie");
-    let token = set_cookie
-        .strip_prefix("cgikit_csrf=")
-        .and_then(|rest| rest.split(';').next())
-        .expect("cgikit_csrf=TOKEN");
-    assert!(
-        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{set_cookie}"
-    );
-    assert!(
-        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
-        "{set_cookie}"
-    );
+    assert_eq!(response.status, 422, "{}", outcome.dump());
     let page = response.text();
     assert!(
-        page.contains(&format!("value=\"{token}\"")),
-        "the form carries the cookie's token:\n{page}"
+        page.contains("<p class=error id=name-error>Name is required.</p>"),
+        "{page}"
     );
-    assert!(page.contains("action=\"/cgi-bin/login/login\""), "{page}");
-    assert!(!page.contains("Signed in as"), "{page}");
+    assert!(
+        page.contains("<p class=error id=message-error>Message is required.</p>"),
+        "{page}"
+    );
+    assert!(!file.exists(), "a rejected entry was written");
+
+    // The CSRF field missing (a page from before the cookie expired): 403, but the form
+    // comes back with what was typed and a fresh token, and nothing is stored.
+    let outcome = guestbook_post(&file, None, &[("name", "Ada <3"), ("message", "Hello")]);
+    let response = outcome.response();
+    assert_eq!(response.status, 403, "{}", outcome.dump());
+    let page = response.text();
+    assert!(page.contains("value=\"Ada &lt;3\""), "{page}");
+    assert!(page.contains(">Hello</textarea>"), "{page}");
+    assert!(page.contains("This form had expired."), "{page}");
+    assert!(!page.contains("missing field"), "{page}");
+    let fresh = response.header("set-cookie").expect("a fresh CSRF cookie");
+    assert!(fresh.starts_with("cgikit_csrf="), "{fresh}");
+    assert!(
+        outcome.stderr.contains("refused a post"),
+        "{}",
+        outcome.dump()
+    );
+    assert!(!file.exists(), "a refused entry was written");
 }
 
 #[test]
-fn login_sign_in_session_and_sign_out() {
-    let sessions = TempDir::new("login-flow");
-    let (response, outcome) = sign_in(sessions.path(), false);
-    assert_eq!(response.status, 303, "{}", outcome.dump());
-    assert_eq!(
-        response.header("location"),
-        Some("/cgi-bin/login"),
-        "{}",
-        outcome.dump()
-    );
-    let cookies = response.header_all("set-cookie");
-    assert_eq!(cookies.len(), 1, "{}", outcome.dump());
-    let set_cookie = cookies[0];
-    let id = session_id(set_cookie);
-    assert!(
-        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{set_cookie}"
-    );
-    for attribute in ["Path=/", "HttpOnly", "SameSite=Lax"] {
-        assert!(
-            set_cookie.split("; ").any(|part| part == attribute),
-            "{attribute} missing: {set_cookie}"
-        );
-    }
-    assert!(!set_cookie.contains("Secure"), "not HTTPS: {set_cookie}");
-    let session_file = sessions.path().join(&id);
-    assert_eq!(
-        fs::read_to_string(&session_file).expect("the session file"),
-        "student"
-    );
-
-    // The session cookie signs the next page in.
-    let both = format!("cgikit_csrf={TOKEN}; session={id}");
-    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
-        .var("HTTP_COOKIE", &both)
-        .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 200, "{}", outcome.dump());
-    assert!(
-        response.text().contains("Signed in as <b>student</b>"),
-        "{}",
-        outcome.dump()
-    );
-    assert!(
-        response.text().contains("action=\"/cgi-bin/login/logout\""),
-        "{}",
-        outcome.dump()
-    );
-
-    // Signing out: a forged sign-out is refused and changes nothing...
-    let outcome = login_request(
-        sessions.path(),
-        post_form("login", "/logout", &[("csrf_token", "nope")]),
-    )
-    .var("HTTP_COOKIE", &both)
-    .run();
-    assert_eq!(outcome.response().status, 403, "{}", outcome.dump());
-    assert!(session_file.exists());
-
-    // ... the real one deletes the cookie and the session file.
-    let outcome = login_request(
-        sessions.path(),
-        post_form("login", "/logout", &[("csrf_token", TOKEN)]),
-    )
-    .var("HTTP_COOKIE", &both)
-    .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 303, "{}", outcome.dump());
-    assert_eq!(response.header("location"), Some("/cgi-bin/login"));
-    let set_cookie = response.header("set-cookie").expect("a deleting cookie");
-    assert!(set_cookie.starts_with("session=;"), "{set_cookie}");
-    assert!(
-        set_cookie.split("; ").any(|part| part == "Max-Age=0"),
-        "{set_cookie}"
-    );
-    assert!(
-        set_cookie.split("; ").any(|part| part == "Path=/"),
-        "{set_cookie}"
-    );
-    assert!(!session_file.exists(), "the session file is still there");
-
-    // The old cookie no longer signs in.
-    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
-        .var("HTTP_COOKIE", &both)
-        .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 200, "{}", outcome.dump());
-    assert!(
-        !response.text().contains("Signed in as"),
-        "{}",
-        outcome.dump()
-    );
-}
-
-#[test]
-fn login_over_https_sets_a_secure_session_cookie() {
-    let sessions = TempDir::new("login-https");
-    let (response, outcome) = sign_in(sessions.path(), true);
-    assert_eq!(response.status, 303, "{}", outcome.dump());
-    let set_cookie = response.header("set-cookie").expect("a session cookie");
-    session_id(set_cookie);
-    for attribute in ["Secure", "HttpOnly", "SameSite=Lax"] {
-        assert!(
-            set_cookie.split("; ").any(|part| part == attribute),
-            "{attribute} missing: {set_cookie}"
-        );
-    }
-}
-
-#[test]
-fn login_refuses_a_wrong_password_and_a_forged_form() {
-    let sessions = TempDir::new("login-wrong");
-    let outcome = login_request(
-        sessions.path(),
-        post_form(
-            "login",
-            "/login",
-            &[
-                ("user", "student"),
-                ("password", "guess"),
-                ("csrf_token", TOKEN),
-            ],
+fn guestbook_redirects_only_to_its_own_path() {
+    let dir = TempDir::new("guestbook-redirect");
+    let file = dir.path().join("entries.txt");
+    // Mounted at the site root, a request for `//evil.example/`: the server's SCRIPT_NAME
+    // is empty, REQUEST_URI is the client's. The redirect stays on this site.
+    for (script_name, location) in [("", "/"), ("//evil.example", "/evil.example")] {
+        let outcome = post_form(
+            "guestbook",
+            "",
+            &[("name", "Ada"), ("message", "hi"), ("csrf_token", TOKEN)],
         )
-        .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}")),
-    )
-    .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 401, "{}", outcome.dump());
-    assert!(
-        response.text().contains("Wrong name or password."),
-        "{}",
-        outcome.dump()
-    );
-    assert!(
-        response.header("set-cookie").is_none(),
-        "{}",
-        outcome.dump()
-    );
-
-    // The right password without the CSRF cookie: refused before it is checked.
-    let outcome = login_request(
-        sessions.path(),
-        post_form(
-            "login",
-            "/login",
-            &[
-                ("user", "student"),
-                ("password", "cgikit"),
-                ("csrf_token", TOKEN),
-            ],
-        ),
-    )
-    .run();
-    assert_eq!(outcome.response().status, 403, "{}", outcome.dump());
-    let created = fs::read_dir(sessions.path())
-        .map(|entries| entries.count())
-        .unwrap_or(0);
-    assert_eq!(created, 0, "a refused sign-in created a session");
-}
-
-#[test]
-fn login_trusts_remote_user_only_when_configured() {
-    let sessions = TempDir::new("login-remote-user");
-    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
-        .var("REMOTE_USER", "mallory")
+        .var("GUESTBOOK_FILE", &file)
+        .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}"))
+        .var("SCRIPT_NAME", script_name)
+        .var("REQUEST_URI", "//evil.example/")
         .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 200, "{}", outcome.dump());
-    assert!(
-        !response.text().contains("Signed in as"),
-        "REMOTE_USER believed without LOGIN_TRUST_REMOTE_USER: {}",
-        outcome.dump()
-    );
-    assert!(!response.text().contains("mallory"), "{}", outcome.dump());
-
-    for untrusted in ["0", "yes", ""] {
-        let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
-            .var("REMOTE_USER", "mallory")
-            .var("LOGIN_TRUST_REMOTE_USER", untrusted)
-            .run();
-        assert!(
-            !outcome.response().text().contains("Signed in as"),
-            "{untrusted:?}: {}",
+        let response = outcome.response();
+        assert_eq!(response.status, 303, "{}", outcome.dump());
+        assert_eq!(
+            response.header("location"),
+            Some(location),
+            "{}",
             outcome.dump()
         );
     }
+}
 
-    let outcome = login_request(sessions.path(), cgi_get("login", "", ""))
-        .var("REMOTE_USER", "mallory")
-        .var("LOGIN_TRUST_REMOTE_USER", "1")
-        .run();
-    let response = outcome.response();
-    assert_eq!(response.status, 200, "{}", outcome.dump());
+#[test]
+fn guestbook_shows_dates_and_counts_as_people_write_them() {
+    let dir = TempDir::new("guestbook-dates");
+    let file = dir.path().join("entries.txt");
+    let outcome = guestbook_page(&file);
+    let page = outcome.response();
     assert!(
-        response.text().contains("Signed in as <b>mallory</b>"),
+        page.text().contains("<h2>No entries</h2>"),
         "{}",
         outcome.dump()
     );
+    assert!(page.text().contains("<style>"), "{}", outcome.dump());
+    fs::write(&file, "name=Ada&message=first&time=1796220300\n").unwrap();
+    let outcome = guestbook_page(&file);
+    let page = outcome.response();
+    let text = page.text();
+    assert!(text.contains("<h2>1 entry</h2>"), "{text}");
+    assert!(
+        text.contains("<time datetime=\"2026-12-02T14:05:00Z\">2 December 2026, 14:05 UTC</time>"),
+        "{text}"
+    );
+    assert!(!text.contains("1796220300"), "{text}");
+    fs::write(
+        &file,
+        "name=Ada&message=first&time=1796220300\nname=Bo&message=2nd&time=951782400\n",
+    )
+    .unwrap();
+    let outcome = guestbook_page(&file);
+    let text = outcome.response().text().to_owned();
+    assert!(text.contains("<h2>2 entries</h2>"), "{text}");
+    assert!(text.contains("29 February 2000, 00:00 UTC"), "{text}");
+}
+
+#[test]
+fn guestbook_refuses_a_fifo_instead_of_hanging() {
+    let dir = TempDir::new("guestbook-fifo");
+    let fifo = dir.path().join("entries.txt");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    // A GET and a POST each answer (a generic 500) well within the timeout; the log
+    // names the file and says why.
+    let get = cgi_get("guestbook", "", "")
+        .var("GUESTBOOK_FILE", &fifo)
+        .timeout(Duration::from_secs(5))
+        .run();
+    let post = guestbook_post(
+        &fifo,
+        Some(&format!("cgikit_csrf={TOKEN}")),
+        &[("name", "Ada"), ("message", "hi"), ("csrf_token", TOKEN)],
+    );
+    for outcome in [get, post] {
+        assert_eq!(outcome.response().status, 500, "{}", outcome.dump());
+        assert!(
+            outcome.stderr.contains(&format!(
+                "refusing to open {}: not a regular file",
+                fifo.display()
+            )),
+            "{}",
+            outcome.dump()
+        );
+    }
+}
+
+#[test]
+fn guestbook_default_storage_is_private_and_errors_name_the_file() {
+    // Without GUESTBOOK_FILE: a 0700 directory of the script's own in its TMPDIR.
+    let outcome = guestbook_post_default(None);
+    assert_eq!(outcome.response().status, 303, "{}", outcome.dump());
+    // A directory another user could have prepared (open to others) is refused.
+    let tmpdir = TempDir::new("guestbook-default");
+    let uid = fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap();
+    let planted = tmpdir.path().join(format!("cgikit-guestbook-{uid}"));
+    fs::create_dir(&planted).unwrap();
+    fs::set_permissions(
+        &planted,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let outcome = guestbook_post_default(Some(tmpdir.path()));
+    assert_eq!(outcome.response().status, 500, "{}", outcome.dump());
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("refusing to use {}", planted.display())),
+        "{}",
+        outcome.dump()
+    );
+    // A file that cannot be written: the log says which.
+    let missing = tmpdir.path().join("no-such-directory").join("entries.txt");
+    let outcome = guestbook_post(
+        &missing,
+        Some(&format!("cgikit_csrf={TOKEN}")),
+        &[("name", "Ada"), ("message", "hi"), ("csrf_token", TOKEN)],
+    );
+    assert_eq!(outcome.response().status, 500, "{}", outcome.dump());
+    assert!(
+        outcome.stderr.contains(&format!(
+            "cannot append to {}: No such file",
+            missing.display()
+        )),
+        "{}",
+        outcome.dump()
+    );
+}
+
+/// A guestbook POST without GUESTBOOK_FILE, in this TMPDIR (else a fresh one of its own).
+fn guestbook_post_default(tmpdir: Option<&Path>) -> Outcome {
+    let request = post_form(
+        "guestbook",
+        "",
+        &[("name", "Ada"), ("message", "hi"), ("csrf_token", TOKEN)],
+    )
+    .var("HTTP_COOKIE", format!("cgikit_csrf={TOKEN}"));
+    match tmpdir {
+        Some(tmpdir) => request.var("TMPDIR", tmpdir).run(),
+        None => {
+            let own = TempDir::new("guestbook-own-tmp");
+            let outcome = request.var("TMPDIR", own.path()).run();
+            let uid = fs::metadata("/proc/self")
+                .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+                .unwrap();
+            let directory = own.path().join(format!("cgikit-guestbook-{uid}"));
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &fs::metadata(&directory)
+                    .expect("the private directory")
+                    .permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o700, "{}", outcome.dump());
+            assert!(
+                directory.join("entries.txt").is_file(),
+                "{}",
+                outcome.dump()
+            );
+            outcome
+        }
+    }
+}
+
+#[test]
+fn redirects_landing_page_escapes_the_query() {
+    let outcome = cgi_get(
+        "redirects",
+        "/landed",
+        "a=%3Cscript%3E&b=<img src=x onerror=alert(1)>",
+    )
+    .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 200, "{}", outcome.dump());
+    let page = response.text();
+    assert!(
+        page.contains(
+            "(query <code>a=%3Cscript%3E&amp;b=&lt;img src=x onerror=alert(1)&gt;</code>)"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("<img"), "{page}");
 }

@@ -1403,7 +1403,7 @@ fn guestbook_empty_name_is_422(server: &Server) {
     let reply = server.post("/cgi-bin/guestbook", FORM, &body, Some(&cookie));
     assert_eq!(reply.status, 422, "{reply}");
     let text = reply.text();
-    assert!(text.contains("Please give your name."), "{reply}");
+    assert!(text.contains("Name is required."), "{reply}");
     // The form comes back with what was typed.
     assert!(text.contains(">no name given</textarea>"), "{reply}");
 }

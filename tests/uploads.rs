@@ -3,8 +3,9 @@
 //! the built `upload` example and the `fixture_upload_limits` script as a web server runs
 //! them (cleared environment, CGI variables, the body on a pipe).
 //!
-//! Every case also checks that no temporary file survives. Uploads are spooled to
-//! `cgikit-upload-<pid>-<hex>` in `std::env::temp_dir()`:
+//! Every case also checks that no temporary file survives. Uploads are spooled to files
+//! without a name in `std::env::temp_dir()` (`O_TMPFILE`; where the file system lacks it,
+//! `cgikit-upload-<pid>-<hex>`, unlinked at once), so nothing should ever show there:
 //! - in-process, that is this process's temporary directory, shared by the tests of this
 //!   binary, so every in-process case runs under one lock ([`in_process`]) and compares
 //!   the `cgikit-upload-<this pid>-*` files before and after;
@@ -272,23 +273,18 @@ fn multipart_form_fills_text_fields_and_spools_files() {
                 let mut via_open = Vec::new();
                 avatar.open().unwrap().read_to_end(&mut via_open).unwrap();
                 assert_eq!(via_open, PNG);
-                // The temporary is where the docs say, named as the docs say, private.
+                // The temporary has no name (an open descriptor, in the temporary
+                // directory's file system), as the docs say, and is private.
                 let path = avatar.path();
-                assert_eq!(path.parent(), Some(std::env::temp_dir().as_path()));
-                let file_name = path.file_name().unwrap().to_string_lossy().into_owned();
-                let prefix = format!("cgikit-upload-{}-", std::process::id());
-                let hex = file_name
-                    .strip_prefix(&prefix)
-                    .expect("the temporary's name");
-                assert!(
-                    hex.len() == 16 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()),
-                    "{file_name}"
-                );
-                #[cfg(unix)]
+                let file_name = path.to_string_lossy().into_owned();
+                assert!(file_name.starts_with("/proc/self/fd/"), "{file_name}");
                 {
-                    use std::os::unix::fs::PermissionsExt;
-                    let mode = fs::metadata(path).unwrap().permissions().mode();
-                    assert_eq!(mode & 0o777, 0o600, "{file_name}");
+                    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+                    let metadata = fs::metadata(path).unwrap();
+                    assert_eq!(metadata.permissions().mode() & 0o777, 0o600, "{file_name}");
+                    assert_eq!(metadata.nlink(), 0, "no name anywhere: {file_name}");
+                    let temp_dir = fs::metadata(std::env::temp_dir()).unwrap();
+                    assert_eq!(metadata.dev(), temp_dir.dev(), "{file_name}");
                 }
                 for name in ["avatar", "docs", "zero", "unnamed"] {
                     temp_paths.extend(form.files(name).map(|upload| upload.path().to_owned()));
@@ -1507,4 +1503,82 @@ fn fixture_a_short_body_on_a_stdin_held_open_is_a_400_once_it_closes() {
             sent.len()
         ),
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// A signal mid-upload
+// ---------------------------------------------------------------------------------------
+
+/// Apache sends SIGTERM to a CGI script that takes too long; a person presses Ctrl-C
+/// (SIGINT); a terminal closes (SIGHUP). Each ends the script mid-upload, with no chance to
+/// clean up: its temporary file must not outlive it. The fixture spools files
+/// (`MultipartForm`); it is stopped once it holds a file open in its own TMPDIR, half of the
+/// body sent and stdin still open.
+#[test]
+fn a_signal_mid_upload_leaves_no_temporary_file() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let program = support::example(FIXTURE, &EXAMPLES);
+    for signal in ["TERM", "INT", "HUP"] {
+        let tmpdir = TempDir::new("signal-tmpdir");
+        let form = FormData::new(BROWSER_BOUNDARY).file("file", "big.bin", &vec![b'x'; 200 * 1024]);
+        let content_type = form.content_type();
+        let body = form.finish();
+        let mut child = Command::new(&program)
+            .env_clear()
+            .envs([
+                ("GATEWAY_INTERFACE", "CGI/1.1"),
+                ("REQUEST_METHOD", "POST"),
+                ("SERVER_PROTOCOL", "HTTP/1.1"),
+                ("SCRIPT_NAME", "/cgi-bin/upload"),
+                ("CONTENT_TYPE", content_type.as_str()),
+                ("CONTENT_LENGTH", &body.len().to_string()),
+            ])
+            .env("TMPDIR", tmpdir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the fixture starts");
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&body[..body.len() / 2]).unwrap();
+        stdin.flush().unwrap();
+        // Wait until the upload is being spooled: a descriptor into the TMPDIR, named or
+        // not (a file without a name shows as `TMPDIR/#123 (deleted)`).
+        let fds = format!("/proc/{}/fd", child.id());
+        let started = Instant::now();
+        let spooling = loop {
+            let into_tmpdir = fs::read_dir(&fds)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|fd| {
+                    fs::read_link(fd.path()).is_ok_and(|target| target.starts_with(tmpdir.path()))
+                });
+            if into_tmpdir || started.elapsed() > Duration::from_secs(10) {
+                break into_tmpdir;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(
+            spooling,
+            "SIG{signal}: the fixture never opened a temporary file"
+        );
+        let killed = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        drop(stdin);
+        assert!(!status.success(), "SIG{signal}: {status:?}");
+        assert_eq!(
+            tmpdir.entries(),
+            Vec::<String>::new(),
+            "SIG{signal} left files in TMPDIR"
+        );
+    }
 }

@@ -47,6 +47,9 @@ enum Kind {
     Public(String),
     /// Logged only.
     Internal(Box<dyn std::error::Error + Send + Sync>),
+    /// The server is not set up for what the script needs (a session secret): logged only.
+    #[cfg_attr(not(feature = "sessions"), allow(dead_code))]
+    Setup(String),
 }
 
 impl Error {
@@ -60,6 +63,16 @@ impl Error {
         Error {
             status,
             kind: Kind::Public(message.into()),
+        }
+    }
+
+    /// A generic `500` whose reason, for the server's error log only, says what the
+    /// server's configuration lacks.
+    #[cfg_attr(not(feature = "sessions"), allow(dead_code))]
+    pub(crate) fn setup(reason: String) -> Self {
+        Error {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: Kind::Setup(reason),
         }
     }
 
@@ -92,6 +105,11 @@ impl IntoResponse for Error {
                 response.set_diagnostic(format!("500 the handler failed: {}", chain(&*error)));
                 response
             }
+            Kind::Setup(reason) => {
+                let mut response = Response::internal_error();
+                response.set_diagnostic(format!("500 {reason}"));
+                response
+            }
         }
     }
 }
@@ -113,6 +131,7 @@ impl fmt::Display for Error {
         match &self.kind {
             Kind::Public(message) => f.write_str(message),
             Kind::Internal(error) => f.write_str(&chain(&**error)),
+            Kind::Setup(reason) => f.write_str(reason),
         }
     }
 }

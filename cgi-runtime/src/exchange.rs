@@ -11,6 +11,7 @@ use std::panic::{self, AssertUnwindSafe};
 use http::Method;
 
 use crate::limits::Limits;
+use crate::pending_cookies;
 use crate::request::Leftover;
 use crate::request::{Request, Variables};
 use crate::response::{Response, write};
@@ -52,21 +53,28 @@ pub(crate) fn answer(
     let head_only = vars.bytes("REQUEST_METHOD") == Some(Method::HEAD.as_str().as_bytes());
     let response = match Request::from_variables(vars, input, limits, leftover) {
         Err(rejection) => *rejection,
-        Ok(request) => match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
-            Ok(response) => response,
-            Err(_) if panic_hook_logs => {
-                let _ = writeln!(log, "{program}: answered 500 after the panic above");
-                Response::internal_error()
+        Ok(request) => {
+            let id = request.exchange();
+            match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
+                Ok(mut response) => {
+                    pending_cookies::add_to(id, &mut response);
+                    response
+                }
+                Err(payload) => {
+                    pending_cookies::discard(id);
+                    if panic_hook_logs {
+                        let _ = writeln!(log, "{program}: answered 500 after the panic above");
+                    } else {
+                        let _ = writeln!(
+                            log,
+                            "{program}: the handler panicked ({}); answered 500",
+                            one_line(panic_message(&*payload))
+                        );
+                    }
+                    Response::internal_error()
+                }
             }
-            Err(payload) => {
-                let _ = writeln!(
-                    log,
-                    "{program}: the handler panicked ({}); answered 500",
-                    one_line(panic_message(&*payload))
-                );
-                Response::internal_error()
-            }
-        },
+        }
     };
     write_response(program, response, head_only, output, log)
 }

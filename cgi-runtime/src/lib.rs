@@ -44,17 +44,22 @@ mod limits;
 mod long_lived;
 mod macro_support;
 mod multipart;
+mod pending_cookies;
 mod percent;
 mod rejection;
 mod request;
 mod response;
 mod run;
+#[cfg(feature = "sessions")]
+mod session;
 mod terminal;
 pub mod test;
 
 pub use csrf::Csrf;
 pub use error::Error;
-pub use extract::{Cookies, Form, FromRequest, FromRequestParts, PathInfo, Query, RemoteAddr};
+pub use extract::{
+    Contextual, Cookies, Form, FromRequest, FromRequestParts, PathInfo, Query, RemoteAddr,
+};
 pub use handler::Handler;
 #[cfg(feature = "json")]
 pub use json::Json;
@@ -72,6 +77,8 @@ pub use response::{
     SetCookie,
 };
 pub use run::{run, run_with};
+#[cfg(feature = "sessions")]
+pub use session::{Flash, FlashMessage, Session};
 
 pub use bytes::Bytes;
 pub use http;

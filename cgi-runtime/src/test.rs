@@ -58,7 +58,11 @@ pub struct TestRequest {
     vars: Vec<(String, OsString)>,
     body: Option<Vec<u8>>,
     limits: Limits,
+    csrf: bool,
 }
+
+/// The CSRF token [`TestRequest::csrf`] sends (32 hexadecimal digits, as real ones are).
+const CSRF_TOKEN: &str = "7e57c0de7e57c0de7e57c0de7e57c0de";
 
 impl TestRequest {
     /// A `GET` request for `uri` (a path, optionally with `?query`).
@@ -93,6 +97,7 @@ impl TestRequest {
             vars: Vec::new(),
             body: None,
             limits: Limits::default(),
+            csrf: false,
         }
     }
 
@@ -138,6 +143,31 @@ impl TestRequest {
     /// ```
     pub fn cookie(mut self, name: &str, value: &str) -> Self {
         self.cookies.push(format!("{name}={value}"));
+        self
+    }
+
+    /// Sends a valid CSRF token, as a browser does with a form from a page that used
+    /// [`Csrf`](crate::Csrf): the token cookie (`cgikit_csrf`, or `__Host-cgikit_csrf` when
+    /// [`var`](TestRequest::var) sets `HTTPS`), and the same token in the `csrf_token`
+    /// field of the urlencoded or multipart body (a request without a body gets a form
+    /// body holding only the token; a `GET` gets only the cookie). Before or after
+    /// [`form`](TestRequest::form), either way.
+    ///
+    /// ```
+    /// use cgi::{Csrf, Form};
+    /// #[derive(serde::Deserialize)]
+    /// struct Delete { id: u32, csrf_token: String }
+    /// fn delete(csrf: Csrf, Form(form): Form<Delete>) -> Result<String, cgi::Error> {
+    ///     csrf.verify(&form.csrf_token)?;
+    ///     Ok(format!("deleted {}", form.id))
+    /// }
+    /// let response = cgi::test::TestRequest::post("/").csrf().form(&[("id", "7")]).call(delete);
+    /// assert_eq!(response.text(), "deleted 7");
+    /// let forged = cgi::test::TestRequest::post("/").form(&[("id", "7"), ("csrf_token", "x")]).call(delete);
+    /// assert_eq!(forged.status(), cgi::StatusCode::FORBIDDEN);
+    /// ```
+    pub fn csrf(mut self) -> Self {
+        self.csrf = true;
         self
     }
 
@@ -274,9 +304,27 @@ impl TestRequest {
             mut headers,
             cookies,
             vars: overrides,
-            body,
+            mut body,
             limits: _,
+            csrf,
         } = self;
+        let mut cookies = cookies;
+        if csrf {
+            let https = overrides.iter().any(|(name, value)| {
+                (name == "HTTPS" && ["on", "ON", "1"].iter().any(|on| value == on))
+                    || (name == "REQUEST_SCHEME" && value.eq_ignore_ascii_case("https"))
+            });
+            let cookie = if https {
+                "__Host-cgikit_csrf"
+            } else {
+                "cgikit_csrf"
+            };
+            cookies.push(format!("{cookie}={CSRF_TOKEN}"));
+            // A page fetched with GET sends the cookie only, as a browser does.
+            if method != Method::GET && method != Method::HEAD {
+                body = Some(with_csrf_field(&mut headers, body));
+            }
+        }
         if !cookies.is_empty() {
             headers.push(("Cookie".to_owned(), cookies.join("; ")));
         }
@@ -294,6 +342,45 @@ impl TestRequest {
             vars.push((name.into(), value));
         }
         (vars, body.unwrap_or_default())
+    }
+}
+
+/// `body` with the `csrf_token` field added, as its `Content-Type` says to add it.
+fn with_csrf_field(headers: &mut Vec<(String, String)>, body: Option<Vec<u8>>) -> Vec<u8> {
+    let content_type = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.to_ascii_lowercase());
+    match (content_type, body) {
+        (Some(form), Some(mut body)) if form.starts_with("application/x-www-form-urlencoded") => {
+            if !body.is_empty() {
+                body.push(b'&');
+            }
+            body.extend_from_slice(format!("csrf_token={CSRF_TOKEN}").as_bytes());
+            body
+        }
+        (Some(multipart), Some(body)) if multipart.starts_with("multipart/form-data") => {
+            let close = format!("--{}--\r\n", MultipartBody::BOUNDARY);
+            let parts = body
+                .strip_suffix(close.as_bytes())
+                .expect("TestRequest::csrf: a multipart body made by MultipartBody");
+            MultipartBody {
+                bytes: parts.to_vec(),
+            }
+            .text("csrf_token", CSRF_TOKEN)
+            .finish()
+        }
+        (None, None) => {
+            headers.push((
+                "Content-Type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ));
+            format!("csrf_token={CSRF_TOKEN}").into_bytes()
+        }
+        (_, body) => panic!(
+            "TestRequest::csrf: the body is neither a urlencoded form nor a MultipartBody ({} bytes)",
+            body.map_or(0, |body| body.len())
+        ),
     }
 }
 
@@ -376,6 +463,33 @@ impl TestResponse {
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// The value of the cookie `name` that the response sets (the first `Set-Cookie` line
+    /// for that name; `Some("")` for one that deletes the cookie).
+    ///
+    /// ```
+    /// use cgi::{Response, SetCookie};
+    /// let response = cgi::test::TestRequest::get("/").call(|| {
+    ///     Response::builder()
+    ///         .cookie(SetCookie::new("theme", "dark").path("/"))
+    ///         .cookie(SetCookie::delete("old"))
+    ///         .body("")
+    /// });
+    /// assert_eq!(response.cookie("theme"), Some("dark"));
+    /// assert_eq!(response.cookie("old"), Some(""));
+    /// assert_eq!(response.cookie("missing"), None);
+    /// ```
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|line| line.to_str().ok())
+            .find_map(|line| {
+                let pair = line.split(';').next()?;
+                let (cookie, value) = pair.split_once('=')?;
+                (cookie.trim() == name).then(|| value.trim())
+            })
     }
 
     /// All headers (without `Status`).

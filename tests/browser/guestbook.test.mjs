@@ -66,9 +66,12 @@ const messageField = (page) => page.getByRole('textbox', { name: 'Message', exac
 
 async function entryCount(page) {
   const heading = await page.locator('h2').innerText();
-  const match = /^(\d+) entries$/.exec(heading.trim());
+  // "No entries", "1 entry", "2 entries": counted as people write it.
+  const match = /^(No|\d+) entr(y|ies)$/.exec(heading.trim());
   assert.ok(match, `entry heading: ${JSON.stringify(heading)}`);
-  return Number(match[1]);
+  const count = match[1] === 'No' ? 0 : Number(match[1]);
+  assert.equal(match[2], count === 1 ? 'y' : 'ies', `plural in ${JSON.stringify(heading)}`);
+  return count;
 }
 
 test('GET shows the form with a hidden CSRF token and a SameSite=Strict cookie', async () => {
@@ -121,7 +124,11 @@ test('signing posts, is answered 303, lands on the page, and shows the entry esc
     assert.equal(new URL(redirect.headers().location, URL_UNDER_TEST).href, URL_UNDER_TEST);
     assert.equal(posted.redirectedFrom(), null, 'one redirect, no more');
 
-    // The entry, newest first, as text: the markup typed is shown, not applied.
+    // The entry, newest first, as text: the markup typed is shown, not applied; its date
+    // is written for people, with the machine-readable one in <time datetime>.
+    const time = page.locator('article time').first();
+    assert.match(await time.innerText(), /^\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2} UTC$/);
+    assert.match(await time.getAttribute('datetime'), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     assert.equal(await entryCount(page), before + 1);
     const entry = page.locator('article').first();
     assert.equal(await entry.locator('h3').innerText(), NAME);
@@ -162,12 +169,13 @@ test('an empty name is answered 422 with the message shown back in the form', as
     assert.equal(answer.status(), 422);
     assert.equal(answer.request().method(), 'POST');
     assert.equal(answer.request().redirectedFrom(), null, 'no redirect on a rejection');
-    const problem = page.locator('p.problem');
+    const problem = page.locator('#name-error');
     await problem.waitFor({ state: 'visible' });
-    assert.equal(await problem.innerText(), 'Please give your name.');
-    // What was typed comes back in the form (trimmed), and nothing was stored.
+    assert.equal(await problem.innerText(), 'Name is required.');
+    assert.equal(await nameField(page).getAttribute('class'), 'invalid');
+    // What was typed comes back in the form, as typed, and nothing was stored.
     assert.equal(await messageField(page).inputValue(), 'A message without a name');
-    assert.equal(await nameField(page).inputValue(), '');
+    assert.equal(await nameField(page).inputValue(), '   ');
     assert.equal(await entryCount(page), before);
 
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'guestbook-422.png'), fullPage: true });

@@ -66,6 +66,10 @@ fn build(profile_dir: &Path, examples: &[&str]) {
     for example in examples {
         command.args(["--example", example]);
     }
+    // The features this test binary was built with, for the examples that need them.
+    if cfg!(feature = "sessions") {
+        command.args(["--features", "sessions"]);
+    }
     match profile {
         "debug" => {}
         "release" => {

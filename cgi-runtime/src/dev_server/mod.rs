@@ -36,6 +36,36 @@ struct Settings {
     local: SocketAddr,
     /// The `PATH` children get: this server's own.
     path: OsString,
+    /// Settings children get besides their CGI variables, as a server's `SetEnv` gives
+    /// them: the session secret (see [`session_settings`]).
+    settings_env: Vec<(OsString, OsString)>,
+}
+
+/// The session settings of this server's environment, passed on to its scripts; without a
+/// secret, a random one for this run, so that sessions work under `--serve` as they are
+/// (and end when it stops).
+fn session_settings() -> Vec<(OsString, OsString)> {
+    let names = [
+        "CGIKIT_SESSION_SECRET_FILE",
+        "CGIKIT_SESSION_SECRET",
+        "CGIKIT_SESSION_MAX_AGE",
+    ];
+    let mut settings: Vec<(OsString, OsString)> = names
+        .iter()
+        .filter_map(|name| Some(((*name).into(), std::env::var_os(name)?)))
+        .collect();
+    if !settings
+        .iter()
+        .any(|(name, _)| name != "CGIKIT_SESSION_MAX_AGE")
+    {
+        let secret = format!(
+            "{}{}",
+            crate::csrf::random_token(),
+            crate::csrf::random_token()
+        );
+        settings.push(("CGIKIT_SESSION_SECRET".into(), secret.into()));
+    }
+    settings
 }
 
 /// Serves until the process is stopped (Ctrl-C).
@@ -56,6 +86,7 @@ pub(crate) fn run(program: &str, address: &str, trace: bool) -> io::Result<()> {
         trace,
         local,
         path: std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()),
+        settings_env: session_settings(),
     });
     let inspector = Arc::new(Inspector::default());
     for request in server.incoming_requests() {
@@ -207,11 +238,13 @@ fn run_script(
                 ..first
             },
         };
-        let vars = cgi_variables(host, &request);
+        let mut vars = cgi_variables(host, &request);
         if settings.trace {
             trace_vars(&settings.program, &vars);
         }
         let variables = Run::variables(&vars);
+        // After the trace and the inspector's copy: a secret has no place on a screen.
+        vars.extend(settings.settings_env.iter().cloned());
         let finished = match child::run(
             &settings.script,
             vars,

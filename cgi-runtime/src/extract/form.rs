@@ -52,20 +52,7 @@ impl<T: FormFields> FromRequest<ViaRequest> for Form<T> {
                 .map(Form)
                 .map_err(|rejection| FormRejection::from_parts(rejection.into_parts()));
         }
-        let content_type = request.content_type();
-        if !content_type
-            .is_some_and(|value| media_type(value).eq_ignore_ascii_case(FORM_MEDIA_TYPE))
-        {
-            let reason = unsupported_media_type("a form body", FORM_MEDIA_TYPE, content_type);
-            return Err(FormRejection::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                reason,
-            ));
-        }
-        let body = request
-            .body_mut()
-            .read_to_vec()
-            .map_err(|rejection| FormRejection::from_parts(rejection.into_parts()))?;
+        let body = read_body(&mut request)?;
         urlencoded::from_bytes(&body)
             .map(Form)
             .map_err(|error| match error {
@@ -79,6 +66,23 @@ impl<T: FormFields> FromRequest<ViaRequest> for Form<T> {
                 ),
             })
     }
+}
+
+/// The urlencoded body of a form `POST`: `415` if it is not one, as reading the body
+/// answers if it cannot be read.
+pub(super) fn read_body(request: &mut Request) -> Result<Vec<u8>, FormRejection> {
+    let content_type = request.content_type();
+    if !content_type.is_some_and(|value| media_type(value).eq_ignore_ascii_case(FORM_MEDIA_TYPE)) {
+        let reason = unsupported_media_type("a form body", FORM_MEDIA_TYPE, content_type);
+        return Err(FormRejection::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            reason,
+        ));
+    }
+    request
+        .body_mut()
+        .read_to_vec()
+        .map_err(|rejection| FormRejection::from_parts(rejection.into_parts()))
 }
 
 super::impl_deref!(Form);

@@ -20,6 +20,7 @@ macro_rules! impl_deref {
 }
 use impl_deref;
 
+mod contextual;
 mod cookies;
 mod form;
 mod path_info;
@@ -35,6 +36,7 @@ use http::{HeaderMap, Method};
 use crate::request::Request;
 use crate::response::IntoResponse;
 
+pub use contextual::Contextual;
 pub use cookies::Cookies;
 pub use form::Form;
 pub use path_info::PathInfo;

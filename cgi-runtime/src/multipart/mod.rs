@@ -420,11 +420,10 @@ impl Field<'_> {
     ///
     /// As for reading (`400`, `413`), or the temporary file cannot be written (`500`).
     pub fn into_upload(self) -> Result<Upload, MultipartError> {
-        let (temp, mut file) =
-            TempFile::create().map_err(|error| MultipartError::storage(&error))?;
+        let mut temp = TempFile::create().map_err(|error| MultipartError::storage(&error))?;
         let file_name = self.file_name.clone();
         let content_type = self.content_type().map(str::to_owned);
-        let size = self.copy_into(&mut file)?;
+        let size = self.copy_into(temp.file_mut())?;
         Ok(Upload::new(file_name, content_type, size, temp))
     }
 
@@ -473,8 +472,9 @@ impl std::fmt::Debug for Field<'_> {
 
 /// An upload of `data`, for [`cgi::test::upload`](crate::test::upload).
 pub(crate) fn test_upload(file_name: &str, data: &[u8]) -> Upload {
-    let (temp, mut file) = TempFile::create().expect("a writable temporary directory");
-    file.write_all(data)
+    let mut temp = TempFile::create().expect("a writable temporary directory");
+    temp.file_mut()
+        .write_all(data)
         .expect("a writable temporary directory");
     Upload::new(
         Some(file_name.to_owned()),

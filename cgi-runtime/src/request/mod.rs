@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use http::{HeaderMap, Method, StatusCode, Uri};
 
 use crate::limits::Limits;
+use crate::pending_cookies::ExchangeId;
 use crate::response::Response;
 use request_body::Framing;
 pub(crate) use request_body::Leftover;
@@ -50,6 +51,7 @@ pub struct Request {
     uri: OnceLock<Uri>,
     body: RequestBody,
     limits: Limits,
+    exchange: ExchangeId,
 }
 
 impl Request {
@@ -101,6 +103,7 @@ impl Request {
             uri: OnceLock::new(),
             body,
             limits: limits.clone(),
+            exchange: ExchangeId::next(),
         })
     }
 
@@ -358,6 +361,12 @@ impl Request {
     /// ```
     pub fn body_mut(&mut self) -> &mut RequestBody {
         &mut self.body
+    }
+
+    /// Which exchange this request belongs to, for extractors that add cookies to its
+    /// response (see `pending_cookies`).
+    pub(crate) fn exchange(&self) -> ExchangeId {
+        self.exchange
     }
 
     /// The body, and the limits the script runs with (for extractors that stream it).

@@ -206,6 +206,11 @@ impl SetCookie {
         self
     }
 
+    /// The cookie's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     pub(crate) fn to_header_value(&self) -> Result<HeaderValue, String> {
         if self.name.is_empty() || !self.name.bytes().all(is_token_byte) {
             return Err(format!(

@@ -12,40 +12,131 @@ use serde::forward_to_deserialize_any;
 
 use super::Pair;
 
-/// Why well-formed pairs could not become the target type.
+/// Why well-formed pairs could not become the target type. Boxed: every deserializer
+/// call returns a `Result` with it, and a small one keeps the successful path fast.
 #[derive(Debug)]
-pub(super) struct Error {
+pub(super) struct Error(Box<Details>);
+
+#[derive(Debug)]
+struct Details {
+    /// For developers (the 422 of `Form<T>`): ``invalid digit found in string``.
     message: String,
     names_the_field: bool,
+    /// For the people who filled in the form, to follow the field's label: "must be a
+    /// whole number". `None` when only `message` can say what went wrong.
+    for_people: Option<String>,
+    /// The value was empty: a field left blank.
+    empty_value: bool,
+    /// A required field that was not sent, by name.
+    missing: Option<&'static str>,
 }
 
 impl Error {
+    fn new(message: String, for_people: Option<String>) -> Self {
+        Error(Box::new(Details {
+            message,
+            names_the_field: false,
+            for_people,
+            empty_value: false,
+            missing: None,
+        }))
+    }
+
     /// A single-valued field whose key came more than once.
     fn repeated_key(key: &str) -> Self {
-        Error {
-            message: format!("duplicate field `{key}`"),
-            names_the_field: true,
-        }
+        let mut error = Error::new(
+            format!("duplicate field `{key}`"),
+            Some("was sent more than once".to_owned()),
+        );
+        error.0.names_the_field = true;
+        error
+    }
+
+    /// A text that did not parse as a `what`: `for_people` says what it must be.
+    fn unparsed(text: &str, error: impl fmt::Display, for_people: String) -> Self {
+        let empty_value = text.is_empty();
+        let mut error = Error::new(
+            error.to_string(),
+            Some(if empty_value {
+                "is required".to_owned()
+            } else {
+                for_people
+            }),
+        );
+        error.0.empty_value = empty_value;
+        error
     }
 
     /// Whether the message already names the field, so prefixing the path would repeat it.
     pub(super) fn names_the_field(&self) -> bool {
-        self.names_the_field
+        self.0.names_the_field
+    }
+
+    /// What to tell the person who filled in the form, after the field's label.
+    pub(super) fn for_people(&self) -> &str {
+        self.0.for_people.as_deref().unwrap_or("is not valid")
+    }
+
+    /// Whether an empty value failed to parse: for an `Option` field, a blank input that
+    /// should read as `None`.
+    pub(super) fn empty_value(&self) -> bool {
+        self.0.empty_value
+    }
+
+    /// The required field that was not sent, if that is the error.
+    pub(super) fn missing(&self) -> Option<&'static str> {
+        self.0.missing
     }
 }
 
 impl de::Error for Error {
     fn custom<T: fmt::Display>(message: T) -> Self {
-        Error {
-            message: message.to_string(),
-            names_the_field: false,
-        }
+        // A message from a type's own `Deserialize` (a `try_from` check, say) was written
+        // by the script's author: it is the best there is for people too.
+        let message = message.to_string();
+        Error::new(message.clone(), Some(message))
+    }
+
+    fn missing_field(field: &'static str) -> Self {
+        let mut error = Error::new(
+            format!("missing field `{field}`"),
+            Some("is required".to_owned()),
+        );
+        error.0.missing = Some(field);
+        error
+    }
+
+    fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
+        let developer = <serde::de::value::Error as de::Error>::unknown_variant(variant, expected);
+        let for_people = if variant.is_empty() {
+            "is required"
+        } else {
+            "is not one of the choices"
+        };
+        let mut error = Error::new(developer.to_string(), Some(for_people.to_owned()));
+        error.0.empty_value = variant.is_empty();
+        error
+    }
+
+    fn invalid_length(length: usize, expected: &dyn de::Expected) -> Self {
+        let developer = <serde::de::value::Error as de::Error>::invalid_length(length, expected);
+        Error::new(developer.to_string(), Some(format!("needs {expected}")))
+    }
+
+    fn invalid_type(unexpected: Unexpected<'_>, expected: &dyn de::Expected) -> Self {
+        let developer = <serde::de::value::Error as de::Error>::invalid_type(unexpected, expected);
+        Error::new(developer.to_string(), None)
+    }
+
+    fn invalid_value(unexpected: Unexpected<'_>, expected: &dyn de::Expected) -> Self {
+        let developer = <serde::de::value::Error as de::Error>::invalid_value(unexpected, expected);
+        Error::new(developer.to_string(), None)
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.message)
+        formatter.write_str(&self.0.message)
     }
 }
 
@@ -64,15 +155,29 @@ impl std::error::Error for Error {}
 ///   and several as a sequence; so, as with serde_urlencoded, a flattened struct cannot
 ///   hold numbers, `bool`s, or a `Vec` that received a single value.
 /// - At top level a sequence (`Vec<(String, String)>`) gets the pairs in input order.
+///
+/// A [`Plan`] changes how some top-level fields are read, to go on past an error.
 #[derive(Debug)]
 pub(super) struct Deserializer<'de> {
     pairs: Vec<Pair<'de>>,
+    plan: Plan,
 }
 
 impl<'de> Deserializer<'de> {
-    pub(super) fn new(pairs: Vec<Pair<'de>>) -> Self {
-        Deserializer { pairs }
+    pub(super) fn new(pairs: Vec<Pair<'de>>, plan: Plan) -> Self {
+        Deserializer { pairs, plan }
     }
+}
+
+/// How to read some top-level fields differently from the input, to go on past an error
+/// and find the next one (or to read a blank optional field as absent).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Plan {
+    /// Fields that failed already: each gets a made-up value (zero, empty, the first
+    /// variant) whether it was sent or not, after all the other fields.
+    pub(super) made_up: Vec<String>,
+    /// `Option` fields sent blank whose type cannot be empty (a number): `None`.
+    pub(super) blank_is_none: Vec<String>,
 }
 
 impl<'de> de::Deserializer<'de> for Deserializer<'de> {
@@ -83,9 +188,20 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        let mut groups = group_by_key(self.pairs);
+        if !self.plan.made_up.is_empty() {
+            // Made-up fields go last: a type whose own checks refuse the made-up value
+            // then fails after every other field was read (and its errors found).
+            groups.retain(|group| !self.plan.made_up.iter().any(|field| *field == group.key));
+            groups.extend(self.plan.made_up.iter().map(|field| Group {
+                key: Cow::Owned(field.clone()),
+                values: Vec::new(),
+            }));
+        }
         visitor.visit_map(GroupsAccess {
-            groups: group_by_key(self.pairs).into_iter(),
+            groups: groups.into_iter(),
             pending: None,
+            plan: self.plan,
         })
     }
 
@@ -164,6 +280,7 @@ fn group_by_key(pairs: Vec<Pair<'_>>) -> Vec<Group<'_>> {
 struct GroupsAccess<'de> {
     groups: std::vec::IntoIter<Group<'de>>,
     pending: Option<Group<'de>>,
+    plan: Plan,
 }
 
 impl<'de> de::MapAccess<'de> for GroupsAccess<'de> {
@@ -187,9 +304,22 @@ impl<'de> de::MapAccess<'de> for GroupsAccess<'de> {
             .pending
             .take()
             .ok_or_else(|| Error::custom("a value was requested before its key"))?;
+        let reading = if self.plan.made_up.iter().any(|field| *field == group.key) {
+            Reading::MadeUp
+        } else if self
+            .plan
+            .blank_is_none
+            .iter()
+            .any(|field| *field == group.key)
+        {
+            Reading::BlankIsNone
+        } else {
+            Reading::AsSent
+        };
         seed.deserialize(ValuesDeserializer {
             key: group.key,
             values: group.values,
+            reading,
         })
     }
 
@@ -241,6 +371,17 @@ impl<'de> de::Deserializer<'de> for PairDeserializer<'de> {
 struct ValuesDeserializer<'de> {
     key: Cow<'de, str>,
     values: Vec<Cow<'de, str>>,
+    reading: Reading,
+}
+
+/// How a [`ValuesDeserializer`] reads its values (see [`Plan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    AsSent,
+    /// A made-up value instead of what was sent.
+    MadeUp,
+    /// As sent, but a blank value of an `Option` is `None`.
+    BlankIsNone,
 }
 
 impl<'de> ValuesDeserializer<'de> {
@@ -262,16 +403,28 @@ macro_rules! forward_to_single_value {
                 $($argument: $type,)*
                 visitor: V,
             ) -> Result<V::Value, Error> {
+                if self.reading == Reading::MadeUp {
+                    return de::Deserializer::$method(MadeUp, $($argument,)* visitor);
+                }
                 de::Deserializer::$method(self.single()?, $($argument,)* visitor)
             }
         )*
     };
 }
 
+impl<'de> ValuesDeserializer<'de> {
+    fn is_blank(&self) -> bool {
+        matches!(&self.values[..], [value] if value.is_empty())
+    }
+}
+
 impl<'de> de::Deserializer<'de> for ValuesDeserializer<'de> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.reading == Reading::MadeUp {
+            return MadeUp.deserialize_any(visitor);
+        }
         if self.values.len() == 1 {
             self.single()?.deserialize_any(visitor)
         } else {
@@ -280,6 +433,9 @@ impl<'de> de::Deserializer<'de> for ValuesDeserializer<'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.reading == Reading::MadeUp {
+            return MadeUp.deserialize_seq(visitor);
+        }
         visit_texts(visitor, self.values.into_iter())
     }
 
@@ -301,7 +457,11 @@ impl<'de> de::Deserializer<'de> for ValuesDeserializer<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_some(self)
+        match self.reading {
+            Reading::MadeUp => visitor.visit_none(),
+            Reading::BlankIsNone if self.is_blank() => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
@@ -386,15 +546,58 @@ impl de::Expected for ExpectedCount {
 struct TextDeserializer<'de>(Cow<'de, str>);
 
 /// Parses the text with `str::parse`, whose message ("invalid digit found in string")
-/// becomes the error.
+/// becomes the error for developers; `$for_people` says what the value must be.
 macro_rules! deserialize_parsed {
-    ($($method:ident => $visit:ident,)*) => {
+    ($($method:ident => $visit:ident, $for_people:expr;)*) => {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-                visitor.$visit(self.0.parse().map_err(Error::custom)?)
+                match self.0.parse() {
+                    Ok(value) => visitor.$visit(value),
+                    Err(error) => {
+                        let for_people = $for_people(&*self.0, &error);
+                        Err(Error::unparsed(&self.0, error, for_people))
+                    }
+                }
             }
         )*
     };
+}
+
+/// What an integer field must be, from why its text did not parse.
+fn integer_for_people<T: fmt::Display>(
+    text: &str,
+    error: &std::num::ParseIntError,
+    (min, max): (T, T),
+) -> String {
+    use std::num::IntErrorKind;
+    match error.kind() {
+        IntErrorKind::PosOverflow => format!("must be at most {max}"),
+        IntErrorKind::NegOverflow => format!("must be at least {min}"),
+        // `-3` for an unsigned field.
+        _ if text.starts_with('-')
+            && text.len() > 1
+            && text[1..].bytes().all(|byte| byte.is_ascii_digit()) =>
+        {
+            format!("must be at least {min}")
+        }
+        _ => "must be a whole number".to_owned(),
+    }
+}
+
+macro_rules! integer {
+    ($type:ty) => {
+        |text: &str, error: &std::num::ParseIntError| {
+            integer_for_people(text, error, (<$type>::MIN, <$type>::MAX))
+        }
+    };
+}
+
+fn number_for_people(_: &str, _: &std::num::ParseFloatError) -> String {
+    "must be a number".to_owned()
+}
+
+fn character_for_people(_: &str, _: &std::char::ParseCharError) -> String {
+    "must be a single character".to_owned()
 }
 
 impl<'de> de::Deserializer<'de> for TextDeserializer<'de> {
@@ -411,27 +614,34 @@ impl<'de> de::Deserializer<'de> for TextDeserializer<'de> {
         match &*self.0 {
             "true" | "on" => visitor.visit_bool(true),
             "false" => visitor.visit_bool(false),
-            other => Err(Error::invalid_value(
-                Unexpected::Str(other),
-                &"`true`, `false` or `on`",
-            )),
+            other => {
+                let developer = <serde::de::value::Error as de::Error>::invalid_value(
+                    Unexpected::Str(other),
+                    &"`true`, `false` or `on`",
+                );
+                Err(Error::unparsed(
+                    other,
+                    developer,
+                    "must be true or false".to_owned(),
+                ))
+            }
         }
     }
 
     deserialize_parsed! {
-        deserialize_i8 => visit_i8,
-        deserialize_i16 => visit_i16,
-        deserialize_i32 => visit_i32,
-        deserialize_i64 => visit_i64,
-        deserialize_i128 => visit_i128,
-        deserialize_u8 => visit_u8,
-        deserialize_u16 => visit_u16,
-        deserialize_u32 => visit_u32,
-        deserialize_u64 => visit_u64,
-        deserialize_u128 => visit_u128,
-        deserialize_f32 => visit_f32,
-        deserialize_f64 => visit_f64,
-        deserialize_char => visit_char,
+        deserialize_i8 => visit_i8, integer!(i8);
+        deserialize_i16 => visit_i16, integer!(i16);
+        deserialize_i32 => visit_i32, integer!(i32);
+        deserialize_i64 => visit_i64, integer!(i64);
+        deserialize_i128 => visit_i128, integer!(i128);
+        deserialize_u8 => visit_u8, integer!(u8);
+        deserialize_u16 => visit_u16, integer!(u16);
+        deserialize_u32 => visit_u32, integer!(u32);
+        deserialize_u64 => visit_u64, integer!(u64);
+        deserialize_u128 => visit_u128, integer!(u128);
+        deserialize_f32 => visit_f32, number_for_people;
+        deserialize_f64 => visit_f64, number_for_people;
+        deserialize_char => visit_char, character_for_people;
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -528,6 +738,123 @@ impl<'de> de::VariantAccess<'de> for UnitVariant {
             Unexpected::UnitVariant,
             &"struct variant",
         ))
+    }
+}
+
+/// A made-up value of whatever type asks: zero, `false`, empty, `None`, the first variant.
+/// It stands in for a field that failed already, so that the fields after it are read and
+/// their errors found too; the value it builds is never used.
+struct MadeUp;
+
+macro_rules! made_up_values {
+    ($($method:ident => $visit:ident($value:expr),)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                visitor.$visit($value)
+            }
+        )*
+    };
+}
+
+impl<'de> de::Deserializer<'de> for MadeUp {
+    type Error = Error;
+
+    made_up_values! {
+        deserialize_any => visit_str(""),
+        deserialize_bool => visit_bool(false),
+        deserialize_i8 => visit_i8(0),
+        deserialize_i16 => visit_i16(0),
+        deserialize_i32 => visit_i32(0),
+        deserialize_i64 => visit_i64(0),
+        deserialize_i128 => visit_i128(0),
+        deserialize_u8 => visit_u8(0),
+        deserialize_u16 => visit_u16(0),
+        deserialize_u32 => visit_u32(0),
+        deserialize_u64 => visit_u64(0),
+        deserialize_u128 => visit_u128(0),
+        deserialize_f32 => visit_f32(0.0),
+        deserialize_f64 => visit_f64(0.0),
+        deserialize_char => visit_char(' '),
+        deserialize_str => visit_str(""),
+        deserialize_string => visit_str(""),
+        deserialize_identifier => visit_str(""),
+        deserialize_bytes => visit_bytes(b""),
+        deserialize_byte_buf => visit_bytes(b""),
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_none()
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visit_texts(visitor, std::iter::empty::<Cow<'de, str>>())
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_map(de::value::MapDeserializer::<
+            std::iter::Empty<(&'de str, &'de str)>,
+            Error,
+        >::new(std::iter::empty()))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        let first = variants.first().copied().unwrap_or("");
+        visitor.visit_enum(TextDeserializer(Cow::Borrowed(first)))
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_unit()
     }
 }
 
@@ -732,9 +1059,33 @@ mod tests {
                 tags: Some(vec!["a".into(), "b".into()])
             }
         );
+        // A number input left blank is an absent number; blank text is empty text.
         assert_eq!(
-            mismatch::<Optional>("page="),
+            from_bytes::<Optional>(b"text=&page=").unwrap(),
+            Optional {
+                text: Some(String::new()),
+                page: None,
+                tags: None
+            }
+        );
+        // Not for a required number, nor for a blank among several values.
+        #[derive(Debug, Deserialize)]
+        struct Required {
+            #[allow(dead_code)] // read only through Debug
+            page: u32,
+        }
+        assert_eq!(
+            mismatch::<Required>("page="),
             "field `page`: cannot parse integer from empty string"
+        );
+        #[derive(Debug, Deserialize)]
+        struct Pages {
+            #[allow(dead_code)] // read only through Debug
+            page: Option<Vec<u32>>,
+        }
+        assert_eq!(
+            mismatch::<Pages>("page=1&page="),
+            "field `page[1]`: cannot parse integer from empty string"
         );
         assert_eq!(
             mismatch::<Optional>("text=a&text=b"),

@@ -31,22 +31,108 @@ pub(crate) fn from_bytes<T: DeserializeOwned>(input: &[u8]) -> Result<T, Urlenco
 
 /// Deserializes decoded pairs into `T` (for fields that never were urlencoded, like a
 /// multipart form's).
+///
+/// A blank value for an `Option` field whose type cannot be empty (a number input left
+/// blank) reads as `None`, as if the field had not been sent.
 pub(crate) fn from_pairs<T: DeserializeOwned>(pairs: Vec<Pair<'_>>) -> Result<T, UrlencodedError> {
-    serde_path_to_error::deserialize(de::Deserializer::new(pairs)).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        UrlencodedError::Mismatch(if path == "." || inner.names_the_field() {
-            inner.to_string()
+    let mut plan = de::Plan::default();
+    loop {
+        match attempt(&pairs, plan.clone()) {
+            Ok(value) => return Ok(value),
+            Err(failure) => match failure.blank_field() {
+                Some(field) if !plan.blank_is_none.contains(&field) => {
+                    plan.blank_is_none.push(field);
+                }
+                _ => return Err(UrlencodedError::Mismatch(failure.message())),
+            },
+        }
+    }
+}
+
+/// Deserializes decoded pairs into `T` if they fit, and finds what is wrong with every
+/// field that does not: `(field, message for people)` pairs, the field `""` for an error
+/// that belongs to no field. See [`Contextual`](crate::Contextual).
+pub(crate) fn check<T: DeserializeOwned>(pairs: &[Pair<'_>]) -> (Option<T>, Vec<(String, String)>) {
+    let mut plan = de::Plan::default();
+    let mut errors: Vec<(String, String)> = Vec::new();
+    // Each failed attempt either reads one more field as blank or makes up one more
+    // field's value, so there are at most twice as many attempts as `T` has fields.
+    loop {
+        let failure = match attempt::<T>(pairs, plan.clone()) {
+            Ok(value) => return (errors.is_empty().then_some(value), errors),
+            Err(failure) => failure,
+        };
+        if let Some(field) = failure.blank_field()
+            && !plan.blank_is_none.contains(&field)
+            && !plan.made_up.contains(&field)
+        {
+            plan.blank_is_none.push(field);
+            continue;
+        }
+        let field = failure.field.clone().unwrap_or_default();
+        if !errors.iter().any(|(known, _)| *known == field) {
+            errors.push((field.clone(), failure.error.for_people().to_owned()));
+        }
+        if field.is_empty() || plan.made_up.contains(&field) {
+            // Nothing left to make up: the errors found so far are all there will be.
+            return (None, errors);
+        }
+        plan.made_up.push(field);
+    }
+}
+
+/// Why one attempt at deserializing failed.
+struct Failure {
+    /// Where, as serde_path_to_error writes it: `age`, `tag[1]`, `.` for the whole form.
+    path: String,
+    /// The top-level field at fault, if any.
+    field: Option<String>,
+    error: de::Error,
+}
+
+impl Failure {
+    /// The message `Form<T>` answers with, naming the field.
+    fn message(&self) -> String {
+        if self.path == "." || self.error.names_the_field() {
+            self.error.to_string()
         } else {
-            format!("field `{path}`: {inner}")
-        })
+            format!("field `{}`: {}", self.path, self.error)
+        }
+    }
+
+    /// The top-level field, if the error is a blank value that did not parse.
+    fn blank_field(&self) -> Option<String> {
+        self.field
+            .clone()
+            .filter(|_| self.error.empty_value() && self.error.missing().is_none())
+    }
+}
+
+fn attempt<T: DeserializeOwned>(pairs: &[Pair<'_>], plan: de::Plan) -> Result<T, Failure> {
+    // Borrowed, so that another attempt needs no copy of the text.
+    let pairs = pairs
+        .iter()
+        .map(|(key, value)| (Cow::Borrowed(&**key), Cow::Borrowed(&**value)))
+        .collect();
+    serde_path_to_error::deserialize(de::Deserializer::new(pairs, plan)).map_err(|error| {
+        let path = error.path().to_string();
+        let first = match error.path().iter().next() {
+            Some(serde_path_to_error::Segment::Map { key }) => Some(key.clone()),
+            _ => None,
+        };
+        let error = error.into_inner();
+        Failure {
+            path,
+            field: error.missing().map(str::to_owned).or(first),
+            error,
+        }
     })
 }
 
 /// Splits `input` into pairs at `&` (skipping empty ones) and each pair at its first `=`,
 /// decoding `+` and `%HH`, as `form_urlencoded::parse` does, but strictly: a `%` without
 /// two hex digits, or text that is not UTF-8 once decoded, is an error naming its byte.
-fn decode_pairs(input: &[u8]) -> Result<Vec<Pair<'_>>, String> {
+pub(crate) fn decode_pairs(input: &[u8]) -> Result<Vec<Pair<'_>>, String> {
     let mut pairs = Vec::new();
     let mut offset = 0;
     for pair in input.split(|&byte| byte == b'&') {
