@@ -512,17 +512,90 @@
 //! - keep `panic = "unwind"` (the default) in your release profile: with `abort`, one
 //!   panic ends the process and every request in it.
 //!
+//! ### One process per request at a time: `--processes N`
+//!
+//! Worker threads share one process: an abort, a stack overflow, a segfault in a C
+//! library or the OOM killer ends every request in flight. With `--processes N` the
+//! program supervises N processes of itself instead, as php-fpm, uWSGI and gunicorn do:
+//! it binds the socket and passes it to each child as its standard input (as any FastCGI
+//! process manager does), and each child answers one request at a time.
+//!
+//! ```sh
+//! ./greet --fastcgi unix:/run/greet/greet.sock --processes 8 \
+//!     --max-requests 10000 --request-timeout 30 --status-path /fpm-status
+//! ```
+//!
+//! - A child that dies, however, takes only its own request with it (the web server
+//!   answers that one `502`) and is replaced; the others go on. The log says which
+//!   process ended, how (`was ended by signal 6 (SIGABRT)`), and on which request.
+//! - `--max-requests N`: a child stops after N requests and another takes its place,
+//!   which bounds what a leak can pile up. The socket stays open meanwhile: no request is
+//!   refused.
+//! - `--request-timeout SECONDS`: a child whose request runs longer is killed (SIGKILL)
+//!   and replaced, with a line in the log naming the request and how long it ran:
+//!   `greet: slow request: "GET /greet?x=1" ran 30.02 s, past --request-timeout 30:
+//!   killed process 4242`.
+//! - `--status-path PATH`: a request for PATH (through the web server, like any other) is
+//!   answered by the supervisor's view of the pool, in JSON, for a monitoring system to
+//!   read: `accepted` (requests begun since the start), `active` (being answered, this
+//!   one included), `idle` and `starting` processes, `all_busy` (how many requests took
+//!   the last idle process, so that the next one had to wait: raise N if it grows),
+//!   `timed_out`, `replaced` (processes that ended and were replaced), and `per_process`:
+//!   each one's `pid`, `state` and `requests`. Keep PATH from the public (an nginx
+//!   `location` with `allow 127.0.0.1; deny all;`).
+//! - SIGTERM stops the children once their requests are answered, then the supervisor
+//!   exits. A child whose supervisor dies finishes its request and exits too.
+//!
+//! Each child is the same binary, started again (`--workers` does not apply: one request
+//! per process). Threads share memory and start nothing; processes cost a little more
+//! memory and a little more time per request, and isolate requests from each other.
+//! Linux only, for now.
+//!
+//! ### More than one machine
+//!
+//! Run the program on each machine with a TCP address, and list them in one nginx
+//! `upstream`:
+//!
+//! <!-- deployment-test: nginx-upstream -->
+//! ```nginx
+//! upstream greet {
+//!     server 10.0.0.11:9000;
+//!     server 10.0.0.12:9000;
+//! }
+//! location /greet {
+//!     include fastcgi_params;
+//!     fastcgi_param HTTP_PROXY "";
+//!     fastcgi_pass greet;
+//!     # The default: a GET that a backend failed (refused, reset, closed before its
+//!     # answer) is sent again to the next one. A POST that was sent is never resent.
+//!     fastcgi_next_upstream error timeout;
+//! }
+//! ```
+//!
+//! If one machine stops (even killed outright), nginx sends its idempotent requests to
+//! the others; only a request that had been sent in full and was not idempotent fails.
+//!
+//! **FastCGI has no authentication and no encryption.** Whoever can connect to the port
+//! can send any request, with any `REMOTE_ADDR`, `REMOTE_USER` or `HTTPS` variable it
+//! likes, and read the answers. So: bind each backend to a private address on a network
+//! only the web servers reach (`--fastcgi 10.0.0.11:9000`, never `0.0.0.0:9000` on a
+//! machine with a public address), and let a firewall admit the web servers' addresses
+//! alone to that port. On one machine, prefer a Unix socket, which file permissions
+//! guard.
+//!
 //! ## Common mistakes
 //!
-//! What the compiler or the script says, and what to change.
+//! What the compiler or the script says, and what to change. Each message points at the
+//! argument or return type at fault.
 //!
-//! **A `String` argument is empty, or holds `name=Ada`.** `fn greet(name: String)`
-//! compiles, but a `String` argument is the request *body* (empty for a `GET`, the whole
-//! urlencoded form for a `POST`), not a query parameter. Name the parameters in a struct and
-//! take [`Query<T>`] (or [`Form<T>`] for a posted form):
+//! **warning: "`name: String` receives the request body as text, not `?name=...` from the
+//! URL"** (on `fn greet(name: String)`): a `String` argument is the request *body* (empty
+//! for a `GET`: `/?name=Ada` answers `Hello, !`), not a query parameter. Name the
+//! parameters in a struct and take [`Query<T>`] ([`Form<T>`] for a submitted form); to
+//! read the body, call the argument `body` or `text`:
 //!
 //! ```
-//! fn greet(name: String) -> String {
+//! fn greet(name: String) -> String { // without the attribute: no warning, same answer
 //!     format!("Hello, {name}!")
 //! }
 //! let response = cgi::test::TestRequest::get("/?name=Ada").call(greet);
@@ -532,6 +605,7 @@
 //! struct Greeting {
 //!     name: String,
 //! }
+//! #[cgi::main]
 //! fn greet_fixed(cgi::Query(greeting): cgi::Query<Greeting>) -> String {
 //!     format!("Hello, {}!", greeting.name)
 //! }
@@ -539,11 +613,10 @@
 //! assert_eq!(response.text(), "Hello, Ada!");
 //! ```
 //!
-//! **"the trait bound `Order: serde::Deserialize<'de>` is not satisfied"**, or
-//! **"`Json<Order>` is not an extractor, so it cannot be a handler argument"**: the type
-//! inside [`Query`], [`Form`] or [`Json`] is decoded by serde, so it needs
-//! `#[derive(serde::Deserialize)]` (and serde with its `derive` feature in your
-//! `Cargo.toml`: `cargo add serde --features derive`).
+//! **"`Order` cannot be read from JSON: it needs `#[derive(serde::Deserialize)]`"** (or
+//! "from a form", "from the query string"): the type inside [`Json`], [`Form`] or [`Query`]
+//! is decoded by serde. Add `#[derive(serde::Deserialize)]` to it, and serde with its
+//! `derive` feature to your `Cargo.toml` (`cargo add serde --features derive`).
 //!
 //! ```compile_fail
 //! struct Order { item: String } // the fix: #[derive(serde::Deserialize)] on this line
@@ -554,23 +627,24 @@
 //! }
 //! ```
 //!
-//! **"`Form` reads the request body, so it must be the last argument (and only one
-//! argument may read the body)"**: a request has one body, read once. Keep one body
-//! extractor (`Form`, `Json`, `String`, `Bytes`, `Multipart`, `Request`...), as the last
-//! argument; the others (`Query`, `Cookies`, `Method`, `Csrf`...) go before it.
+//! **"`Form<Comment>` and `Json<Comment>` both read the request body, but a request has
+//! only one body"**, or **"`Form<Comment>` reads the request body, so it must be the last
+//! argument"**: keep one body extractor (`Form`, `Json`, `String`, `Bytes`, `Multipart`,
+//! `Request`...), as the last argument; the others (`Query`, `Cookies`, `Method`,
+//! `Csrf`...) go before it.
 //!
 //! ```compile_fail
 //! # #[derive(serde::Deserialize)] struct Comment { text: String }
 //! #[cgi::main]
-//! fn post(cgi::Form(form): cgi::Form<Comment>, body: String) -> String { // the fix: drop one
-//!     format!("{} {body}", form.text)
+//! fn post(cgi::Form(form): cgi::Form<Comment>, cgi::Json(json): cgi::Json<Comment>) -> String { // the fix: keep one
+//!     format!("{} {}", form.text, json.text)
 //! }
 //! ```
 //!
-//! **"`std::io::Error` cannot be returned from a CGI handler"** (from a function returning
-//! `Result<String, std::io::Error>`): the error half of a `Result` must be a response too.
-//! Return `Result<T, cgi::Error>`: `?` turns any error into one, answered with a generic
-//! `500` and the details in the server's error log (section 5).
+//! **"a handler cannot return `Result<String, std::io::Error>`: `std::io::Error` is not a
+//! response"**: return `Result<T, cgi::Error>`. `?` turns any error into one, answered
+//! `500` with the details in the server's error log only; [`Error::new`] answers with a
+//! status and message of your choice (section 5).
 //!
 //! ```compile_fail
 //! #[cgi::main]
@@ -579,9 +653,9 @@
 //! }
 //! ```
 //!
-//! **"use of unresolved module or unlinked crate `cgikit`"** (from `#[cgikit::main]`):
-//! the package is called `cgikit`, but its library is `cgi`, as in `Cargo.toml`'s
-//! `[lib] name`. Write `#[cgi::main]` and `use cgi::...`.
+//! **"cannot find module or crate `cgikit`"** and **"`main` function not found"** (from
+//! `#[cgikit::main]`): the package is called `cgikit`, but its library is `cgi`. Write
+//! `#[cgi::main]` and `use cgi::...`.
 //!
 //! ```compile_fail
 //! #[cgikit::main] // the fix: #[cgi::main]
@@ -590,27 +664,24 @@
 //! }
 //! ```
 //!
-//! **"Invalid query string: invalid type: map, expected a string"** (a `400` from
-//! `Query<String>`): a query string is a list of `name=value` pairs, decoded into a struct
-//! with one field per name. Take a struct, or `Query<HashMap<String, String>>` for names
-//! you do not know in advance; the raw text is [`Request::query_string`].
+//! **"`Query<String>` can never be read: a query string or form is a list of name=value
+//! pairs, which no single value holds"**: take a struct with one field per name, or
+//! `Query<HashMap<String, String>>` for names you do not know in advance; the raw text is
+//! [`Request::query_string`].
 //!
 //! ```
 //! use std::collections::HashMap;
 //!
-//! fn raw(cgi::Query(query): cgi::Query<String>) -> String {
-//!     query
-//! }
-//! let response = cgi::test::TestRequest::get("/?name=Ada").call(raw);
-//! assert_eq!(response.status(), cgi::StatusCode::BAD_REQUEST);
-//! assert_eq!(response.text(), "Invalid query string: invalid type: map, expected a string\n");
-//!
+//! #[cgi::main]
 //! fn any(cgi::Query(query): cgi::Query<HashMap<String, String>>) -> String {
 //!     format!("{:?}", query.get("name"))
 //! }
 //! let response = cgi::test::TestRequest::get("/?name=Ada").call(any);
 //! assert_eq!(response.text(), "Some(\"Ada\")");
 //! ```
+//!
+//! **"this program has two `main` functions"**: `#[cgi::main]` writes `fn main`. Remove
+//! yours, or keep it and call [`run`] from it without the attribute.
 //!
 //! **A `Location` header and a `500`** ("a `Location` header with status 200" in the error
 //! log): a `Location` goes with a redirect status. Return a [`Redirect`] (or set a 3xx
@@ -659,9 +730,20 @@
 /// - The return type implements [`IntoResponse`]; no return type
 ///   answers `204 No Content`.
 /// - The function is not `async`, not generic, not a method. It may be called `main`.
+/// - The attribute writes `fn main`: a `fn main` of your own beside it is an error (call
+///   [`run`] from your `main` instead of using the attribute, if you need one).
+/// - The package is `cgikit`, but the library is imported as `cgi`: `#[cgi::main]`,
+///   `cgi::Query`. `#[cgikit::main]` gets ``cannot find module or crate `cgikit` `` and
+///   ``main function not found``, which no library can change.
 ///
 /// A mistake gets one compile error, at the argument or return type at fault, saying what
 /// would work.
+///
+/// A `String` argument is the request body as text. Named anything but `body` or `text`
+/// (or `..._body`, `..._text`), as in `fn greet(name: String)`, it is most likely meant to
+/// be the query string's `name`, which it is not (`/?name=Ada` gives an empty string): it
+/// gets a warning that names [`Query<T>`](crate::Query). Calling it `body` says that the
+/// body is meant, and silences the warning.
 ///
 /// # Arguments
 ///

@@ -293,6 +293,8 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A pool's processes first: they hold the stderr pipe the reader thread waits on.
+        kill(&children_of(self.pid()));
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(reader) = self.stderr_reader.take() {
@@ -1482,4 +1484,471 @@ fn the_clients_codecs_are_strict_and_round_trip() {
             0
         ]
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// A supervised pool of processes (`--processes N`)
+// ---------------------------------------------------------------------------------------
+
+impl Server {
+    /// The fixture as a supervised pool, `--fastcgi 127.0.0.1:0 --processes N` and `extra`,
+    /// once the supervisor has written its start line (`... with N processes`) and all
+    /// its children answer.
+    fn pool(processes: usize, extra: &[&str]) -> Server {
+        let count = processes.to_string();
+        let mut args = vec!["--fastcgi", "127.0.0.1:0", "--processes", &count];
+        args.extend_from_slice(extra);
+        let mut command = Command::new(support::example(FIXTURE, &EXAMPLES));
+        command.args(&args).env_clear().stdin(Stdio::null());
+        let mut server = Server::spawn(FIXTURE, command);
+        let line = server.wait_for_line(|line| line.contains(" serving "));
+        let address = line
+            .strip_prefix(&format!("{FIXTURE}: serving FastCGI on "))
+            .and_then(|rest| rest.strip_suffix(&format!(" with {processes} processes")))
+            .unwrap_or_else(|| panic!("start line {line:?}"));
+        server.address = address.to_owned();
+        server.wait_for_children(processes, &[]);
+        server
+    }
+
+    /// The pool's processes: this process's children.
+    fn children(&self) -> Vec<u32> {
+        children_of(self.pid())
+    }
+
+    /// Waits until the pool has `count` processes, none of them in `gone`.
+    fn wait_for_children(&mut self, count: usize, gone: &[u32]) -> Vec<u32> {
+        let started = Instant::now();
+        loop {
+            let children = self.children();
+            if children.len() == count && !children.iter().any(|pid| gone.contains(pid)) {
+                return children;
+            }
+            assert!(
+                self.is_running(),
+                "the supervisor exited:\n{}",
+                self.stderr()
+            );
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "the pool has {children:?}, not {count} processes other than {gone:?}:\n{}",
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// The processes whose parent is `parent` (from `/proc/<pid>/stat`), zombies left out.
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) STATE PPID ...: the command may hold spaces and parentheses.
+        let mut fields = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace();
+        let (state, ppid) = (
+            fields.next(),
+            fields.next().and_then(|ppid| ppid.parse().ok()),
+        );
+        if ppid == Some(parent) && state != Some("Z") {
+            children.push(pid);
+        }
+    }
+    children.sort_unstable();
+    children
+}
+
+/// A GET of `path` (no query), as a web server sends it.
+fn fastcgi_get_path(path: &str) -> Request {
+    let mut variables = get_variables(FIXTURE, "");
+    for (name, value) in &mut variables {
+        if *name == "SCRIPT_NAME" || *name == "REQUEST_URI" {
+            *value = path.to_owned();
+        }
+    }
+    fastcgi_with(&variables)
+}
+
+/// What the pool's status path answers, parsed.
+fn pool_status(server: &Server) -> serde_json::Value {
+    let reply = server.fastcgi_request(&fastcgi_get_path("/status"));
+    let response = answered(&reply, server);
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(
+        response.header("Content-Type"),
+        Some("application/json"),
+        "{response:?}"
+    );
+    serde_json::from_str(response.text())
+        .unwrap_or_else(|error| panic!("not JSON: {error}: {}", response.text()))
+}
+
+#[test]
+fn a_crashing_process_takes_only_its_own_request_and_is_replaced() {
+    let mut server = Server::pool(4, &[]);
+    let pool = server.children();
+    let (crash, others) = thread::scope(|scope| {
+        let others: Vec<_> = (0..30)
+            .map(|_| {
+                let server = &server;
+                scope.spawn(move || {
+                    server
+                        .connect()
+                        .request(&fastcgi_get(FIXTURE, "sleep_ms=100"))
+                        .map(|reply| probe(&answered(&reply, server)).pid)
+                })
+            })
+            .collect();
+        // While the others are being answered, one request aborts its process.
+        thread::sleep(Duration::from_millis(150));
+        let crash = server
+            .connect()
+            .request(&fastcgi_get(FIXTURE, "abort=1"))
+            .map(|reply| reply.stdout);
+        let others: Vec<_> = others
+            .into_iter()
+            .map(|other| other.join().expect("a client thread"))
+            .collect();
+        (crash, others)
+    });
+    // The web server sees the connection close without an answer (nginx answers 502).
+    assert!(
+        crash.is_err(),
+        "the aborted request was answered: {crash:?}"
+    );
+    for (index, answer) in others.iter().enumerate() {
+        let pid = answer
+            .as_ref()
+            .unwrap_or_else(|error| panic!("request {index} failed: {error}\n{}", server.stderr()));
+        assert_ne!(*pid, server.pid(), "the supervisor answered a request");
+    }
+    let lines = server.wait_for_stderr("the crash in the log", |lines| {
+        lines.iter().any(|line| line.contains("SIGABRT"))
+    });
+    let line = lines
+        .iter()
+        .find(|line| line.contains("SIGABRT"))
+        .expect("the line");
+    let crashed: u32 = line
+        .strip_prefix(&format!("{FIXTURE}: process "))
+        .and_then(|rest| rest.split_once(' '))
+        .and_then(|(pid, _)| pid.parse().ok())
+        .unwrap_or_else(|| panic!("{line:?}"));
+    assert!(pool.contains(&crashed), "{crashed} is not of {pool:?}");
+    assert_eq!(
+        line,
+        &format!(
+            "{FIXTURE}: process {crashed} was ended by signal 6 (SIGABRT) while answering \
+             \"GET /cgi-bin/{FIXTURE}?abort=1\""
+        )
+    );
+    // Replaced: four processes again, the crashed one not among them, and they answer.
+    let now = server.wait_for_children(4, &[crashed]);
+    for _ in 0..8 {
+        let pid = probe(&answered(
+            &server.fastcgi_request(&fastcgi_get(FIXTURE, "")),
+            &server,
+        ))
+        .pid;
+        assert!(now.contains(&pid), "{pid} is not of {now:?}");
+    }
+    assert!(server.is_running(), "{}", server.stderr());
+}
+
+#[test]
+fn max_requests_recycles_processes_under_load_and_no_request_fails() {
+    let mut server = Server::pool(2, &["--max-requests", "5"]);
+    let answers: Vec<Probe> = thread::scope(|scope| {
+        let clients: Vec<_> = (0..4)
+            .map(|client| {
+                let server = &server;
+                scope.spawn(move || {
+                    (0..20)
+                        .map(|index| {
+                            let reply = server
+                                .connect()
+                                .request(&fastcgi_get(FIXTURE, ""))
+                                .unwrap_or_else(|error| {
+                                    panic!(
+                                        "client {client}'s request {index}: {error}\n{}",
+                                        server.stderr()
+                                    )
+                                });
+                            probe(&answered(&reply, server))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|client| client.join().expect("a client thread"))
+            .collect()
+    });
+    assert_eq!(answers.len(), 80);
+    // No process answered more than 5; so at least 16 answered.
+    let mut pids: Vec<u32> = answers.iter().map(|answer| answer.pid).collect();
+    for answer in &answers {
+        assert!(
+            (1..=5).contains(&answer.requests),
+            "process {} answered its request number {}",
+            answer.pid,
+            answer.requests
+        );
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    assert!(pids.len() >= 16, "only {} processes: {pids:?}", pids.len());
+    // A recycled process is news to no one: nothing in the log.
+    assert_eq!(server.stderr_lines().len(), 1, "{}", server.stderr());
+    server.wait_for_children(2, &[]);
+}
+
+#[test]
+fn a_request_past_the_timeout_kills_its_process_and_the_log_names_it() {
+    let mut server = Server::pool(2, &["--request-timeout", "1"]);
+    let started = Instant::now();
+    let (slow, fast) = thread::scope(|scope| {
+        let slow = scope.spawn(|| {
+            server
+                .connect()
+                .request(&fastcgi_get(FIXTURE, "sleep_ms=8000"))
+                .map(|reply| reply.stdout)
+        });
+        thread::sleep(Duration::from_millis(300));
+        let fast = server.fastcgi_request(&fastcgi_get(FIXTURE, ""));
+        (slow.join().expect("the slow client"), fast)
+    });
+    let took = started.elapsed();
+    assert!(slow.is_err(), "the slow request was answered: {slow:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "the slow request ended after {took:?}"
+    );
+    answered(&fast, &server);
+    let lines = server.wait_for_stderr("the slow request in the log", |lines| {
+        lines.iter().any(|line| line.contains("slow request"))
+    });
+    let line = lines
+        .iter()
+        .find(|line| line.contains("slow request"))
+        .expect("the line");
+    let prefix = format!("{FIXTURE}: slow request: \"GET /cgi-bin/{FIXTURE}?sleep_ms=8000\" ran ");
+    let (seconds, killed) = line
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.split_once(" s, past --request-timeout 1: killed process "))
+        .unwrap_or_else(|| panic!("{line:?}"));
+    let seconds: f64 = seconds.parse().expect("seconds");
+    assert!((1.0..2.5).contains(&seconds), "{line}");
+    let killed: u32 = killed.parse().expect("a pid");
+    // No other line: the kill is the whole story.
+    assert_eq!(lines.len(), 2, "{}", server.stderr());
+    let now = server.wait_for_children(2, &[killed]);
+    let pid = probe(&answered(
+        &server.fastcgi_request(&fastcgi_get(FIXTURE, "")),
+        &server,
+    ))
+    .pid;
+    assert!(now.contains(&pid));
+}
+
+#[test]
+fn the_status_path_answers_the_pools_state_in_json() {
+    let server = Server::pool(3, &["--status-path", "/status"]);
+    for _ in 0..5 {
+        answered(&server.fastcgi_request(&fastcgi_get(FIXTURE, "")), &server);
+    }
+    let quiet = pool_status(&server);
+    assert_eq!(quiet["pool"], FIXTURE);
+    assert_eq!(quiet["processes"], 3);
+    // The status request is itself one of the requests, and busy.
+    assert_eq!(
+        (&quiet["accepted"], &quiet["active"]),
+        (&6.into(), &1.into())
+    );
+    assert_eq!(quiet["idle"], 2);
+    assert_eq!(quiet["all_busy"], 0);
+    let (status, slow) = thread::scope(|scope| {
+        let slow: Vec<_> = (0..2)
+            .map(|_| {
+                let server = &server;
+                scope.spawn(move || server.fastcgi_request(&fastcgi_get(FIXTURE, "sleep_ms=1500")))
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(500));
+        let status = pool_status(&server);
+        let slow: Vec<_> = slow
+            .into_iter()
+            .map(|slow| slow.join().expect("a slow client"))
+            .collect();
+        (status, slow)
+    });
+    for reply in &slow {
+        answered(reply, &server);
+    }
+    // Two slow requests and the status request: every process busy, once.
+    assert_eq!(status["accepted"], 9, "{status}");
+    assert_eq!(
+        (&status["active"], &status["idle"]),
+        (&3.into(), &0.into()),
+        "{status}"
+    );
+    assert_eq!(status["all_busy"], 1, "{status}");
+    let processes = status["per_process"].as_array().expect("per_process");
+    let mut pids: Vec<u32> = processes
+        .iter()
+        .map(|process| process["pid"].as_u64().expect("a pid") as u32)
+        .collect();
+    pids.sort_unstable();
+    assert_eq!(pids, server.children());
+    let requests: u64 = processes
+        .iter()
+        .map(|process| process["requests"].as_u64().expect("a count"))
+        .sum();
+    assert_eq!(requests, 9, "{status}");
+    assert!(
+        processes
+            .iter()
+            .all(|process| process["state"] == "busy" && process["busy_ms"].is_u64()),
+        "{status}"
+    );
+    let after = pool_status(&server);
+    assert_eq!(
+        (&after["active"], &after["idle"]),
+        (&1.into(), &2.into()),
+        "{after}"
+    );
+    // Any other path is the handler's.
+    let other = server.fastcgi_request(&fastcgi_get_path("/status/more"));
+    assert_eq!(probe(&answered(&other, &server)).body, 0);
+}
+
+#[test]
+fn sigterm_stops_the_pool_once_its_requests_are_answered() {
+    let mut server = Server::pool(2, &[]);
+    let pool = server.children();
+    let slow = {
+        let mut connection = server.connect();
+        thread::spawn(move || connection.request(&fastcgi_get(FIXTURE, "sleep_ms=1500")))
+    };
+    thread::sleep(Duration::from_millis(300));
+    server.terminate();
+    let reply = slow
+        .join()
+        .expect("the slow client")
+        .unwrap_or_else(|error| panic!("the request in flight: {error}\n{}", server.stderr()));
+    assert_eq!(answered(&reply, &server).status, 200);
+    assert_eq!(
+        server.wait_for_exit().code(),
+        Some(0),
+        "{}",
+        server.stderr()
+    );
+    assert_eq!(
+        server.stderr_lines().last().map(String::as_str),
+        Some(format!("{FIXTURE}: stopped").as_str()),
+        "{}",
+        server.stderr()
+    );
+    // The supervisor reaped every process before it exited.
+    for pid in pool {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} outlived the pool"
+        );
+    }
+    let refused = Stream::connect(&server.address, IO_TIMEOUT).map(|_| ());
+    assert_eq!(
+        refused.map_err(|error| error.kind()),
+        Err(ErrorKind::ConnectionRefused)
+    );
+}
+
+#[test]
+fn the_processes_of_a_killed_supervisor_stop_by_themselves() {
+    let mut server = Server::pool(2, &[]);
+    let pool = server.children();
+    server.child.kill().expect("SIGKILL to the supervisor");
+    server.child.wait().expect("reaped");
+    // Their channel closed: each finishes (nothing in flight) and exits; init reaps them.
+    let started = Instant::now();
+    loop {
+        let alive: Vec<u32> = pool
+            .iter()
+            .copied()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                    !stat
+                        .rsplit_once(')')
+                        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+                })
+            })
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        if started.elapsed() > START_TIMEOUT {
+            // Not left running: they hold the stderr pipe the test's reader waits on.
+            kill(&alive);
+            panic!("the processes {alive:?} outlived their supervisor");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// SIGKILL to each of `pids`.
+fn kill(pids: &[u32]) {
+    for pid in pids {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn an_scgi_pool_answers_from_its_processes() {
+    let mut command = Command::new(support::example(FIXTURE, &EXAMPLES));
+    command
+        .args(["--scgi", "127.0.0.1:0", "--processes", "2"])
+        .env_clear()
+        .stdin(Stdio::null());
+    let mut server = Server::spawn(FIXTURE, command);
+    let line = server.wait_for_line(|line| line.contains(" serving "));
+    server.address = line
+        .strip_prefix(&format!("{FIXTURE}: serving SCGI on "))
+        .and_then(|rest| rest.strip_suffix(" with 2 processes"))
+        .unwrap_or_else(|| panic!("start line {line:?}"))
+        .to_owned();
+    let pool = server.wait_for_children(2, &[]);
+    for _ in 0..4 {
+        let answer = server.scgi_request(
+            &[
+                ("REQUEST_METHOD", "POST"),
+                ("REQUEST_URI", "/cgi-bin/fixture_long_lived"),
+                ("SERVER_PROTOCOL", "HTTP/1.1"),
+            ],
+            b"four",
+        );
+        let response = parse_cgi(&answer, Rules::default()).expect("a CGI response");
+        let answer = probe(&response);
+        assert!(
+            pool.contains(&answer.pid),
+            "{} is not of {pool:?}",
+            answer.pid
+        );
+        assert_eq!(answer.body, 4);
+    }
 }

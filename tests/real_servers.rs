@@ -1723,3 +1723,160 @@ fn panic_then_same_process(server: &Server) {
     assert_eq!(reply.text(), "probe ok, 0 body bytes\n", "{reply}");
     assert_eq!(probe_pid(server), pid, "the process changed");
 }
+
+// =======================================================================================
+// Several backends behind one nginx `upstream`
+// =======================================================================================
+
+/// Two FastCGI backends over TCP (two processes standing for two machines) behind one
+/// nginx `upstream`; under load, one is killed with SIGKILL. nginx sends each GET that the
+/// dead backend held, or that it would have been given, to the other one: no GET is lost.
+#[test]
+fn nginx_upstream_resends_gets_to_the_other_backend_when_one_is_killed() {
+    if !available(Kind::NginxFastcgi) {
+        return;
+    }
+    const FIXTURE: &str = "fixture_long_lived";
+    let binary = support::example(FIXTURE, &[FIXTURE]);
+    let lab = Lab::new(Kind::NginxFastcgi);
+    let mut backends = StopAll(Vec::new());
+    let mut addresses = Vec::new();
+    for name in ["backend_a", "backend_b"] {
+        let log = lab.path("logs").join(format!("{name}_stderr.log"));
+        let file = File::create(&log).expect("a log file");
+        let mut command = Command::new(&binary);
+        command.args(["--fastcgi", "127.0.0.1:0", "--workers", "4"]);
+        let mut process = Running::spawn(FIXTURE, command, file).expect("a backend starts");
+        process.clean_stop = Some(log.clone());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let address = loop {
+            let text = fs::read_to_string(&log).unwrap_or_default();
+            if let Some(address) = text
+                .lines()
+                .next()
+                .and_then(|line| line.strip_prefix(&format!("{FIXTURE}: serving FastCGI on ")))
+                .and_then(|rest| rest.strip_suffix(" with 4 workers"))
+            {
+                break address.to_owned();
+            }
+            assert!(
+                process.exited().is_none() && Instant::now() < deadline,
+                "{name}: {text}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        };
+        backends.0.push(process);
+        addresses.push(address);
+    }
+    let port = free_port();
+    let conf = lab.write_config_with(
+        "nginx-upstream.conf",
+        include_str!("real_servers/nginx-upstream.conf"),
+        port,
+        &[
+            ("@BACKEND_A@".to_owned(), addresses[0].clone()),
+            ("@BACKEND_B@".to_owned(), addresses[1].clone()),
+        ],
+    );
+    let mut nginx = StopAll(vec![start_nginx(&lab, &conf).expect("nginx starts")]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !try_http(port, "GET", "/other", &[], None).is_ok_and(|reply| reply.status == 200) {
+        assert!(
+            nginx.0[0].exited().is_none() && Instant::now() < deadline,
+            "nginx did not answer: {}",
+            fs::read_to_string(lab.path("logs/nginx_error.log")).unwrap_or_default()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let pid_of = |reply: &Reply| -> u32 {
+        reply
+            .text()
+            .lines()
+            .find_map(|line| line.strip_prefix("pid "))
+            .and_then(|pid| pid.parse().ok())
+            .unwrap_or_else(|| panic!("no pid in {reply}"))
+    };
+    let [victim, survivor] = [backends.0[0].child.id(), backends.0[1].child.id()];
+    // Four clients, 40 GETs each, each request taking 20 ms in the backend: about 1 s
+    // of load; the kill comes a third of the way in, with requests on both backends.
+    let (answers, killed_at) = thread::scope(|scope| {
+        let clients: Vec<_> = (0..4)
+            .map(|client| {
+                scope.spawn(move || {
+                    (0..40)
+                        .map(|index| {
+                            let target = format!("/app?sleep_ms=20&client={client}&n={index}");
+                            let reply = try_http(port, "GET", &target, &[], None)
+                                .unwrap_or_else(|error| panic!("GET {target}: {error}"));
+                            (Instant::now(), target, reply)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(300));
+        let killed = &mut backends.0[0];
+        killed.child.kill().expect("SIGKILL to one backend");
+        killed.clean_stop = None;
+        let killed_at = Instant::now();
+        let answers: Vec<_> = clients
+            .into_iter()
+            .flat_map(|client| client.join().expect("a client"))
+            .collect();
+        (answers, killed_at)
+    });
+    let mut served_by = std::collections::HashMap::new();
+    for (_, target, reply) in &answers {
+        assert_eq!(
+            reply.status,
+            200,
+            "GET {target} was lost: {reply}\n{}",
+            fs::read_to_string(lab.path("logs/nginx_error.log")).unwrap_or_default()
+        );
+        *served_by.entry(pid_of(reply)).or_insert(0) += 1;
+    }
+    assert_eq!(answers.len(), 160);
+    assert!(
+        served_by.get(&victim).is_some_and(|count| *count > 0)
+            && served_by.get(&survivor).is_some_and(|count| *count > 0),
+        "both backends should have answered before the kill: {served_by:?}"
+    );
+    // Everything answered some time after the kill came from the survivor.
+    for (at, target, reply) in &answers {
+        if *at > killed_at + Duration::from_millis(100) {
+            assert_eq!(pid_of(reply), survivor, "GET {target}");
+        }
+    }
+    // nginx saw the dead backend fail, and went on with the other one.
+    let errors = fs::read_to_string(lab.path("logs/nginx_error.log")).unwrap_or_default();
+    assert!(
+        errors.contains(&addresses[0]),
+        "nginx logged nothing about the killed backend:\n{errors}"
+    );
+    let mut problems = nginx.stop();
+    problems.extend(backends.stop());
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+/// Processes the test started, stopped by pid (the last started first) when dropped: a
+/// failed assertion leaves none running.
+struct StopAll(Vec<Running>);
+
+impl StopAll {
+    /// Stops them all; says what went wrong, if anything.
+    fn stop(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        while let Some(mut process) = self.0.pop() {
+            problems.extend(process.stop());
+        }
+        problems
+    }
+}
+
+impl Drop for StopAll {
+    fn drop(&mut self) {
+        for problem in self.stop() {
+            eprintln!("real_servers: {problem}");
+        }
+    }
+}

@@ -96,13 +96,14 @@ fn path_text(path: &syn::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_tokens::assert_same;
     use quote::quote;
 
     #[test]
     fn empty_means_defaults() {
         let args = Args::parse(quote!()).unwrap();
         let path = args.crate_path;
-        assert_eq!(quote!(#path).to_string(), quote!(::cgi).to_string());
+        assert_same(&quote!(#path), &quote!(::cgi));
         assert!(args.max_body.is_none());
     }
 
@@ -110,9 +111,9 @@ mod tests {
     fn both_keys() {
         let args = Args::parse(quote!(crate = "my::cgi", max_body = 1024 * 1024)).unwrap();
         let path = args.crate_path;
-        assert_eq!(quote!(#path).to_string(), "my :: cgi");
+        assert_same(&quote!(#path), &quote!(my::cgi));
         let limit = args.max_body.unwrap();
-        assert_eq!(quote!(#limit).to_string(), "1024 * 1024");
+        assert_same(&quote!(#limit), &quote!(1024 * 1024));
     }
 
     #[test]

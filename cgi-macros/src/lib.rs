@@ -4,6 +4,9 @@
 mod args;
 mod expand;
 mod signature;
+mod string_argument;
+#[cfg(test)]
+mod test_tokens;
 
 use proc_macro::TokenStream;
 

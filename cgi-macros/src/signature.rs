@@ -6,6 +6,7 @@
 //! emitted exactly as written.
 
 use proc_macro2::{Ident, Span, TokenTree};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Generics, ReturnType, Token, Type, Visibility, parenthesized};
 
@@ -23,8 +24,9 @@ pub(crate) struct Signature {
 pub(crate) enum Input {
     /// `self`, `&self`, `mut self: Box<Self>`, ...: the function is a method.
     Receiver(Span),
-    /// `pattern: Type`.
-    Typed(Box<Type>),
+    /// `pattern: Type`; `name` is the pattern's identifier when it is one (`name`,
+    /// `mut name`), not when it destructures (`Query(q)`) or ignores (`_`).
+    Typed { name: Option<Ident>, ty: Box<Type> },
 }
 
 impl Parse for Signature {
@@ -75,15 +77,20 @@ fn parse_input(input: ParseStream<'_>) -> syn::Result<Input> {
     // pattern's own colons are inside its braces, one token tree. Only a top-level `self`
     // makes it a receiver.
     let mut receiver = None;
+    let mut pattern = Vec::new();
     while !input.is_empty() && !input.peek(Token![,]) {
         if input.peek(Token![::]) {
-            input.parse::<Token![::]>()?;
+            pattern.extend(input.parse::<Token![::]>()?.into_token_stream());
         } else if input.peek(Token![:]) {
             break;
-        } else if let TokenTree::Ident(ident) = input.parse::<TokenTree>()?
-            && ident == "self"
-        {
-            receiver.get_or_insert(ident.span());
+        } else {
+            let token = input.parse::<TokenTree>()?;
+            if let TokenTree::Ident(ident) = &token
+                && ident == "self"
+            {
+                receiver.get_or_insert(ident.span());
+            }
+            pattern.push(token);
         }
     }
     let typed = input.peek(Token![:]) && !input.peek(Token![::]);
@@ -97,7 +104,10 @@ fn parse_input(input: ParseStream<'_>) -> syn::Result<Input> {
             }
             Ok(Input::Receiver(receiver))
         }
-        (None, true) => Ok(Input::Typed(Box::new(input.parse()?))),
+        (None, true) => Ok(Input::Typed {
+            name: pattern_name(&pattern),
+            ty: Box::new(input.parse()?),
+        }),
         (None, false) => Err(syn::Error::new(
             input.span(),
             "expected `: Type` after the argument's pattern",
@@ -105,20 +115,42 @@ fn parse_input(input: ParseStream<'_>) -> syn::Result<Input> {
     }
 }
 
+/// The identifier a pattern binds when it is just one: `name`, `mut name`.
+fn pattern_name(pattern: &[TokenTree]) -> Option<Ident> {
+    let ident = match pattern {
+        [TokenTree::Ident(ident)] => ident,
+        [TokenTree::Ident(mutability), TokenTree::Ident(ident)] if mutability == "mut" => ident,
+        _ => return None,
+    };
+    (ident != "_").then(|| ident.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quote::{ToTokens, quote};
+    use crate::test_tokens::same;
+    use proc_macro2::TokenStream;
+    use quote::quote;
 
-    fn types(signature: &Signature) -> Vec<String> {
-        signature
+    /// Panics unless the arguments are `expected`: their types, `self` for a receiver.
+    #[track_caller]
+    fn assert_types(signature: &Signature, expected: &[TokenStream]) {
+        let types: Vec<TokenStream> = signature
             .inputs
             .iter()
             .map(|input| match input {
-                Input::Typed(ty) => ty.to_token_stream().to_string(),
-                Input::Receiver(_) => "self".to_owned(),
+                Input::Typed { ty, .. } => ty.to_token_stream(),
+                Input::Receiver(_) => quote!(self),
             })
-            .collect()
+            .collect();
+        assert!(
+            types.len() == expected.len()
+                && types
+                    .iter()
+                    .zip(expected)
+                    .all(|(ty, expected)| same(ty, expected)),
+            "types {types:?}, expected {expected:?}"
+        );
     }
 
     #[test]
@@ -134,18 +166,56 @@ mod tests {
         })
         .unwrap();
         assert_eq!(signature.ident, "search");
-        assert_eq!(
-            types(&signature),
-            [
-                "cgi :: Query < Search >",
-                "Cookies",
-                "(u8 , u8)",
-                "std :: collections :: HashMap < String , Vec < u8 > >"
-            ]
+        assert_types(
+            &signature,
+            &[
+                quote!(cgi::Query<Search>),
+                quote!(Cookies),
+                quote!((u8, u8)),
+                quote!(std::collections::HashMap<String, Vec<u8>>),
+            ],
         );
         assert!(signature.asyncness.is_none() && signature.unsafety.is_none());
         assert!(signature.generics.where_clause.is_some());
         assert!(matches!(signature.output, ReturnType::Type(..)));
+    }
+
+    #[test]
+    fn names_of_plain_patterns() {
+        let signature: Signature = syn::parse2(quote! {
+            fn handler(
+                name: String,
+                mut text: String,
+                _: String,
+                Query(q): Query<Q>,
+                cgi::Query(q): Query<Q>,
+                (a, b): (A, B),
+                r#type: String,
+                ref by_ref: String,
+            ) {}
+        })
+        .unwrap();
+        let names: Vec<Option<String>> = signature
+            .inputs
+            .iter()
+            .map(|input| match input {
+                Input::Typed { name, .. } => name.as_ref().map(Ident::to_string),
+                Input::Receiver(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some("name".to_owned()),
+                Some("text".to_owned()),
+                None,
+                None,
+                None,
+                None,
+                Some("r#type".to_owned()),
+                None,
+            ]
+        );
     }
 
     #[test]
@@ -159,7 +229,7 @@ mod tests {
         ] {
             let signature: Signature =
                 syn::parse2(quote!(fn handler(#receiver, q: Query<X>) {})).unwrap();
-            assert_eq!(types(&signature), ["self", "Query < X >"], "{receiver}");
+            assert_types(&signature, &[quote!(self), quote!(Query<X>)]);
         }
     }
 

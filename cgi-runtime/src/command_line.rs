@@ -7,6 +7,7 @@
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// What the person asked for.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,19 +54,33 @@ pub(crate) enum Protocol {
     Scgi,
 }
 
-/// `--fastcgi ADDR` or `--scgi ADDR`, and `--workers N`.
+/// `--fastcgi ADDR` or `--scgi ADDR`, and `--workers N` or a pool of processes.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct LongLivedOptions {
     pub(crate) protocol: Protocol,
     /// `None`: FastCGI on the listening socket passed as standard input.
     pub(crate) address: Option<String>,
     pub(crate) workers: usize,
+    pub(crate) pool: PoolOptions,
+}
+
+/// `--processes N` and the options that go with it: a supervised pool of processes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct PoolOptions {
+    pub(crate) processes: Option<usize>,
+    pub(crate) max_requests: Option<u64>,
+    pub(crate) request_timeout: Option<Duration>,
+    pub(crate) status_path: Option<String>,
+    /// In a process the pool started (`--supervised-child PROTOCOL:FD`, which only the
+    /// supervisor writes): the descriptor of its channel to the supervisor.
+    pub(crate) supervised_by: Option<i32>,
 }
 
 pub(crate) const DEFAULT_SERVE_ADDRESS: &str = "127.0.0.1:8000";
 /// How many requests a long-lived process answers at once unless `--workers` says otherwise.
 pub(crate) const DEFAULT_WORKERS: usize = 16;
 const MAX_WORKERS: usize = 4096;
+const MAX_PROCESSES: usize = 1024;
 
 /// Which mode an option belongs to: options of two modes do not mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +89,8 @@ enum Section {
     Serve,
     LongLived,
     General,
+    /// For the program's own use, never in `--help`.
+    Hidden,
 }
 
 impl Section {
@@ -82,7 +99,7 @@ impl Section {
             Section::Request => "One request, answered in the terminal (as curl):",
             Section::Serve => "Development server (debug builds):",
             Section::LongLived => "One process for many requests, behind a web server:",
-            Section::General => "",
+            Section::General | Section::Hidden => "",
         }
     }
 }
@@ -99,6 +116,11 @@ enum Flag {
     FastCgi,
     Scgi,
     Workers,
+    Processes,
+    MaxRequests,
+    RequestTimeout,
+    StatusPath,
+    SupervisedChild,
 }
 
 /// One option: its names, its value's name, what `--help` says of it.
@@ -200,6 +222,56 @@ const OPTIONS: &[OptionSpec] = &[
         help: "answer up to N requests at once (default 16, at most 4096)",
     },
     OptionSpec {
+        flag: Flag::Processes,
+        short: None,
+        long: "--processes",
+        value: Some("N"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "instead of threads, answer with N processes of this program, each one \
+               request at a time, started and watched by this one: a process that dies \
+               (a crash, the OOM killer) takes only its own request with it and is replaced",
+    },
+    OptionSpec {
+        flag: Flag::MaxRequests,
+        short: None,
+        long: "--max-requests",
+        value: Some("N"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "with --processes: a process stops after N requests and another takes its \
+               place (bounds what a leak can pile up)",
+    },
+    OptionSpec {
+        flag: Flag::RequestTimeout,
+        short: None,
+        long: "--request-timeout",
+        value: Some("SECONDS"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "with --processes: kill and replace a process whose request runs longer, \
+               and log the request",
+    },
+    OptionSpec {
+        flag: Flag::StatusPath,
+        short: None,
+        long: "--status-path",
+        value: Some("PATH"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "with --processes: answer a request for PATH (such as /status) with the \
+               pool's state in JSON; keep it from the public in the web server",
+    },
+    OptionSpec {
+        flag: Flag::SupervisedChild,
+        short: None,
+        long: "--supervised-child",
+        value: Some("PROTOCOL:FD"),
+        shown_value: None,
+        section: Section::Hidden,
+        help: "",
+    },
+    OptionSpec {
         flag: Flag::Help,
         short: Some("-h"),
         long: "--help",
@@ -227,6 +299,7 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, String> {
     let mut serve = None;
     let mut trace = false;
     let mut long_lived: Option<LongLivedOptions> = None;
+    let mut workers_given = false;
     // The first argument of a terminal request and of the development server, to name in
     // an error if they come with another mode's options.
     let mut request_argument: Option<&str> = None;
@@ -264,7 +337,7 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, String> {
             Section::Serve => {
                 serve_argument.get_or_insert(arg);
             }
-            Section::LongLived | Section::General => {}
+            Section::LongLived | Section::General | Section::Hidden => {}
         }
         let value = value.unwrap_or_default();
         match option.flag {
@@ -297,6 +370,7 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, String> {
                 }
             }
             Flag::Workers => {
+                workers_given = true;
                 long_lived
                     .get_or_insert_with(LongLivedOptions::default)
                     .workers = value
@@ -307,6 +381,14 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, String> {
                         format!("--workers takes a number from 1 to {MAX_WORKERS}, not {value:?}")
                     })?;
             }
+            Flag::Processes
+            | Flag::MaxRequests
+            | Flag::RequestTimeout
+            | Flag::StatusPath
+            | Flag::SupervisedChild => {
+                let options = long_lived.get_or_insert_with(LongLivedOptions::default);
+                parse_pool_option(option.flag, value, options)?;
+            }
         }
     }
     if let Some(options) = long_lived {
@@ -314,6 +396,24 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, String> {
             return Err(format!(
                 "{other:?} does not go with --fastcgi, --scgi or --workers"
             ));
+        }
+        let pool = &options.pool;
+        if pool.processes.is_some() && workers_given {
+            return Err(
+                "--workers does not go with --processes: each process answers one request at a time"
+                    .into(),
+            );
+        }
+        if pool.processes.is_none() && pool.supervised_by.is_none() {
+            for (given, option) in [
+                (pool.max_requests.is_some(), "--max-requests"),
+                (pool.request_timeout.is_some(), "--request-timeout"),
+                (pool.status_path.is_some(), "--status-path"),
+            ] {
+                if given {
+                    return Err(format!("{option} goes with --processes N"));
+                }
+            }
         }
         return Ok(Command::LongLived(options));
     }
@@ -341,12 +441,78 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, String> {
     Ok(Command::Request(request))
 }
 
+/// The value of one of the pool's options.
+fn parse_pool_option(
+    flag: Flag,
+    value: &str,
+    options: &mut LongLivedOptions,
+) -> Result<(), String> {
+    let pool = &mut options.pool;
+    match flag {
+        Flag::Processes => {
+            pool.processes = Some(
+                value
+                    .parse()
+                    .ok()
+                    .filter(|count| (1..=MAX_PROCESSES).contains(count))
+                    .ok_or_else(|| {
+                        format!(
+                            "--processes takes a number from 1 to {MAX_PROCESSES}, not {value:?}"
+                        )
+                    })?,
+            );
+        }
+        Flag::MaxRequests => {
+            pool.max_requests = Some(value.parse().ok().filter(|count| *count >= 1).ok_or_else(
+                || format!("--max-requests takes a number from 1 up, not {value:?}"),
+            )?);
+        }
+        Flag::RequestTimeout => {
+            pool.request_timeout = Some(
+                value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|seconds| (0.001..=1e6).contains(seconds))
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| {
+                        format!("--request-timeout takes seconds, such as 30 or 2.5, not {value:?}")
+                    })?,
+            );
+        }
+        Flag::StatusPath => {
+            if !value.starts_with('/')
+                || value.contains(|c: char| c == '?' || c.is_whitespace() || c.is_control())
+            {
+                return Err(format!(
+                    "--status-path takes a path such as /status, not {value:?}"
+                ));
+            }
+            pool.status_path = Some(value.to_owned());
+        }
+        Flag::SupervisedChild => {
+            let (protocol, fd) = value
+                .split_once(':')
+                .and_then(|(protocol, fd)| Some((protocol, fd.parse().ok()?)))
+                .ok_or_else(|| format!("--supervised-child takes PROTOCOL:FD, not {value:?}"))?;
+            options.protocol = match protocol {
+                "fastcgi" => Protocol::FastCgi,
+                "scgi" => Protocol::Scgi,
+                _ => return Err(format!("--supervised-child: no protocol {protocol:?}")),
+            };
+            pool.supervised_by = Some(fd);
+        }
+        _ => unreachable!("not an option of the pool"),
+    }
+    Ok(())
+}
+
 impl Default for LongLivedOptions {
     fn default() -> Self {
         LongLivedOptions {
             protocol: Protocol::FastCgi,
             address: None,
             workers: DEFAULT_WORKERS,
+            pool: PoolOptions::default(),
         }
     }
 }
@@ -384,6 +550,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     (
         "SCRIPT --scgi 127.0.0.1:4000",
         "serve SCGI (nginx's scgi_pass)",
+    ),
+    (
+        "SCRIPT --fastcgi 127.0.0.1:9000 --processes 4",
+        "four processes answering one request each at a time",
     ),
 ];
 
@@ -423,6 +593,10 @@ pub(crate) fn help(program: &str, dev_server: bool) -> String {
     let _ = writeln!(
         out,
         "  {program} --fastcgi ADDRESS | --scgi ADDRESS [--workers N]"
+    );
+    let _ = writeln!(
+        out,
+        "  {program} --fastcgi ADDRESS --processes N [--max-requests N]"
     );
     out.push_str("\nExamples:\n");
     let examples: Vec<(String, &str)> = EXAMPLES
@@ -588,7 +762,8 @@ mod tests {
             Ok(Command::LongLived(LongLivedOptions {
                 protocol: Protocol::FastCgi,
                 address: Some("unix:/run/app.sock".into()),
-                workers: DEFAULT_WORKERS
+                workers: DEFAULT_WORKERS,
+                pool: PoolOptions::default()
             }))
         );
         assert_eq!(
@@ -596,7 +771,8 @@ mod tests {
             Ok(Command::LongLived(LongLivedOptions {
                 protocol: Protocol::Scgi,
                 address: Some("127.0.0.1:4000".into()),
-                workers: 4
+                workers: 4,
+                pool: PoolOptions::default()
             }))
         );
         // A process manager's socket on stdin, with a worker count.
@@ -605,9 +781,93 @@ mod tests {
             Ok(Command::LongLived(LongLivedOptions {
                 protocol: Protocol::FastCgi,
                 address: None,
-                workers: 2
+                workers: 2,
+                pool: PoolOptions::default()
             }))
         );
+    }
+
+    #[test]
+    fn pool_options_are_read_and_checked() {
+        let Ok(Command::LongLived(options)) = parse_strs(&[
+            "--fastcgi",
+            "127.0.0.1:9000",
+            "--processes",
+            "4",
+            "--max-requests",
+            "1000",
+            "--request-timeout",
+            "2.5",
+            "--status-path",
+            "/status",
+        ]) else {
+            panic!("not parsed");
+        };
+        assert_eq!(
+            options.pool,
+            PoolOptions {
+                processes: Some(4),
+                max_requests: Some(1000),
+                request_timeout: Some(Duration::from_millis(2500)),
+                status_path: Some("/status".into()),
+                supervised_by: None,
+            }
+        );
+        // What the supervisor gives its children.
+        let Ok(Command::LongLived(child)) =
+            parse_strs(&["--supervised-child", "scgi:7", "--max-requests", "5"])
+        else {
+            panic!("not parsed");
+        };
+        assert_eq!(
+            (child.protocol, child.address, child.pool.supervised_by),
+            (Protocol::Scgi, None, Some(7))
+        );
+        assert_eq!(child.pool.max_requests, Some(5));
+        for (args, message) in [
+            (&["--processes", "0"][..], "from 1 to 1024"),
+            (&["--processes", "1025"], "from 1 to 1024"),
+            (
+                &["--processes", "2", "--workers", "4"],
+                "--workers does not go with",
+            ),
+            (
+                &["--fastcgi", "a:1", "--max-requests", "9"],
+                "--max-requests goes with --processes",
+            ),
+            (&["--processes", "2", "--max-requests", "0"], "from 1 up"),
+            (
+                &["--fastcgi", "a:1", "--request-timeout", "1"],
+                "--request-timeout goes with",
+            ),
+            (
+                &["--processes", "2", "--request-timeout", "0"],
+                "such as 30 or 2.5",
+            ),
+            (
+                &["--processes", "2", "--request-timeout", "soon"],
+                "such as 30 or 2.5",
+            ),
+            (
+                &["--fastcgi", "a:1", "--status-path", "/s"],
+                "--status-path goes with",
+            ),
+            (
+                &["--processes", "2", "--status-path", "status"],
+                "such as /status",
+            ),
+            (
+                &["--processes", "2", "--status-path", "/a b"],
+                "such as /status",
+            ),
+            (&["--supervised-child", "7"], "PROTOCOL:FD"),
+            (&["--supervised-child", "http:7"], "no protocol"),
+        ] {
+            let error = parse_strs(args).unwrap_err();
+            assert!(error.contains(message), "{args:?}: {error}");
+        }
+        // For the program's own use: not in --help.
+        assert!(!help("greet", true).contains("--supervised-child"));
     }
 
     #[test]
@@ -638,7 +898,10 @@ mod tests {
     #[test]
     fn help_describes_every_option_of_the_build_once() {
         let with_server = help("greet", true);
-        for option in OPTIONS {
+        for option in OPTIONS
+            .iter()
+            .filter(|option| option.section != Section::Hidden)
+        {
             let rows = with_server
                 .lines()
                 .filter(|line| {

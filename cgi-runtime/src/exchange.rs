@@ -4,7 +4,7 @@
 //! the terminal request, FastCGI, SCGI and real CGI all run exactly this code.
 
 use std::any::Any;
-use std::ffi::OsString;
+use std::fmt::Display;
 use std::io::{self, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 
@@ -17,8 +17,9 @@ use crate::response::{Response, write};
 
 /// Where one exchange reads and writes.
 pub(crate) struct Exchange<'a> {
-    /// The name error-log lines start with (the script's file name).
-    pub(crate) program: &'a str,
+    /// The name error-log lines start with (the script's file name): only formatted when
+    /// a line is written, so a CGI process that logs nothing never looks it up.
+    pub(crate) program: &'a dyn Display,
     pub(crate) input: Box<dyn Read + Send>,
     pub(crate) output: &'a mut dyn Write,
     /// The server's error log: the script's stderr.
@@ -33,7 +34,7 @@ pub(crate) struct Exchange<'a> {
 /// Answers one request: builds it (answering malformed ones directly), runs the handler
 /// with panics caught, and writes the response. Fails only if the output cannot be written.
 pub(crate) fn answer(
-    vars: Vec<(OsString, OsString)>,
+    vars: impl Into<Variables>,
     exchange: Exchange<'_>,
     limits: &Limits,
     handler: impl FnOnce(Request) -> Response,
@@ -46,7 +47,7 @@ pub(crate) fn answer(
         panic_hook_logs,
         leftover,
     } = exchange;
-    let vars = Variables::new(vars);
+    let vars = vars.into();
     // RFC 3875 §4.3.3: no body for HEAD, whatever the handler or a rejection produced.
     let head_only = vars.bytes("REQUEST_METHOD") == Some(Method::HEAD.as_str().as_bytes());
     let response = match Request::from_variables(vars, input, limits, leftover) {
@@ -74,7 +75,7 @@ pub(crate) fn answer(
 /// reason, why a response was refused) go to `log`, one line each. Also for answers given
 /// before there is a request (a FastCGI or SCGI request too malformed to build).
 pub(crate) fn write_response(
-    program: &str,
+    program: &dyn Display,
     response: Response,
     head_only: bool,
     output: &mut dyn Write,

@@ -1,9 +1,8 @@
 //! `Json<T>`: JSON request bodies and responses (feature `json`, on by default).
 
 use http::StatusCode;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
+use crate::bounds::{JsonInput, JsonOutput};
 use crate::extract::private::ViaRequest;
 use crate::extract::{FromRequest, media_type, unsupported_media_type};
 
@@ -41,7 +40,9 @@ use crate::response::{IntoResponse, Response};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Json<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<ViaRequest> for Json<T> {
+/// For any `T: serde::de::DeserializeOwned` (`JsonInput` is that bound, named for its
+/// compile error).
+impl<T: JsonInput> FromRequest<ViaRequest> for Json<T> {
     type Rejection = JsonRejection;
 
     fn from_request(mut request: Request) -> Result<Self, Self::Rejection> {
@@ -96,7 +97,9 @@ fn is_json_media_type(content_type: &str) -> bool {
 
 /// Serialises `T`; a value that cannot be serialised (a map with non-string keys, say)
 /// is a bug in the script, answered with a generic 500 and logged.
-impl<T: Serialize> IntoResponse for Json<T> {
+///
+/// For any `T: serde::Serialize` (`JsonOutput` is that bound, named for its compile error).
+impl<T: JsonOutput> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
             Ok(bytes) => Response::with_content_type("application/json", bytes.into()),

@@ -10,13 +10,19 @@
 //!   output writer: builds the [`Request`] (`request/`, with its [`RequestBody`]), extracts
 //!   the arguments (`extract/`, `multipart/`; what they answer on bad input is in
 //!   `rejection.rs`), calls the handler, writes the [`Response`] (`response/`).
-//! - Hosts of the core: real CGI (`run.rs`), FastCGI and SCGI (`long_lived/`), and the
+//! - What `#[cgi::main]`'s expansion calls (`macro_support/`), shaped so that each mistake
+//!   gets one compile error, at the argument at fault, naming the fix; `bounds.rs` names
+//!   the serde bounds of the public impls for the same reason.
+//! - Hosts of the core: real CGI (`run.rs`), FastCGI and SCGI (`long_lived/`, with the
+//!   `--processes` pool in `long_lived/supervisor/`), and the
 //!   made-up requests of the test kit ([`test`](mod@test)), the terminal (`terminal.rs`) and the
 //!   development server (`dev_server/`), which build their CGI variables and read CGI output
 //!   back through `host/`, as a web server does.
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+// The bounds of the public impls, named for the compile errors of a missing derive.
+mod bounds;
 mod command_line;
 mod csrf;
 // The development server is for `cargo run`: left out of release builds, whose start-up
@@ -36,6 +42,7 @@ mod limits;
 // FastCGI and SCGI: a long-lived process behind the same web servers.
 #[cfg(unix)]
 mod long_lived;
+mod macro_support;
 mod multipart;
 mod percent;
 mod rejection;
@@ -71,26 +78,29 @@ pub use http;
 pub use http::{HeaderMap, Method, StatusCode};
 
 /// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
+///
+/// The expansion names nothing else of this crate (only `__private::...`), so the public
+/// items can move or be renamed without breaking it.
 #[doc(hidden)]
 // Each runs once per process: a large `Err` costs nothing worth a `Box`.
 #[allow(clippy::result_large_err)]
 pub mod __private {
     pub use crate::run::run_process as run;
+    pub use crate::{IntoResponse, Limits, Request, Response};
+    // Reachable here so that compile errors call them `cgi::__private::ViaParts`, not by
+    // where they are defined.
+    pub use crate::extract::private::{ViaParts, ViaRequest};
 
-    /// Extracts an argument before the last; a rejection is already the response.
-    ///
-    /// Functions rather than `<T as FromRequestParts>::...` paths so that an argument
-    /// that is not an extractor is reported once: the caller names no associated type.
-    pub fn from_request_parts<T: crate::FromRequestParts>(
-        request: &crate::Request,
-    ) -> Result<T, crate::Response> {
-        T::from_request_parts(request).map_err(crate::IntoResponse::into_response)
-    }
+    // Extraction and the checks that make a mistake's error name its fix; each explained
+    // where it is defined.
+    pub use crate::bounds::{ErrorResponse, FormFields, JsonInput, JsonOutput, QueryFields};
+    pub use crate::macro_support::*;
 
     /// One FastCGI connection over bytes: the web server's records in, the answer's
-    /// records out, and `Err` with the reason when the conversation broke off. For the
-    /// fuzz target (`fuzz/fuzz_targets/fastcgi_records.rs`).
-    #[cfg(unix)]
+    /// records out, and `Err` with the reason when the conversation broke off. Only for
+    /// the fuzz target (`fuzz/fuzz_targets/fastcgi_records.rs`): cargo-fuzz builds with
+    /// `--cfg fuzzing`, and other builds leave it out.
+    #[cfg(all(unix, fuzzing))]
     pub fn fastcgi_conversation(
         input: &[u8],
         limits: &crate::Limits,
@@ -98,12 +108,5 @@ pub mod __private {
     ) -> (Vec<u8>, Result<(), String>) {
         let (output, ending) = crate::long_lived::fastcgi_conversation(input, 1, limits, handler);
         (output, ending.map(drop).map_err(|error| error.to_string()))
-    }
-
-    /// Extracts the last argument, which may read the body.
-    pub fn from_request<T: crate::FromRequest<M>, M>(
-        request: crate::Request,
-    ) -> Result<T, crate::Response> {
-        T::from_request(request).map_err(crate::IntoResponse::into_response)
     }
 }

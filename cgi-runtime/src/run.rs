@@ -3,13 +3,13 @@
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::command_line::{self, Command};
 use crate::exchange::{Exchange, answer, one_line, panic_message};
 use crate::handler::Handler;
 use crate::limits::Limits;
-use crate::request::Leftover;
-use crate::request::Request;
+use crate::request::{Leftover, Request, Variables};
 use crate::response::Response;
 use crate::terminal;
 
@@ -61,15 +61,15 @@ pub fn run_with<T>(limits: Limits, handler: impl Handler<T> + Clone + Sync) {
 /// command line or a listening socket on standard input asks for it; otherwise the
 /// terminal's one request (or `--serve`).
 pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync) {
-    let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    let program = program_name();
+    let vars = Variables::from_environment();
     if !is_cgi(&vars) {
         drop(vars);
+        let program = program_name();
         let args: Vec<OsString> = std::env::args_os().skip(1).collect();
         run_command_line(&program, &args, &limits, handler);
         return;
     }
-    if vars.iter().any(|(name, _)| name == "HTTP_PROXY") {
+    if vars.get("HTTP_PROXY").is_some() {
         // httpoxy: a client's `Proxy:` header arrives as HTTP_PROXY, which HTTP client
         // libraries read as their proxy. The request still shows it; children and libraries
         // of this process no longer see it.
@@ -81,10 +81,10 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
             std::env::remove_var("HTTP_PROXY");
         }
     }
-    install_panic_hook(program.clone());
+    install_panic_hook();
     let exchange = Exchange {
-        program: &program,
-        input: Box::new(RawStdin::default()),
+        program: &ProgramName,
+        input: Box::new(RawStdin),
         output: &mut RawStdout::new(),
         log: &mut io::stderr(),
         panic_hook_logs: true,
@@ -95,7 +95,7 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
         // The client left (nginx and busybox close the pipe): nothing to tell anyone.
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
         Err(error) => {
-            eprintln!("{program}: could not write the response: {error}");
+            eprintln!("{ProgramName}: could not write the response: {error}");
             std::process::exit(1);
         }
     }
@@ -115,7 +115,7 @@ fn run_command_line(
         && let Some(listener) = crate::long_lived::Listener::inherited()
     {
         let options = command_line::LongLivedOptions::default();
-        install_panic_hook(program.to_owned());
+        install_panic_hook();
         crate::long_lived::run(program, &options, listener, limits, &handler);
         return;
     }
@@ -181,7 +181,7 @@ fn serve_long_lived(
             std::process::exit(2);
         }),
     };
-    install_panic_hook(program.to_owned());
+    install_panic_hook();
     crate::long_lived::run(program, options, listener, limits, handler);
 }
 
@@ -197,10 +197,18 @@ fn serve_long_lived(
 }
 
 /// CGI mode when the server set either variable; RFC 3875 only requires REQUEST_METHOD.
-fn is_cgi(vars: &[(OsString, OsString)]) -> bool {
-    vars.iter().any(|(name, value)| {
-        (name == "GATEWAY_INTERFACE" || name == "REQUEST_METHOD") && !value.is_empty()
-    })
+fn is_cgi(vars: &Variables) -> bool {
+    vars.get("GATEWAY_INTERFACE").is_some() || vars.get("REQUEST_METHOD").is_some()
+}
+
+/// The script's file name, looked up when a log line needs it: a CGI request that
+/// goes well never does.
+struct ProgramName;
+
+impl std::fmt::Display for ProgramName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&program_name())
+    }
 }
 
 fn program_name() -> String {
@@ -216,13 +224,14 @@ fn program_name() -> String {
 
 /// One line per panic, with its location and message, and never a backtrace: servers
 /// pass their own environment through (a `RUST_BACKTRACE=1` would fill the error log),
-/// and the client only ever sees the generic 500.
-fn install_panic_hook(program: String) {
-    std::panic::set_hook(Box::new(move |info| {
+/// and the client only ever sees the generic 500. (The hook captures nothing, so setting
+/// it allocates nothing; the name is looked up when a panic happens.)
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
         let message = one_line(panic_message(info.payload()));
         match info.location() {
-            Some(location) => eprintln!("{program}: panicked at {location}: {message}"),
-            None => eprintln!("{program}: panicked: {message}"),
+            Some(location) => eprintln!("{ProgramName}: panicked at {location}: {message}"),
+            None => eprintln!("{ProgramName}: panicked: {message}"),
         }
     }));
 }
@@ -281,24 +290,25 @@ impl Write for RawStdout {
 
 /// Standard input without std's read-ahead buffer, so that not one byte past
 /// CONTENT_LENGTH is taken from the server (RFC 3875 §4.2). Opened on first read: a GET
-/// never touches stdin.
-#[derive(Default)]
-struct RawStdin {
-    #[cfg(unix)]
-    file: Option<std::fs::File>,
-}
+/// never touches stdin. The file lives in a static, so that this handle has no size and
+/// boxing it allocates nothing.
+struct RawStdin;
+
+#[cfg(unix)]
+static STDIN: OnceLock<std::fs::File> = OnceLock::new();
 
 impl Read for RawStdin {
     #[cfg(unix)]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         use std::os::fd::AsFd;
-        let file = match &mut self.file {
+        let file = match STDIN.get() {
             Some(file) => file,
-            None => self.file.insert(std::fs::File::from(
-                io::stdin().as_fd().try_clone_to_owned()?,
-            )),
+            None => {
+                let file = std::fs::File::from(io::stdin().as_fd().try_clone_to_owned()?);
+                STDIN.get_or_init(|| file)
+            }
         };
-        file.read(buf)
+        (&*file).read(buf)
     }
 
     #[cfg(not(unix))]

@@ -110,7 +110,7 @@ fn respond(
     eprintln!("{program}: no CGI environment, so answering {description} (see --help)");
     let stdout = io::stdout();
     let exchange = Exchange {
-        program,
+        program: &program,
         input: Box::new(io::Cursor::new(body)),
         output: &mut stdout.lock(),
         log: &mut io::stderr(),

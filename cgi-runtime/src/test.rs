@@ -252,7 +252,7 @@ impl TestRequest {
         let mut output = Vec::new();
         let mut log = Vec::new();
         let exchange = Exchange {
-            program: "test",
+            program: &"test",
             input: Box::new(Cursor::new(body)),
             output: &mut output,
             log: &mut log,

@@ -1,10 +1,10 @@
 //! `Form<T>`: an HTML form, typed.
 
 use http::{Method, StatusCode};
-use serde::de::DeserializeOwned;
 
 use super::urlencoded::{self, UrlencodedError};
 use super::{FromRequest, media_type, private::ViaRequest, query, unsupported_media_type};
+use crate::bounds::FormFields;
 use crate::rejection::FormRejection;
 use crate::request::Request;
 
@@ -41,7 +41,9 @@ pub struct Form<T>(pub T);
 
 const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
 
-impl<T: DeserializeOwned> FromRequest<ViaRequest> for Form<T> {
+/// For any `T: serde::de::DeserializeOwned` (`FormFields` is that bound, named for its
+/// compile error).
+impl<T: FormFields> FromRequest<ViaRequest> for Form<T> {
     type Rejection = FormRejection;
 
     fn from_request(mut request: Request) -> Result<Self, Self::Rejection> {

@@ -134,7 +134,8 @@ pub trait FromRequestParts: Sized {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an extractor, so it cannot be a handler argument",
     label = "not a `cgi::FromRequest` or `cgi::FromRequestParts` extractor",
-    note = "a handler argument may be `Query<T>`, `Form<T>`, `Cookies`, `Method`, `HeaderMap`, `Request`, `Option<E>` or `Result<E, E::Rejection>`, or a type of yours that implements `cgi::FromRequestParts` (reads the head) or `cgi::FromRequest` (may read the body)"
+    note = "a handler argument may be `Query<T>`, `Form<T>`, `Cookies`, `Method`, `HeaderMap`, `Request`, `Option<E>` or `Result<E, E::Rejection>`, or a type of yours that implements `cgi::FromRequestParts` (reads the head) or `cgi::FromRequest` (may read the body)",
+    note = "only the last argument may read the body (`Form<T>`, `Request`, ...); the ones before it implement `cgi::FromRequestParts`"
 )]
 pub trait FromRequest<M = private::ViaRequest>: Sized {
     /// What a failed extraction answers with.

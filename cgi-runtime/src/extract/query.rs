@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::FromRequestParts;
 use super::urlencoded::{self, UrlencodedError};
+use crate::bounds::QueryFields;
 use crate::rejection::QueryRejection;
 use crate::request::Request;
 
@@ -60,7 +61,9 @@ use crate::request::Request;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Query<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequestParts for Query<T> {
+/// For any `T: serde::de::DeserializeOwned` (`QueryFields` is that bound, named for its
+/// compile error).
+impl<T: QueryFields> FromRequestParts for Query<T> {
     type Rejection = QueryRejection;
 
     fn from_request_parts(request: &Request) -> Result<Self, Self::Rejection> {

@@ -4,12 +4,16 @@
 //! its requests through the same core as CGI ([`crate::exchange`]), and takes the next one.
 //! SIGTERM or SIGINT stops the accepting and lets the requests in flight finish: workers
 //! wait for connections and for requests in slices of [`IDLE_POLL`], looking in between.
+//!
+//! Or, with `--processes N`, a supervisor keeps N single-worker processes of the program
+//! on the socket (`supervisor/`).
 
 mod fastcgi;
 mod polling_reader;
 mod scgi;
 mod signals;
 mod socket;
+mod supervisor;
 
 use std::io::{self, BufWriter, Read};
 use std::panic::{self, AssertUnwindSafe};
@@ -24,6 +28,7 @@ use crate::request::Leftover;
 use crate::request::Request;
 use crate::response::Response;
 use fastcgi::Ending;
+#[cfg(fuzzing)]
 pub(crate) use fastcgi::converse_bytes as fastcgi_conversation;
 pub(crate) use socket::Listener;
 
@@ -63,6 +68,8 @@ pub(crate) struct Context<'a> {
     /// idle is closed, so that its worker can take a waiting one (a web server may keep
     /// more connections open than there are workers).
     pub(crate) free_workers: &'a AtomicUsize,
+    /// In a process of a `--processes` pool: the channel to the supervisor.
+    pub(crate) supervised: Option<&'a supervisor::Supervised>,
 }
 
 impl Context<'_> {
@@ -79,14 +86,31 @@ impl Context<'_> {
         output: &mut dyn io::Write,
     ) -> io::Result<()> {
         let exchange = Exchange {
-            program: self.program,
+            program: &self.program,
             input,
             output,
             log: &mut io::stderr(),
             panic_hook_logs: self.panic_hook_logs,
             leftover: Leftover::Discard,
         };
-        answer(vars, exchange, self.limits, self.handler)
+        let Some(supervised) = self.supervised else {
+            return answer(vars, exchange, self.limits, self.handler);
+        };
+        supervised.begin(&vars);
+        let answered = answer(
+            vars,
+            exchange,
+            self.limits,
+            |request: Request| match supervised.status_path() {
+                Some(path) if request.uri().path() == path => supervised.status_response(),
+                _ => (self.handler)(request),
+            },
+        );
+        if supervised.end() {
+            // Its `--max-requests` answered: this process stops, and is replaced.
+            self.stop.request();
+        }
+        answered
     }
 
     /// Whether every worker is busy, so that an idle kept-alive connection should give
@@ -98,6 +122,9 @@ impl Context<'_> {
 
 /// Serves the options' protocol on `listener` with their number of worker threads until
 /// SIGTERM or SIGINT. Returns once the requests in flight are answered.
+///
+/// With `--processes`, supervises a pool of processes instead; in a process of a pool,
+/// serves one request at a time for its supervisor.
 pub(crate) fn run(
     program: &str,
     options: &LongLivedOptions,
@@ -105,6 +132,17 @@ pub(crate) fn run(
     limits: &Limits,
     handler: &(dyn Fn(Request) -> Response + Sync),
 ) {
+    if options.pool.processes.is_some() || options.pool.supervised_by.is_some() {
+        if !supervisor::SUPPORTED {
+            eprintln!("{program}: --processes needs Linux (on x86-64, aarch64 or riscv64)");
+            std::process::exit(2);
+        }
+        match options.pool.supervised_by {
+            Some(channel) => run_supervised(program, options, channel, listener, limits, handler),
+            None => supervisor::run(program, options, listener),
+        }
+        return;
+    }
     let LongLivedOptions {
         protocol, workers, ..
     } = *options;
@@ -124,6 +162,7 @@ pub(crate) fn run(
         panic_hook_logs: true,
         stop: &Stop::new(program, &signals::STOP, Some(&listener)),
         free_workers: &AtomicUsize::new(0),
+        supervised: None,
     };
     thread::scope(|scope| {
         for index in 0..workers {
@@ -139,6 +178,47 @@ pub(crate) fn run(
     eprintln!("{program}: stopped");
 }
 
+/// A process of a `--processes` pool: one worker, on this thread, until its supervisor
+/// closes the channel (or a signal, or its `--max-requests`, stops it). The supervisor
+/// tells of starts and stops: this process says nothing of its own.
+fn run_supervised(
+    program: &str,
+    options: &LongLivedOptions,
+    channel: std::os::fd::RawFd,
+    listener: Listener,
+    limits: &Limits,
+    handler: &(dyn Fn(Request) -> Response + Sync),
+) {
+    signals::stop_on_termination();
+    let supervised = supervisor::Supervised::connect(
+        channel,
+        options.pool.status_path.clone(),
+        options.pool.max_requests,
+        &signals::STOP,
+    )
+    .unwrap_or_else(|error| {
+        eprintln!("{program}: {error}");
+        std::process::exit(2);
+    });
+    if let Err(error) = listener.set_accept_timeout(IDLE_POLL) {
+        eprintln!("{program}: {error}: a stop will wait for the next connection");
+    }
+    let mut stop = Stop::new(program, &signals::STOP, Some(&listener));
+    stop.announce = false;
+    let context = Context {
+        program,
+        limits,
+        handler,
+        workers: 1,
+        panic_hook_logs: true,
+        stop: &stop,
+        free_workers: &AtomicUsize::new(0),
+        supervised: Some(&supervised),
+    };
+    supervised.ready();
+    work(options.protocol, &listener, &context);
+}
+
 /// A stop asked for by a signal. The first to see it stops this process's listening
 /// ([`Listener::stop_listening`]: a socket it bound refuses new connections, so that the
 /// web server can try another backend; an inherited one, maybe shared with sibling
@@ -148,6 +228,8 @@ pub(crate) struct Stop<'a> {
     requested: &'a AtomicBool,
     listener: Option<&'a Listener>,
     seen: AtomicBool,
+    /// Says in the log that the process is stopping.
+    announce: bool,
 }
 
 impl<'a> Stop<'a> {
@@ -161,7 +243,14 @@ impl<'a> Stop<'a> {
             requested,
             listener,
             seen: AtomicBool::new(false),
+            announce: true,
         }
+    }
+
+    /// Stops the process as a signal would (the supervised process that has answered its
+    /// `--max-requests`).
+    fn request(&self) {
+        self.requested.store(true, Ordering::Release);
     }
 
     fn requested(&self) -> bool {
@@ -171,6 +260,9 @@ impl<'a> Stop<'a> {
         if !self.seen.swap(true, Ordering::AcqRel) {
             if let Some(listener) = self.listener {
                 listener.stop_listening();
+            }
+            if !self.announce {
+                return true;
             }
             eprintln!(
                 "{}: {}: finishing the requests in flight (send it again to stop now)",

@@ -28,7 +28,7 @@ pub(crate) fn answer<T: Transport>(
         Ok(vars) => vars,
         Err(Malformed(reason)) => {
             let response = Response::rejection(StatusCode::BAD_REQUEST, reason);
-            return write_response(context.program, response, false, output, &mut io::stderr());
+            return write_response(&context.program, response, false, output, &mut io::stderr());
         }
     };
     context.serve(vars, Box::new(input), output)

@@ -119,8 +119,9 @@ impl Listener {
         TcpStream::from(self.fd()?).set_read_timeout(Some(timeout))
     }
 
-    /// A copy of the socket's descriptor, for the calls std offers on streams only.
-    fn fd(&self) -> io::Result<OwnedFd> {
+    /// A copy of the socket's descriptor, for the calls std offers on streams only (and
+    /// for the processes of a pool, which each get one).
+    pub(crate) fn fd(&self) -> io::Result<OwnedFd> {
         match &self.socket {
             Listening::Tcp(listener) => listener.as_fd().try_clone_to_owned(),
             Listening::Unix { listener, .. } => listener.as_fd().try_clone_to_owned(),

@@ -1,9 +1,9 @@
 //! `MultipartForm<T>`: an upload form's text fields in a struct, its files as `Upload`s.
 
 use http::StatusCode;
-use serde::de::DeserializeOwned;
 
 use super::{Multipart, MultipartError, Upload};
+use crate::bounds::FormFields;
 use crate::extract::private::ViaRequest;
 use crate::extract::{FromRequest, urlencoded};
 use crate::request::Request;
@@ -103,7 +103,9 @@ impl<T> MultipartForm<T> {
     }
 }
 
-impl<T: DeserializeOwned> FromRequest<ViaRequest> for MultipartForm<T> {
+/// For any `T: serde::de::DeserializeOwned` (`FormFields` is that bound, named for its
+/// compile error).
+impl<T: FormFields> FromRequest<ViaRequest> for MultipartForm<T> {
     type Rejection = MultipartError;
 
     fn from_request(request: Request) -> Result<Self, Self::Rejection> {

@@ -2,7 +2,7 @@
 //! past that length.
 
 use std::io::{self, Read};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -324,16 +324,48 @@ impl Leftover {
 /// Reads and discards up to `cap` bytes, giving up after `timeout`: a host may hand over a
 /// socket that never ends. The reading happens on a helper thread so that a blocked read
 /// cannot hold up the answer; the process exits after answering, which ends the thread.
+///
+/// The helper reports back through a condition variable, not a channel: a channel keeps a
+/// per-thread context in a thread-local with a destructor, and the C functions that needs
+/// (`__cxa_thread_atexit_impl`, `sched_yield`) would be bound at every CGI start-up.
 pub(crate) fn drain_with_deadline(mut input: Box<dyn Read + Send>, cap: u64, timeout: Duration) {
-    let (done, finished) = mpsc::channel();
+    let state = Arc::new(Drained::default());
+    let done = Done(Arc::clone(&state));
     let spawned = thread::Builder::new()
         .name("cgi-drain".into())
         .spawn(move || {
+            // Dropped when the copy ends, or if it panics: either way the wait is over.
+            let _done = done;
             let _ = io::copy(&mut (&mut input).take(cap), &mut io::sink());
-            let _ = done.send(());
         });
     if spawned.is_ok() {
-        let _ = finished.recv_timeout(timeout);
+        let finished = state
+            .finished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _ = state
+            .changed
+            .wait_timeout_while(finished, timeout, |finished| !*finished);
+    }
+}
+
+#[derive(Default)]
+struct Drained {
+    finished: Mutex<bool>,
+    changed: Condvar,
+}
+
+/// Marks the drain finished when dropped.
+struct Done(Arc<Drained>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        *self
+            .0
+            .finished
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+        self.0.changed.notify_one();
     }
 }
 

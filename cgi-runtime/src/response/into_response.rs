@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use http::StatusCode;
 
 use super::{Body, Response};
+use crate::bounds::ErrorResponse;
 
 /// A value a handler can return: it knows how to become a [`Response`].
 ///
@@ -106,7 +107,9 @@ impl<R: IntoResponse> IntoResponse for (StatusCode, R) {
     }
 }
 
-impl<R: IntoResponse, E: IntoResponse> IntoResponse for Result<R, E> {
+/// For any `E: IntoResponse` (`ErrorResponse` is that bound, named for its compile error,
+/// which suggests `cgi::Error`).
+impl<R: IntoResponse, E: ErrorResponse<R>> IntoResponse for Result<R, E> {
     fn into_response(self) -> Response {
         match self {
             Ok(value) => value.into_response(),

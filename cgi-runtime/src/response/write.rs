@@ -106,7 +106,9 @@ pub(crate) fn write_cgi(
         }
     }
     if let (true, Some(length)) = (has_body, length) {
-        let _ = write!(head, "Content-Length: {length}\r\n");
+        head.extend_from_slice(b"Content-Length: ");
+        push_decimal(&mut head, length);
+        head.extend_from_slice(b"\r\n");
     }
     head.extend_from_slice(b"\r\n");
     let send_body = has_body && !head_only;
@@ -126,6 +128,21 @@ pub(crate) fn write_cgi(
             }
         }
     }
+}
+
+/// Appends `n` in decimal, without the formatting machinery (every response runs this).
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 /// Copies a streamed body in bounded chunks. The headers are out already, so a stream
@@ -260,6 +277,15 @@ mod tests {
         )
         .unwrap();
         (String::from_utf8(bytes).unwrap(), lines)
+    }
+
+    #[test]
+    fn lengths_are_decimal() {
+        for n in [0, 7, 10, 14, 999, 1 << 20, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
     }
 
     #[test]

@@ -85,6 +85,7 @@ pub(crate) fn converse<T: Transport>(
 
 /// One connection over bytes, for the unit tests and the fuzz target: what the web server
 /// sent in, what the application answered out, and how the conversation ended.
+#[cfg(any(test, fuzzing))]
 pub(crate) fn converse_bytes(
     input: &[u8],
     workers: usize,
@@ -100,6 +101,7 @@ pub(crate) fn converse_bytes(
         panic_hook_logs: false,
         stop: &super::Stop::new("test", &stop, None),
         free_workers: &std::sync::atomic::AtomicUsize::new(1),
+        supervised: None,
     };
     let mut output = Vec::new();
     let ending = converse(io::Cursor::new(input.to_vec()), &mut output, &context);
@@ -139,7 +141,7 @@ fn respond<T: Transport>(
                 format!("The request's headers are larger than {MAX_PARAMS} bytes."),
             );
             write_response(
-                context.program,
+                &context.program,
                 response,
                 false,
                 &mut stdout,

@@ -1,0 +1,6 @@
+use cgi::Form;
+
+#[cgi::main]
+fn vote(Form(choice): Form<u32>) -> String {
+    format!("You chose {choice}.")
+}
