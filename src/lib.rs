@@ -346,10 +346,11 @@
 //! sudo install -m 755 target/release/greet /usr/lib/cgi-bin/greet
 //! ```
 //!
-//! Start-up is a CGI script's main cost, paid at every request, and the release profile
-//! decides much of it. Your crate's profile applies, not cgikit's (Cargo ignores the
-//! profiles of dependencies), so put in your `Cargo.toml` what cgikit's figures are
-//! measured with:
+//! Start-up is a CGI script's main cost, paid at every request. Your crate's release
+//! profile applies, not cgikit's (Cargo ignores the profiles of dependencies), and
+//! cgikit's start-up figures are measured with these two lines; without them the `hello`
+//! example runs about 3% more instructions from a binary a quarter larger. Put them in
+//! your `Cargo.toml`:
 //!
 //! ```toml
 //! [profile.release]
