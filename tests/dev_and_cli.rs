@@ -1205,6 +1205,63 @@ fn serve_streams_request_bodies_to_the_script_in_bounded_memory() {
     }
 }
 
+/// Sends `head` and then `body` in chunked transfer coding, `chunk` bytes a chunk, and reads
+/// the answer.
+fn http_chunked(address: SocketAddr, head: &str, body: &[u8], chunk: usize) -> Http {
+    let mut stream = TcpStream::connect(address).expect("connect to the dev server");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("a timeout");
+    stream.set_write_timeout(Some(TIMEOUT)).expect("a timeout");
+    stream
+        .write_all(
+            format!(
+                "{head}Host: {address}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .expect("send the head");
+    for piece in body.chunks(chunk) {
+        stream
+            .write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+            .and_then(|()| stream.write_all(piece))
+            .and_then(|()| stream.write_all(b"\r\n"))
+            .expect("send a chunk");
+    }
+    stream.write_all(b"0\r\n\r\n").expect("send the last chunk");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    parse_http(&raw, false).unwrap_or_else(|error| panic!("{head}: {error}"))
+}
+
+#[test]
+fn serve_gives_a_chunked_body_its_length_up_to_a_limit() {
+    let server = DevServer::start("json_api");
+    // De-chunked, with its CONTENT_LENGTH: the script reads it as any other body.
+    let head = "POST / HTTP/1.1\r\nContent-Type: application/json\r\n";
+    let response = http_chunked(server.address, head, br#"{"celsius": 100}"#, 5);
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.text(), r#"{"fahrenheit":212.0}"#);
+    let page = server.get("/_cgi/1").text();
+    assert!(
+        page.contains("<tr><th>CONTENT_LENGTH</th><td>16</td></tr>"),
+        "{page}"
+    );
+    // Past 16 MiB the server answers itself: it would have to hold the whole body.
+    let big = vec![b' '; (16 << 20) + 1];
+    let response = http_chunked(server.address, head, &big, 1 << 20);
+    assert_eq!(response.status, 413, "{response:?}");
+    assert!(
+        response
+            .text()
+            .contains("a chunked request body over 16 MiB")
+            && response.text().contains("href=\"/_cgi/2\""),
+        "{}",
+        response.text()
+    );
+    server.request_line("POST", "/", 413);
+    let page = server.get("/_cgi/2").text();
+    assert!(page.contains("The script did not run."), "{page}");
+}
+
 #[test]
 fn serve_inspector_shows_each_cgi_exchange() {
     let server = DevServer::start("greet");

@@ -16,8 +16,9 @@
 //! - Hosts of the core: real CGI (`run.rs`), FastCGI and SCGI (`long_lived/`, with the
 //!   `--processes` pool in `long_lived/supervisor/`), and the
 //!   made-up requests of the test kit ([`test`](mod@test)), the terminal (`terminal.rs`) and the
-//!   development server (`dev_server/`), which build their CGI variables and read CGI output
-//!   back through `host/`, as a web server does.
+//!   development server (`dev_server/`: `child.rs` runs the script, `inspector.rs` shows
+//!   each exchange at `/_cgi/`), which build their CGI variables and read CGI output back
+//!   through `host/`, as a web server does.
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 

@@ -13,9 +13,10 @@
 //!
 //! The one change made to a snippet: the places it names on the machine move into the
 //! test's own directory (`/usr/lib/cgi-bin/` → `LAB/lib/cgi-bin/`, outside the document
-//! root `LAB/www/` as on a real machine; `/run/` → `LAB/run/`),
-//! and the backend port `127.0.0.1:9000` → a free one. nginx's `include fastcgi_params`
-//! finds the file nginx ships, copied beside the configuration.
+//! root `LAB/www/` as on a real machine; `/run/` → `LAB/run/`), and each backend's TCP
+//! address (`127.0.0.1:9000`, `10.0.0.11:9000`...) → `127.0.0.1` on a free port. nginx's
+//! `include fastcgi_params` finds the file nginx ships, copied beside the configuration,
+//! and an nginx `upstream` block goes where nginx wants it, beside the `server` block.
 //!
 //! What each KIND starts besides the server, and where the script is:
 //!
@@ -26,11 +27,13 @@
 //! | `nginx-fastcgi`, `nginx-scgi` | `greet --fastcgi`/`--scgi unix:/run/greet/greet.sock` | `/greet` |
 //! | `lighttpd-fastcgi` | `/usr/lib/cgi-bin/greet`, started by lighttpd (`bin-path`) | `/greet` |
 //! | `apache-fastcgi` | `greet --fastcgi 127.0.0.1:9000` | `/greet` |
+//! | `nginx-upstream` | `greet --fastcgi` on `10.0.0.11:9000` and on `10.0.0.12:9000` | `/greet` |
 //!
 //! The program installed as `greet` is the `env` example, which shows the variables it got:
-//! a request for `PREFIX/extra?name=Ada` with a `Proxy` header must answer 200 with
-//! `SCRIPT_NAME` the prefix, `PATH_INFO` `/extra`, `QUERY_STRING` `name=Ada`, and no
-//! `HTTP_PROXY`.
+//! a request for `PREFIX/extra?name=Ada` (`PREFIX?name=Ada` where the snippet does not
+//! split the path) with a `Proxy` header must answer 200 with `SCRIPT_NAME` the prefix,
+//! `PATH_INFO` `/extra`, `QUERY_STRING` `name=Ada`, and no `HTTP_PROXY`. With several
+//! backends, the first is then stopped and requests must still be answered, by the others.
 
 use std::fs;
 use std::path::Path;
@@ -148,38 +151,62 @@ fn snippets() -> Result<Vec<Snippet>, Vec<String>> {
 }
 
 /// What a KIND needs: its server, the script's URL prefix, how the script runs.
+#[derive(Debug, Clone, Copy)]
+struct Recipe {
+    kind: Kind,
+    prefix: &'static str,
+    backend: Backend,
+    /// Whether the snippet splits `PATH_INFO` off the path.
+    splits_path_info: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
     /// The server runs `/usr/lib/cgi-bin/greet` itself (CGI, or lighttpd's `bin-path`).
     Server,
     /// fcgiwrap on `/run/fcgiwrap.socket` runs it.
     Fcgiwrap,
-    /// `greet OPTION ADDRESS`, started by the test.
-    Process(&'static str, &'static str),
+    /// `greet OPTION ADDRESS`, started by the test, once per address.
+    Processes(&'static str, &'static [&'static str]),
 }
 
-fn kind_of(name: &str) -> Option<(Kind, &'static str, Backend)> {
-    Some(match name {
-        "apache-cgi" => (Kind::Apache, "/cgi-bin/greet", Backend::Server),
-        "lighttpd-cgi" => (Kind::Lighttpd, "/cgi-bin/greet", Backend::Server),
-        "nginx-fcgiwrap" => (Kind::Nginx, "/cgi-bin/greet", Backend::Fcgiwrap),
+fn recipe(name: &str) -> Option<Recipe> {
+    let (kind, prefix, backend, splits_path_info) = match name {
+        "apache-cgi" => (Kind::Apache, "/cgi-bin/greet", Backend::Server, true),
+        "lighttpd-cgi" => (Kind::Lighttpd, "/cgi-bin/greet", Backend::Server, true),
+        "nginx-fcgiwrap" => (Kind::Nginx, "/cgi-bin/greet", Backend::Fcgiwrap, true),
         "nginx-fastcgi" => (
             Kind::NginxFastcgi,
             "/greet",
-            Backend::Process("--fastcgi", "unix:/run/greet/greet.sock"),
+            Backend::Processes("--fastcgi", &["unix:/run/greet/greet.sock"]),
+            true,
         ),
         "nginx-scgi" => (
             Kind::NginxScgi,
             "/greet",
-            Backend::Process("--scgi", "unix:/run/greet/greet.sock"),
+            Backend::Processes("--scgi", &["unix:/run/greet/greet.sock"]),
+            true,
         ),
-        "lighttpd-fastcgi" => (Kind::LighttpdFastcgi, "/greet", Backend::Server),
+        "lighttpd-fastcgi" => (Kind::LighttpdFastcgi, "/greet", Backend::Server, true),
         "apache-fastcgi" => (
             Kind::ApacheFcgi,
             "/greet",
-            Backend::Process("--fastcgi", "127.0.0.1:9000"),
+            Backend::Processes("--fastcgi", &["127.0.0.1:9000"]),
+            true,
+        ),
+        "nginx-upstream" => (
+            Kind::NginxFastcgi,
+            "/greet",
+            Backend::Processes("--fastcgi", &["10.0.0.11:9000", "10.0.0.12:9000"]),
+            false,
         ),
         _ => return None,
+    };
+    Some(Recipe {
+        kind,
+        prefix,
+        backend,
+        splits_path_info,
     })
 }
 
@@ -187,11 +214,19 @@ fn kind_of(name: &str) -> Option<(Kind, &'static str, Backend)> {
 /// a server that ignores the snippet's alias cannot find the script there by accident.
 const SCRIPT_DIR: &str = "lib/cgi-bin";
 
-/// The snippet with the machine's places moved into the lab.
-fn relocate(text: &str, lab: &Lab, backend_port: u16) -> String {
+/// The snippet with the machine's places moved into the lab, and each backend's TCP
+/// address (`(address, port)` in `tcp`) to a free port on 127.0.0.1.
+fn relocate(text: &str, lab: &Lab, tcp: &[(&str, u16)]) -> String {
+    let mut text = relocate_paths(text, lab);
+    for (address, port) in tcp {
+        text = text.replace(address, &format!("127.0.0.1:{port}"));
+    }
+    text
+}
+
+fn relocate_paths(text: &str, lab: &Lab) -> String {
     text.replace("/usr/lib/cgi-bin", &lab.path(SCRIPT_DIR).to_string_lossy())
         .replace("/run/", &format!("{}/", lab.path("run").display()))
-        .replace("127.0.0.1:9000", &format!("127.0.0.1:{backend_port}"))
 }
 
 /// The configuration around a snippet: what every configuration of that server has, and
@@ -234,8 +269,36 @@ fn wrap(language: &str, snippet: &str, lab: &Lab, port: u16) -> String {
                 ""
             },
         ),
-        "nginx" => format!(
-            "daemon off;\n\
+        "nginx" => {
+            let (upstreams, rest) = split_upstreams(snippet);
+            nginx_config(lab_dir, &upstreams, &rest, port, root)
+        }
+        other => panic!("no wrapper for {other}"),
+    }
+}
+
+/// The `upstream NAME { ... }` blocks of an nginx snippet (they belong in `http`, beside
+/// the `server` block), and the rest (which goes in the `server` block).
+fn split_upstreams(snippet: &str) -> (String, String) {
+    let (mut upstreams, mut rest) = (String::new(), String::new());
+    let mut depth = 0usize;
+    for line in snippet.lines() {
+        if depth > 0 || line.trim_start().starts_with("upstream ") {
+            upstreams.push_str(line);
+            upstreams.push('\n');
+            depth += line.matches('{').count();
+            depth -= line.matches('}').count().min(depth);
+        } else {
+            rest.push_str(line);
+            rest.push('\n');
+        }
+    }
+    (upstreams, rest)
+}
+
+fn nginx_config(lab_dir: &str, upstreams: &str, snippet: &str, port: u16, root: bool) -> String {
+    format!(
+        "daemon off;\n\
              pid {lab_dir}/run/nginx.pid;\n\
              error_log {lab_dir}/logs/nginx_error.log info;\n\
              {user}\
@@ -247,23 +310,22 @@ fn wrap(language: &str, snippet: &str, lab: &Lab, port: u16) -> String {
              proxy_temp_path {lab_dir}/run/nginx_proxy;\n\
              uwsgi_temp_path {lab_dir}/run/nginx_uwsgi;\n\
              scgi_temp_path {lab_dir}/run/nginx_scgi;\n\
+             {upstreams}\
              server {{\n\
              listen 127.0.0.1:{port};\n\
              root {lab_dir}/www;\n\
              # ---- the snippet\n{snippet}\
              }}\n}}\n",
-            user = if root { "user www-data;\n" } else { "" },
-        ),
-        other => panic!("no wrapper for {other}"),
-    }
+        user = if root { "user www-data;\n" } else { "" },
+    )
 }
 
 /// Runs one snippet: the lab, the script, the backend, the server, one request. `Err`
 /// says what went wrong, with the configuration and the logs.
 fn run_snippet(snippet: &Snippet) -> Result<(), String> {
-    let (kind, prefix, backend) = kind_of(&snippet.kind)
+    let recipe = recipe(&snippet.kind)
         .ok_or_else(|| format!("{}: unknown kind {:?}", snippet.place, snippet.kind))?;
-    let lab = Lab::new(kind);
+    let lab = Lab::new(recipe.kind);
     // The `env` example under the snippet's name: it shows the variables it received.
     let script = lab.path(SCRIPT_DIR).join("greet");
     fs::create_dir_all(lab.path(SCRIPT_DIR)).expect("the lab's cgi-bin");
@@ -273,16 +335,25 @@ fn run_snippet(snippet: &Snippet) -> Result<(), String> {
     fs::copy(release_examples().join("env"), &script).expect("the script");
     super::set_mode(&script, 0o755);
     let mut processes: Vec<Running> = Vec::new();
+    let mut backends = 0;
     let outcome = (|| {
-        let backend_port = free_port();
         let port = free_port();
-        let text = relocate(&snippet.text, &lab, backend_port);
+        let addresses: &[&str] = match recipe.backend {
+            Backend::Processes(_, addresses) => addresses,
+            Backend::Server | Backend::Fcgiwrap => &[],
+        };
+        let tcp: Vec<(&str, u16)> = addresses
+            .iter()
+            .filter(|address| !address.starts_with("unix:"))
+            .map(|address| (*address, free_port()))
+            .collect();
+        let text = relocate(&snippet.text, &lab, &tcp);
         // Directories the snippet's sockets go in, as a package would have made them.
         for socket_dir in ["run/greet", "run/lighttpd"] {
             fs::create_dir_all(lab.path(socket_dir)).map_err(|error| error.to_string())?;
             super::set_mode(&lab.path(socket_dir), 0o1777);
         }
-        match backend {
+        match recipe.backend {
             Backend::Server => {}
             Backend::Fcgiwrap => {
                 let socket = lab.path("run/fcgiwrap.socket");
@@ -296,17 +367,22 @@ fn run_snippet(snippet: &Snippet) -> Result<(), String> {
                 processes.push(fcgiwrap);
                 wait_for(|| socket.exists(), "fcgiwrap's socket")?;
             }
-            Backend::Process(option, address) => {
-                let address = relocate(address, &lab, backend_port);
-                let mut command = as_server_user(&script);
-                command.arg(option).arg(&address);
-                let log = lab.path("logs/greet_stderr.log");
-                let file = fs::File::create(&log).map_err(|error| error.to_string())?;
-                processes.push(Running::spawn("greet", command, file)?);
-                wait_for(
-                    || fs::read_to_string(&log).is_ok_and(|text| text.contains(" serving ")),
-                    "greet to listen",
-                )?;
+            Backend::Processes(option, addresses) => {
+                for (index, address) in addresses.iter().enumerate() {
+                    let address = relocate(address, &lab, &tcp);
+                    let mut command = as_server_user(&script);
+                    command.arg(option).arg(&address);
+                    let log = lab.path(&format!("logs/greet{index}_stderr.log"));
+                    let file = fs::File::create(&log).map_err(|error| error.to_string())?;
+                    let mut process = Running::spawn("greet", command, file)?;
+                    process.clean_stop = Some(log.clone());
+                    processes.push(process);
+                    backends += 1;
+                    wait_for(
+                        || fs::read_to_string(&log).is_ok_and(|text| text.contains(" serving ")),
+                        "greet to listen",
+                    )?;
+                }
             }
         }
         if snippet.language == "nginx" {
@@ -332,7 +408,7 @@ fn run_snippet(snippet: &Snippet) -> Result<(), String> {
                 command.arg("-D").arg("-f").arg(&conf);
                 let mut lighttpd =
                     Running::spawn("lighttpd", command, lab.log("lighttpd_stdout.log"))?;
-                if snippet.kind == "lighttpd-fastcgi" {
+                if recipe.kind == Kind::LighttpdFastcgi {
                     lighttpd.children = super::Children::MustExit;
                 }
                 lighttpd
@@ -340,39 +416,62 @@ fn run_snippet(snippet: &Snippet) -> Result<(), String> {
             _ => start_nginx(&lab, &conf)?,
         };
         processes.push(server);
-        let target = format!("{prefix}/extra?name=Ada");
-        let proxy = [("Proxy", "http://evil:1")];
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let reply = loop {
-            if let Some(error) = processes.iter_mut().find_map(Running::exited) {
-                return Err(format!("{error}\n---- the configuration:\n{config}"));
-            }
-            match try_http(port, "GET", &target, &proxy, None) {
-                Ok(reply) => break reply,
-                Err(error) if Instant::now() > deadline => {
-                    return Err(format!(
-                        "GET {target}: {error}\n---- the configuration:\n{config}"
-                    ));
-                }
-                Err(_) => thread::sleep(Duration::from_millis(50)),
-            }
+        let target = if recipe.splits_path_info {
+            format!("{}/extra?name=Ada", recipe.prefix)
+        } else {
+            format!("{}?name=Ada", recipe.prefix)
         };
-        let page = reply.text();
-        let expected = [
-            format!("<tr><th>SCRIPT_NAME</th><td>{prefix}</td></tr>"),
-            "<tr><th>PATH_INFO</th><td>/extra</td></tr>".to_owned(),
+        let mut expected = vec![
+            format!("<tr><th>SCRIPT_NAME</th><td>{}</td></tr>", recipe.prefix),
             "<tr><th>QUERY_STRING</th><td>name=Ada</td></tr>".to_owned(),
         ];
-        let missing: Vec<&String> = expected
-            .iter()
-            .filter(|row| !page.contains(row.as_str()))
-            .collect();
-        if reply.status != 200 || !missing.is_empty() || page.contains("<th>HTTP_PROXY</th>") {
-            return Err(format!(
-                "GET {target} answered {} (expected 200 with {missing:?} and no HTTP_PROXY):\n{page}\n\
-                 ---- the configuration:\n{config}",
-                reply.status
-            ));
+        if recipe.splits_path_info {
+            expected.push("<tr><th>PATH_INFO</th><td>/extra</td></tr>".to_owned());
+        }
+        let answers = |processes: &mut Vec<Running>| -> Result<(), String> {
+            let proxy = [("Proxy", "http://evil:1")];
+            let deadline = Instant::now() + Duration::from_secs(15);
+            let reply = loop {
+                if let Some(error) = processes.iter_mut().find_map(Running::exited) {
+                    return Err(error);
+                }
+                match try_http(port, "GET", &target, &proxy, None) {
+                    Ok(reply) => break reply,
+                    Err(error) if Instant::now() > deadline => {
+                        return Err(format!("GET {target}: {error}"));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(50)),
+                }
+            };
+            let page = reply.text();
+            let missing: Vec<&String> = expected
+                .iter()
+                .filter(|row| !page.contains(row.as_str()))
+                .collect();
+            if reply.status != 200 || !missing.is_empty() || page.contains("<th>HTTP_PROXY</th>") {
+                return Err(format!(
+                    "GET {target} answered {} (expected 200 with {missing:?} and no HTTP_PROXY):\n{page}",
+                    reply.status
+                ));
+            }
+            Ok(())
+        };
+        answers(&mut processes)
+            .map_err(|error| format!("{error}\n---- the configuration:\n{config}"))?;
+        if backends > 1 {
+            // One machine stops: the others answer every request, whichever nginx tries
+            // first.
+            let problems = processes.remove(0).stop();
+            if !problems.is_empty() {
+                return Err(problems.join("\n"));
+            }
+            for _ in 0..4 {
+                answers(&mut processes).map_err(|error| {
+                    format!(
+                        "with the first backend stopped: {error}\n---- the configuration:\n{config}"
+                    )
+                })?;
+            }
         }
         Ok(())
     })();
@@ -426,14 +525,14 @@ fn run_language(language: &str) {
         .iter()
         .filter(|snippet| snippet.language == language)
     {
-        let Some((kind, _, _)) = kind_of(&snippet.kind) else {
+        let Some(recipe) = recipe(&snippet.kind) else {
             failures.push(format!(
                 "{}: unknown kind {:?}",
                 snippet.place, snippet.kind
             ));
             continue;
         };
-        if !available(kind) {
+        if !available(recipe.kind) {
             continue;
         }
         ran += 1;
@@ -453,7 +552,7 @@ fn every_server_snippet_is_marked_with_a_known_kind() {
     let snippets = snippets().unwrap_or_else(|problems| panic!("{}", problems.join("\n")));
     for snippet in &snippets {
         assert!(
-            kind_of(&snippet.kind).is_some(),
+            recipe(&snippet.kind).is_some(),
             "{}: unknown kind {:?}",
             snippet.place,
             snippet.kind
@@ -493,6 +592,7 @@ fn every_server_snippet_is_marked_with_a_known_kind() {
             "src/lib.rs nginx-fastcgi",
             "src/lib.rs nginx-fcgiwrap",
             "src/lib.rs nginx-scgi",
+            "src/lib.rs nginx-upstream",
         ]
     );
 }

@@ -295,7 +295,9 @@ fn list_page(exchanges: &VecDeque<Exchange>) -> String {
         "<h1>CGI inspector</h1>\n<p class=note>The development server ran the script as a \
          CGI program for each request below (newest first; the last 50 are kept). Pick one to \
          see the variables and input the script received, what it wrote to standard error, \
-         and the head of its response. <a href=\"/\">Back to the script</a>.</p>\n",
+         and the head of its response. Paths under /_cgi/ are this page's and never reach \
+         the script (under a real web server they do). <a href=\"/\">Back to the \
+         script</a>.</p>\n",
     );
     if exchanges.is_empty() {
         html.push_str("<p>No request yet: open <a href=\"/\">the script</a>.</p>\n");
