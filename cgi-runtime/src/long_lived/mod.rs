@@ -2,22 +2,30 @@
 //!
 //! A pool of worker threads shares the listening socket; each takes a connection, answers
 //! its requests through the same core as CGI ([`crate::exchange`]), and takes the next one.
-//! SIGTERM or SIGINT stops the accepting and lets the requests in flight finish: workers
-//! wait for connections and for requests in slices of [`IDLE_POLL`], looking in between.
+//! SIGTERM or SIGINT stops the accepting and lets the requests in flight finish within a
+//! grace period: workers wait for connections, requests, reads and writes in slices of
+//! [`POLL`], looking in between at the stop and at the connection's bounds
+//! ([`Bounds`]).
 
 mod fastcgi;
+mod patience;
 mod polling_reader;
+mod polling_writer;
 mod scgi;
 mod signals;
 mod socket;
+mod socket_mode;
 
-use std::io::{self, BufWriter, Read};
+use std::convert::Infallible;
+use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::command_line::{LongLivedOptions, Protocol};
+use crate::command_line::{Bounds, LongLivedOptions, Protocol};
 use crate::exchange::{Exchange, answer, one_line, panic_message};
 use crate::limits::Limits;
 use crate::request::Leftover;
@@ -25,15 +33,17 @@ use crate::request::Request;
 use crate::response::Response;
 use fastcgi::Ending;
 pub(crate) use fastcgi::converse_bytes as fastcgi_conversation;
+use patience::{POLL, Patience};
+use polling_reader::{PollingReader, is_idle_poll};
+use polling_writer::PollingWriter;
 pub(crate) use socket::Listener;
 
-/// How long a web server may go silent in the middle of a request before the worker
-/// gives up on the connection.
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
-/// How often an idle connection looks whether the process is stopping.
-const IDLE_POLL: Duration = Duration::from_millis(250);
 /// How long a kept-alive connection may sit idle while no worker is free for others.
 const IDLE_GIVE_BACK: Duration = Duration::from_secs(1);
+/// Once the stop's grace period is over and the reads and writes still waiting are
+/// abandoned, how long the workers have to wind down before the process exits anyway (a
+/// handler busy with something else than its connection is not waited for).
+const AFTER_GRACE: Duration = Duration::from_secs(2);
 /// The most of an unread body read and thrown away while closing a connection.
 const LINGER_CAP: u64 = 16 * 1024 * 1024;
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
@@ -57,6 +67,7 @@ pub(crate) struct Context<'a> {
     pub(crate) limits: &'a Limits,
     pub(crate) handler: &'a (dyn Fn(Request) -> Response + Sync),
     pub(crate) workers: usize,
+    pub(crate) bounds: &'a Bounds,
     pub(crate) panic_hook_logs: bool,
     pub(crate) stop: &'a Stop<'a>,
     /// Workers waiting for a connection: when none is, a kept-alive connection that goes
@@ -94,6 +105,44 @@ impl Context<'_> {
     fn needs_idle_workers(&self) -> bool {
         self.free_workers.load(Ordering::Relaxed) == 0
     }
+
+    /// What a connection's reads and writes wait for.
+    fn patience(&self) -> Patience {
+        Patience {
+            stall: self.bounds.stall_timeout,
+            abandoned: Arc::clone(&self.stop.abandoned),
+        }
+    }
+}
+
+/// Waits for the first byte of the next request on a connection, looking between polls
+/// whether the process stops or every other worker is busy (a web server may be sending a
+/// request on the very connection as it is closed, and nginx does not retry a POST: so
+/// not at once). `false` when the connection closed, or should be closed.
+fn wait_for_request<T: Read>(
+    input: &mut BufReader<PollingReader<T>>,
+    context: &Context<'_>,
+) -> io::Result<bool> {
+    input.get_mut().idle = true;
+    let idle_since = Instant::now();
+    let waited = loop {
+        match input.fill_buf() {
+            Ok([]) => break Ok(false),
+            Ok(_) => break Ok(true),
+            Err(error) if is_idle_poll(&error) && context.stopping() => break Ok(false),
+            Err(error)
+                if is_idle_poll(&error)
+                    && context.needs_idle_workers()
+                    && idle_since.elapsed() >= IDLE_GIVE_BACK =>
+            {
+                break Ok(false);
+            }
+            Err(error) if is_idle_poll(&error) => {}
+            Err(error) => break Err(error),
+        }
+    };
+    input.get_mut().idle = false;
+    waited
 }
 
 /// Serves the options' protocol on `listener` with their number of worker threads until
@@ -106,10 +155,13 @@ pub(crate) fn run(
     handler: &(dyn Fn(Request) -> Response + Sync),
 ) {
     let LongLivedOptions {
-        protocol, workers, ..
+        protocol,
+        workers,
+        ref bounds,
+        ..
     } = *options;
     signals::stop_on_termination();
-    if let Err(error) = listener.set_accept_timeout(IDLE_POLL) {
+    if let Err(error) = listener.set_accept_timeout(POLL) {
         eprintln!("{program}: {error}: a stop will wait for the next connection");
     }
     eprintln!(
@@ -121,22 +173,64 @@ pub(crate) fn run(
         limits,
         handler,
         workers,
+        bounds,
         panic_hook_logs: true,
         stop: &Stop::new(program, &signals::STOP, Some(&listener)),
         free_workers: &AtomicUsize::new(0),
     };
     thread::scope(|scope| {
+        // Each worker holds a sender: the channel disconnects when the last one ends.
+        let (working, all_ended) = mpsc::channel::<Infallible>();
         for index in 0..workers {
+            let (working, listener, context) = (working.clone(), &listener, &context);
             let spawned = thread::Builder::new()
                 .name(format!("cgi-worker-{index}"))
-                .spawn_scoped(scope, || work(protocol, &listener, &context));
+                .spawn_scoped(scope, move || {
+                    work(protocol, listener, context);
+                    drop(working);
+                });
             if let Err(error) = spawned {
                 eprintln!("{program}: could not start worker {index}: {error}");
             }
         }
+        drop(working);
+        oversee_the_stop(&context, &listener, &all_ended);
     });
     listener.remove_file();
     eprintln!("{program}: stopped");
+}
+
+/// The main thread while the workers serve: once a stop is asked for, gives the requests
+/// in flight the grace period, then abandons the reads and writes still waiting on a web
+/// server, then, if handlers still run, ends the process (`--stop-grace`).
+fn oversee_the_stop(
+    context: &Context<'_>,
+    listener: &Listener,
+    all_ended: &mpsc::Receiver<Infallible>,
+) {
+    let still_working =
+        |wait| matches!(all_ended.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
+    while !context.stopping() {
+        if !still_working(POLL) {
+            return;
+        }
+    }
+    if !still_working(context.bounds.stop_grace) {
+        return;
+    }
+    context.stop.abandon();
+    eprintln!(
+        "{}: the stop's grace period is over: abandoning the reads and writes still \
+         waiting on the web server",
+        context.program
+    );
+    if !still_working(AFTER_GRACE) {
+        return;
+    }
+    eprintln!("{}: stopping with handlers still running", context.program);
+    listener.remove_file();
+    eprintln!("{}: stopped", context.program);
+    std::process::exit(0);
 }
 
 /// A stop asked for by a signal. The first to see it stops this process's listening
@@ -148,6 +242,8 @@ pub(crate) struct Stop<'a> {
     requested: &'a AtomicBool,
     listener: Option<&'a Listener>,
     seen: AtomicBool,
+    /// Set when the grace period is over: see [`Patience`].
+    abandoned: Arc<AtomicBool>,
 }
 
 impl<'a> Stop<'a> {
@@ -161,7 +257,16 @@ impl<'a> Stop<'a> {
             requested,
             listener,
             seen: AtomicBool::new(false),
+            abandoned: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Release);
+    }
+
+    fn is_abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire)
     }
 
     fn requested(&self) -> bool {
@@ -230,18 +335,24 @@ fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
 }
 
 fn connection(protocol: Protocol, stream: socket::Stream, context: &Context<'_>) {
-    let result = stream.set_read_timeout(Some(IDLE_POLL)).and_then(|()| {
+    let result = stream.set_poll_timeout(POLL).and_then(|()| {
         let input = stream.io();
-        let mut output = BufWriter::with_capacity(64 * 1024, stream.io());
+        let mut output = BufWriter::with_capacity(
+            64 * 1024,
+            PollingWriter::new(stream.io(), context.patience()),
+        );
         match protocol {
-            Protocol::FastCgi => fastcgi::converse(input, &mut output, context),
-            Protocol::Scgi => scgi::answer(input, &mut output, context).map(|()| Ending::Answered),
+            Protocol::FastCgi => fastcgi::converse(input, Box::new(output), context),
+            Protocol::Scgi => scgi::answer(input, &mut output, context),
         }
     });
     match result {
-        // Input may be left unread after an answer; an idle connection has none.
-        Ok(Ending::Answered) => stream.linger_close(LINGER_CAP, LINGER_TIMEOUT),
-        Ok(Ending::Closed) => {}
+        // Input may be left unread after an answer; an idle connection has none. Past
+        // the stop's grace period, nothing more is waited for.
+        Ok(Ending::Answered) if !context.stop.is_abandoned() => {
+            stream.linger_close(LINGER_CAP, LINGER_TIMEOUT);
+        }
+        Ok(_) => {}
         // The web server went away (a client that left, a server restart): nothing to do.
         Err(error)
             if matches!(
