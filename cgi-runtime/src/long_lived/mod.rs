@@ -106,12 +106,9 @@ impl Context<'_> {
         self.free_workers.load(Ordering::Relaxed) == 0
     }
 
-    /// What a connection's reads and writes wait for.
+    /// What a new connection's reads and writes wait for.
     fn patience(&self) -> Patience {
-        Patience {
-            stall: self.bounds.stall_timeout,
-            abandoned: Arc::clone(&self.stop.abandoned),
-        }
+        Patience::new(self.bounds.stall_timeout, Arc::clone(&self.stop.abandoned))
     }
 }
 
@@ -265,10 +262,6 @@ impl<'a> Stop<'a> {
         self.abandoned.store(true, Ordering::Release);
     }
 
-    fn is_abandoned(&self) -> bool {
-        self.abandoned.load(Ordering::Acquire)
-    }
-
     fn requested(&self) -> bool {
         if !self.requested.load(Ordering::Acquire) {
             return false;
@@ -335,21 +328,20 @@ fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
 }
 
 fn connection(protocol: Protocol, stream: socket::Stream, context: &Context<'_>) {
+    let patience = context.patience();
     let result = stream.set_poll_timeout(POLL).and_then(|()| {
-        let input = stream.io();
-        let mut output = BufWriter::with_capacity(
-            64 * 1024,
-            PollingWriter::new(stream.io(), context.patience()),
-        );
+        let input = PollingReader::new(stream.io(), patience.clone());
+        let mut output =
+            BufWriter::with_capacity(64 * 1024, PollingWriter::new(stream.io(), patience.clone()));
         match protocol {
             Protocol::FastCgi => fastcgi::converse(input, Box::new(output), context),
             Protocol::Scgi => scgi::answer(input, &mut output, context),
         }
     });
     match result {
-        // Input may be left unread after an answer; an idle connection has none. Past
-        // the stop's grace period, nothing more is waited for.
-        Ok(Ending::Answered) if !context.stop.is_abandoned() => {
+        // Input may be left unread after an answer; an idle connection has none. A peer
+        // given up on, or abandoned at the stop, is not waited for again.
+        Ok(Ending::Answered) if !patience.is_over() => {
             stream.linger_close(LINGER_CAP, LINGER_TIMEOUT);
         }
         Ok(_) => {}

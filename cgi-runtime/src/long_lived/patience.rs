@@ -11,26 +11,43 @@ use std::time::Duration;
 /// whether the process stops, whether a limit is reached.
 pub(crate) const POLL: Duration = Duration::from_millis(250);
 
-/// What every read and write of one connection checks between polls.
+/// What every read and write of one connection checks between polls, shared by its
+/// reading and writing sides.
 #[derive(Debug, Clone)]
 pub(crate) struct Patience {
     /// The longest a read or a write may go without moving a byte.
     pub(crate) stall: Duration,
-    /// Set when the stop's grace period is over: reads and writes still waiting give up.
+    /// The process's: set when the stop's grace period is over, so that reads and writes
+    /// still waiting give up.
     pub(crate) abandoned: Arc<AtomicBool>,
+    /// The connection's: set when one of its reads or writes gave up, after which the
+    /// peer is not waited for again (no lingering at the close).
+    gave_up: Arc<AtomicBool>,
 }
 
 impl Patience {
-    #[cfg(test)]
-    pub(crate) fn new(stall: Duration) -> Self {
+    /// The patience of a new connection of a process whose stop sets `abandoned`.
+    pub(crate) fn new(stall: Duration, abandoned: Arc<AtomicBool>) -> Self {
         Patience {
             stall,
-            abandoned: Arc::new(AtomicBool::new(false)),
+            abandoned,
+            gave_up: Arc::new(AtomicBool::new(false)),
         }
     }
 
     pub(crate) fn is_abandoned(&self) -> bool {
         self.abandoned.load(Ordering::Acquire)
+    }
+
+    /// Records that the connection gave up on its peer, and why.
+    pub(crate) fn give_up(&self, why: GaveUp) -> io::Error {
+        self.gave_up.store(true, Ordering::Release);
+        why.error()
+    }
+
+    /// Whether the connection is over waiting: it gave up, or the stop abandoned it.
+    pub(crate) fn is_over(&self) -> bool {
+        self.gave_up.load(Ordering::Acquire) || self.is_abandoned()
     }
 }
 
@@ -99,9 +116,17 @@ mod tests {
                 .to_string()
                 .contains("within 10 s (--head-timeout)")
         );
-        let patience = Patience::new(Duration::from_secs(1));
-        assert!(!patience.is_abandoned());
+        let patience = Patience::new(Duration::from_secs(1), Arc::default());
+        let writing_side = patience.clone();
+        assert!(!patience.is_over());
+        let error = writing_side.give_up(GaveUp::Reading(Duration::from_secs(1)));
+        assert!(
+            error.to_string().contains("nothing arrived for 1 s"),
+            "{error}"
+        );
+        assert!(patience.is_over() && !patience.is_abandoned());
+        let other = Patience::new(Duration::from_secs(1), Arc::clone(&patience.abandoned));
         patience.abandoned.store(true, Ordering::Release);
-        assert!(patience.clone().is_abandoned());
+        assert!(other.is_abandoned() && other.is_over());
     }
 }

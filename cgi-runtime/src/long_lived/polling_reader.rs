@@ -75,13 +75,12 @@ impl<T: Read> Read for PollingReader<T> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // Checked before reading too: a head that trickles in faster than the polls
         // never times a read out.
-        if self.gave_up.is_none()
-            && let Some(deadline) = self.deadline.filter(|deadline| deadline.passed())
-        {
-            self.gave_up = Some(GaveUp::Head(deadline.limit));
-        }
         if let Some(gave_up) = self.gave_up {
             return Err(gave_up.error());
+        }
+        if let Some(deadline) = self.deadline.filter(|deadline| deadline.passed()) {
+            self.gave_up = Some(GaveUp::Head(deadline.limit));
+            return Err(self.patience.give_up(GaveUp::Head(deadline.limit)));
         }
         let started = Instant::now();
         loop {
@@ -90,7 +89,7 @@ impl<T: Read> Read for PollingReader<T> {
                 Err(error) if is_timeout(&error) => {
                     if let Some(gave_up) = self.limit_reached(started) {
                         self.gave_up = Some(gave_up);
-                        return Err(gave_up.error());
+                        return Err(self.patience.give_up(gave_up));
                     }
                     if self.idle {
                         return Err(io::ErrorKind::WouldBlock.into());
@@ -135,7 +134,7 @@ mod tests {
     }
 
     fn patience(stall_ms: u64) -> Patience {
-        Patience::new(Duration::from_millis(stall_ms))
+        Patience::new(Duration::from_millis(stall_ms), Default::default())
     }
 
     #[test]
@@ -153,9 +152,12 @@ mod tests {
 
     #[test]
     fn a_stalled_read_gives_up_and_stays_given_up() {
-        let mut reader = PollingReader::new(Slow(None), patience(30));
+        let patience = patience(30);
+        let mut reader = PollingReader::new(Slow(None), patience.clone());
         let started = Instant::now();
+        assert!(!patience.is_over());
         let error = reader.read(&mut [0; 4]).unwrap_err();
+        assert!(patience.is_over());
         assert!(started.elapsed() >= Duration::from_millis(30));
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert!(error.to_string().contains("--stall-timeout"), "{error}");

@@ -58,7 +58,7 @@ impl<W: Write + HangUp> Write for PollingWriter<W> {
                     };
                     self.inner.hang_up();
                     self.gave_up = Some(gave_up);
-                    return Err(gave_up.error());
+                    return Err(self.patience.give_up(gave_up));
                 }
                 result => return result,
             }
@@ -126,7 +126,10 @@ mod tests {
 
     #[test]
     fn a_peer_that_stops_reading_is_hung_up_on_once() {
-        let writer = PollingWriter::new(Peer::new(100), Patience::new(Duration::from_millis(30)));
+        let writer = PollingWriter::new(
+            Peer::new(100),
+            Patience::new(Duration::from_millis(30), Default::default()),
+        );
         let mut buffered = BufWriter::with_capacity(64, writer);
         let started = Instant::now();
         let error = buffered.write_all(&[b'x'; 1000]).unwrap_err();
@@ -146,12 +149,14 @@ mod tests {
 
     #[test]
     fn progress_is_no_stall_and_a_stop_abandons_at_the_next_poll() {
-        let mut writer =
-            PollingWriter::new(Peer::new(10_000), Patience::new(Duration::from_millis(1)));
+        let mut writer = PollingWriter::new(
+            Peer::new(10_000),
+            Patience::new(Duration::from_millis(1), Default::default()),
+        );
         for _ in 0..100 {
             writer.write_all(&[b'x'; 100]).unwrap();
         }
-        let patience = Patience::new(Duration::from_secs(60));
+        let patience = Patience::new(Duration::from_secs(60), Default::default());
         patience.abandoned.store(true, Ordering::Release);
         let mut writer = PollingWriter::new(Peer::new(0), patience);
         let error = writer.write(b"x").unwrap_err();

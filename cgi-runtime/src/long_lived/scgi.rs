@@ -16,12 +16,11 @@ use crate::response::Response;
 
 /// Answers the one request on a connection.
 pub(crate) fn answer<T: Transport>(
-    input: T,
+    input: PollingReader<T>,
     output: &mut dyn Write,
     context: &Context<'_>,
 ) -> io::Result<Ending> {
-    let mut input =
-        BufReader::with_capacity(16 * 1024, PollingReader::new(input, context.patience()));
+    let mut input = BufReader::with_capacity(16 * 1024, input);
     // A web server sends its request as it connects: the head's deadline counts from
     // the connection, and a connection that sends nothing gives its worker back as an
     // idle FastCGI one does.

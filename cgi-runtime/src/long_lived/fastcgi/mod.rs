@@ -41,12 +41,12 @@ pub(crate) enum Ending {
 /// connection breaks, a limit of time is reached, or the web server breaks the protocol
 /// (logged by the caller).
 pub(crate) fn converse<T: Transport>(
-    input: T,
+    input: PollingReader<T>,
     output: Box<dyn Write + Send>,
     context: &Context<'_>,
 ) -> io::Result<Ending> {
     let connection = Arc::new(Mutex::new(Connection {
-        records: BufReader::with_capacity(16 * 1024, PollingReader::new(input, context.patience())),
+        records: BufReader::with_capacity(16 * 1024, input),
         output,
         stdin: StdinState::default(),
         max_requests: context.workers,
@@ -118,11 +118,8 @@ fn converse_bytes_within(
         free_workers: &std::sync::atomic::AtomicUsize::new(1),
     };
     let output = SharedBytes::default();
-    let ending = converse(
-        io::Cursor::new(input.to_vec()),
-        Box::new(output.clone()),
-        &context,
-    );
+    let input = PollingReader::new(io::Cursor::new(input.to_vec()), context.patience());
+    let ending = converse(input, Box::new(output.clone()), &context);
     let answered = std::mem::take(&mut *lock(&output.0));
     (answered, ending)
 }
