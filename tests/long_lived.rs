@@ -8,8 +8,12 @@
 //! aborts), panics and disconnects that leave the process serving, flat memory over 10^4
 //! requests, no temporary files or request state left behind, and a graceful stop on
 //! SIGTERM; and issue 16's: a process told to stop leaves a listening socket it shares
-//! with other processes (spawn-fcgi `-F N`) to them. Each server writes one start line to
-//! stderr, from which its address is read.
+//! with other processes (spawn-fcgi `-F N`) to them. Then hostile peers, each connection
+//! bounded: management records inside a request answered at once (and a peer that reads
+//! none of them cut off), parameter bombs answered 431 within twice their size, heads that
+//! trickle in, silent SCGI connections, stalled bodies, answers never read, SIGTERM among
+//! all of these, and `--socket-mode` from the moment the socket exists. Each server writes
+//! one start line to stderr, from which its address is read.
 //!
 //! Needs Linux (`/proc/<pid>/status` for memory figures) and `kill`. Every socket read and
 //! write has a time limit, and every server is killed and reaped when its test ends.

@@ -558,7 +558,7 @@ const EXAMPLES: &[(&str, &str)] = &[
 const LONG_LIVED_NOTE: &str = "\
 Started with a listening socket as standard input (lighttpd's bin-path,
 spawn-fcgi, mod_fcgid), it serves FastCGI on it. SIGTERM finishes the
-requests in flight and exits.
+requests in flight (within --stop-grace) and exits.
 ";
 
 /// The width `--help` wraps its descriptions to.
