@@ -1051,8 +1051,8 @@ fn a_process_told_to_stop_leaves_a_shared_listener_to_its_sibling() {
         .unwrap_or_else(|error| panic!("the first request: {error}\n{}", stopping.stderr()));
     assert_eq!(probe(&answered(&reply, &stopping)).pid, stopping.pid());
     // A POST whose body is not all there yet: its worker waits for the rest, so the
-    // process stays in its grace period, alive and not accepting, as long as the test
-    // wants.
+    // process stays in its grace period, alive and not accepting, until the test sends
+    // it (within the default --stop-grace of 8 s, after which it would be abandoned).
     let body = [b'x'; 100];
     let request = fastcgi_post(FIXTURE, "", "application/octet-stream", &body).id(2);
     let bytes = request.to_bytes();

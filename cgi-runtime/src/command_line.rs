@@ -507,14 +507,31 @@ impl Default for LongLivedOptions {
     }
 }
 
-/// A number of seconds above 0 and at most a day, with a fraction if wanted (`0.5`).
+/// A number of seconds above 0 and at most a day, with up to three decimals (`0.5`).
+/// Read by hand: parsing it as a float would add float parsing to every script.
 fn parse_seconds(option: &str, value: &str) -> Result<Duration, String> {
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|seconds| *seconds > 0.0 && *seconds <= 86_400.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("{option} takes seconds (10, 0.5) up to a day, not {value:?}"))
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let all_digits = |text: &str| text.bytes().all(|byte| byte.is_ascii_digit());
+    let millis = Some(())
+        .filter(|()| {
+            !(whole.is_empty() && fraction.is_empty())
+                && all_digits(whole)
+                && all_digits(fraction)
+                && fraction.len() <= 3
+        })
+        .and_then(|()| {
+            let whole: u64 = if whole.is_empty() {
+                0
+            } else {
+                whole.parse().ok()?
+            };
+            let fraction: u64 = format!("{fraction:0<3}").parse().ok()?;
+            whole.checked_mul(1000)?.checked_add(fraction)
+        })
+        .filter(|millis| (1..=86_400_000).contains(millis));
+    millis.map(Duration::from_millis).ok_or_else(|| {
+        format!("{option} takes seconds above 0 (10, 0.5) up to a day, not {value:?}")
+    })
 }
 
 const INTRODUCTION: &str = "\
@@ -788,7 +805,7 @@ mod tests {
             "--stall-timeout",
             "7",
             "--stop-grace",
-            "0.5",
+            ".5",
             "--max-params",
             "4096",
             "--max-param-count",
@@ -860,6 +877,11 @@ mod tests {
             (&["--stall-timeout", "-1"], "--stall-timeout takes seconds"),
             (&["--stop-grace", "soon"], "--stop-grace takes seconds"),
             (&["--stop-grace", "NaN"], "--stop-grace takes seconds"),
+            (&["--stop-grace", "1e3"], "--stop-grace takes seconds"),
+            (&["--stop-grace", "0.0001"], "--stop-grace takes seconds"),
+            (&["--stop-grace", "86401"], "--stop-grace takes seconds"),
+            (&["--stop-grace", "."], "--stop-grace takes seconds"),
+            (&["--stop-grace", "0.000"], "--stop-grace takes seconds"),
             (&["--max-params", "0"], "--max-params takes a whole number"),
             (
                 &["--max-param-count", "1e3"],

@@ -16,12 +16,10 @@ mod signals;
 mod socket;
 mod socket_mode;
 
-use std::convert::Infallible;
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -175,23 +173,23 @@ pub(crate) fn run(
         stop: &Stop::new(program, &signals::STOP, Some(&listener)),
         free_workers: &AtomicUsize::new(0),
     };
+    let running = Running::default();
     thread::scope(|scope| {
-        // Each worker holds a sender: the channel disconnects when the last one ends.
-        let (working, all_ended) = mpsc::channel::<Infallible>();
         for index in 0..workers {
-            let (working, listener, context) = (working.clone(), &listener, &context);
+            let (running, listener, context) = (&running, &listener, &context);
+            running.started();
             let spawned = thread::Builder::new()
                 .name(format!("cgi-worker-{index}"))
                 .spawn_scoped(scope, move || {
+                    let _ending = running.ending();
                     work(protocol, listener, context);
-                    drop(working);
                 });
             if let Err(error) = spawned {
+                running.ended();
                 eprintln!("{program}: could not start worker {index}: {error}");
             }
         }
-        drop(working);
-        oversee_the_stop(&context, &listener, &all_ended);
+        oversee_the_stop(&context, &listener, &running);
     });
     listener.remove_file();
     eprintln!("{program}: stopped");
@@ -200,19 +198,13 @@ pub(crate) fn run(
 /// The main thread while the workers serve: once a stop is asked for, gives the requests
 /// in flight the grace period, then abandons the reads and writes still waiting on a web
 /// server, then, if handlers still run, ends the process (`--stop-grace`).
-fn oversee_the_stop(
-    context: &Context<'_>,
-    listener: &Listener,
-    all_ended: &mpsc::Receiver<Infallible>,
-) {
-    let still_working =
-        |wait| matches!(all_ended.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
+fn oversee_the_stop(context: &Context<'_>, listener: &Listener, running: &Running) {
     while !context.stopping() {
-        if !still_working(POLL) {
+        if !running.still_after(POLL) {
             return;
         }
     }
-    if !still_working(context.bounds.stop_grace) {
+    if !running.still_after(context.bounds.stop_grace) {
         return;
     }
     context.stop.abandon();
@@ -221,13 +213,52 @@ fn oversee_the_stop(
          waiting on the web server",
         context.program
     );
-    if !still_working(AFTER_GRACE) {
+    if !running.still_after(AFTER_GRACE) {
         return;
     }
     eprintln!("{}: stopping with handlers still running", context.program);
     listener.remove_file();
     eprintln!("{}: stopped", context.program);
     std::process::exit(0);
+}
+
+/// How many workers run, for the main thread to wait on.
+#[derive(Default)]
+struct Running {
+    count: Mutex<usize>,
+    changed: Condvar,
+}
+
+impl Running {
+    fn started(&self) {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+    }
+
+    fn ended(&self) {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+        self.changed.notify_all();
+    }
+
+    /// Counts the worker out when dropped, however its thread ends.
+    fn ending(&self) -> impl Drop + '_ {
+        struct Ending<'a>(&'a Running);
+        impl Drop for Ending<'_> {
+            fn drop(&mut self) {
+                self.0.ended();
+            }
+        }
+        Ending(self)
+    }
+
+    /// Whether workers still run after waiting up to `wait` for them all to end.
+    fn still_after(&self, wait: Duration) -> bool {
+        let count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        let (count, _) = self
+            .changed
+            .wait_timeout_while(count, wait, |count| *count > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *count > 0
+    }
 }
 
 /// A stop asked for by a signal. The first to see it stops this process's listening

@@ -93,9 +93,16 @@ impl GaveUp {
     }
 }
 
-/// `1.5 s`, `30 s`.
+/// `1.5 s`, `30 s` (limits come in milliseconds; integers only: formatting a float
+/// would add its code to every script).
 fn seconds(duration: Duration) -> String {
-    format!("{} s", duration.as_secs_f64())
+    let millis = duration.as_millis();
+    let (whole, fraction) = (millis / 1000, millis % 1000);
+    if fraction == 0 {
+        return format!("{whole} s");
+    }
+    let fraction = format!("{fraction:03}");
+    format!("{whole}.{} s", fraction.trim_end_matches('0'))
 }
 
 #[cfg(test)]
@@ -109,6 +116,12 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the web server read nothing of the answer for 1.5 s (--stall-timeout)"
+        );
+        assert!(
+            GaveUp::Reading(Duration::from_millis(250))
+                .error()
+                .to_string()
+                .contains("for 0.25 s")
         );
         assert!(
             GaveUp::Head(Duration::from_secs(10))
