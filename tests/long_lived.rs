@@ -2084,3 +2084,135 @@ fn socket_mode_is_the_sockets_from_the_moment_it_exists() {
         assert!(!socket.exists(), "the socket file survived the stop");
     }
 }
+
+#[test]
+#[ignore = "20 seconds of mixed load: run it with `cargo test --test long_lived -- --ignored`"]
+fn a_soak_of_normal_and_hostile_peers_keeps_memory_flat() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let server = Server::start(
+        FIXTURE,
+        &[
+            "--fastcgi",
+            "127.0.0.1:0",
+            "--workers",
+            "8",
+            "--head-timeout",
+            "1",
+            "--stall-timeout",
+            "1",
+        ],
+        &[],
+        "FastCGI",
+    );
+    let until = Instant::now() + Duration::from_secs(20);
+    let (served, attacks) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let samples = Mutex::new(Vec::new());
+    let mut bomb = record_bytes(BEGIN_REQUEST, 1, &Request::new().begin_body());
+    let pairs = [1, 1, b'a', b'b'].repeat(50 * 1024);
+    for chunk in pairs.chunks(65_528) {
+        bomb.extend(record_bytes(PARAMS, 1, chunk));
+    }
+    bomb.extend(record_bytes(PARAMS, 1, b""));
+    let records = record_bytes(42, 0, b"").repeat(32 * 1024);
+    thread::scope(|scope| {
+        let (server, served, attacks) = (&server, &served, &attacks);
+        for _ in 0..3 {
+            scope.spawn(move || {
+                while Instant::now() < until {
+                    let reply = server.fastcgi_request(&fastcgi_get(FIXTURE, ""));
+                    assert!(reply.stdout.starts_with(b"Status: 200 OK"), "{reply:?}");
+                    served.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        scope.spawn(move || {
+            let mut kept = server.connect();
+            let request = fastcgi_post(FIXTURE, "", "text/plain", &[b'b'; 1000]).keep_conn(true);
+            while Instant::now() < until {
+                let reply = kept.request(&request).expect("a kept-connection POST");
+                assert_eq!(probe(&answered(&reply, server)).body, 1000);
+                served.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let (bomb, records) = (&bomb, &records);
+        for attacker in 0..2 {
+            scope.spawn(move || {
+                let mut round = attacker;
+                while Instant::now() < until {
+                    let mut connection = server.connect();
+                    match round % 4 {
+                        0 => {
+                            // Unknown records inside a request, their replies read.
+                            connection.write_all(&post_head(4, b"ab")).expect("a head");
+                            let mut writer = reading_copy(&connection);
+                            let unknown = thread::scope(|both_ways| {
+                                both_ways.spawn(move || {
+                                    writer.write_all(records).expect("unknown records");
+                                    writer
+                                        .write_all(&record_bytes(STDIN, 1, b"cd"))
+                                        .expect("the body's end");
+                                    writer.write_all(&record_bytes(STDIN, 1, b"")).expect("EOF");
+                                });
+                                let mut unknown = 0;
+                                loop {
+                                    match connection.read_record().expect("a record") {
+                                        Some(record) if record.kind == UNKNOWN_TYPE => {
+                                            unknown += 1;
+                                        }
+                                        Some(record) if record.kind == END_REQUEST => {
+                                            break unknown;
+                                        }
+                                        Some(_) => {}
+                                        None => panic!("EOF before the answer"),
+                                    }
+                                }
+                            });
+                            assert_eq!(unknown, 32 * 1024);
+                        }
+                        1 => {
+                            connection.write_all(bomb).expect("a parameter bomb");
+                            let reply = connection.read_reply(1).expect("an answer");
+                            assert!(reply.stdout.starts_with(b"Status: 431 "), "{reply:?}");
+                        }
+                        2 => {
+                            connection.write_all(&[1, 1]).expect("a head's first bytes");
+                            read_until_closed(&mut connection, Duration::from_secs(4));
+                        }
+                        _ => {
+                            connection
+                                .write_all(&post_head(100, b"0123"))
+                                .expect("a stalling body");
+                            read_until_closed(&mut connection, Duration::from_secs(4));
+                        }
+                    }
+                    attacks.fetch_add(1, Ordering::Relaxed);
+                    round += 1;
+                }
+            });
+        }
+        let samples = &samples;
+        scope.spawn(move || {
+            while Instant::now() < until {
+                samples.lock().expect("the samples").push(server.rss_kib());
+                thread::sleep(Duration::from_secs(1));
+            }
+        });
+    });
+    let samples = samples.into_inner().expect("the samples");
+    let (served, attacks) = (served.into_inner(), attacks.into_inner());
+    eprintln!(
+        "20 s of mixed load: {served} normal requests, {attacks} attacks; VmRSS each second \
+         (KiB): {samples:?}"
+    );
+    assert!(
+        served > 100 && attacks > 10,
+        "{served} requests, {attacks} attacks"
+    );
+    let warm = samples[3..8].iter().max().expect("samples");
+    let late = samples[samples.len() - 5..].iter().max().expect("samples");
+    assert!(
+        late.saturating_sub(*warm) < 2 * 1024,
+        "VmRSS grew from {warm} KiB to {late} KiB"
+    );
+}
