@@ -54,8 +54,8 @@ pub(crate) fn converse<T: Transport>(
     loop {
         let (id, begin) = {
             let mut connection = lock(&connection);
-            connection.finish_stdin_record()?;
             connection.records.get_mut().deadline = None;
+            connection.finish_stdin_record()?;
             if !super::wait_for_request(&mut connection.records, context)? {
                 return Ok(Ending::Closed);
             }
