@@ -173,8 +173,12 @@ mod tests {
         for timeouts in [3, 0] {
             let mut reader = PollingReader::new(Slow(Some(timeouts)), patience(10_000));
             reader.deadline = Some(Deadline::after(Duration::from_millis(20)));
-            let mut got = 0;
+            let (mut got, started) = (0, Instant::now());
             let error = loop {
+                assert!(
+                    started.elapsed() < Duration::from_secs(2),
+                    "{timeouts} timeouts a read: no deadline after 2 s"
+                );
                 std::thread::sleep(Duration::from_millis(1));
                 reader.inner = Slow(Some(timeouts));
                 match reader.read(&mut [0; 1]) {
