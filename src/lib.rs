@@ -452,10 +452,49 @@
 //! ```
 //!
 //! It prints `greet: serving FastCGI on unix:/run/greet/greet.sock with 16 workers` and
-//! runs until SIGTERM (or Ctrl-C), which finishes the requests in flight and exits. Run it
-//! as a service (systemd, runit...) under an unprivileged user. Started by a process
-//! manager with a listening socket as standard input (lighttpd's `bin-path`, Apache's
-//! mod_fcgid, `spawn-fcgi`), it serves FastCGI on that socket by itself.
+//! runs until SIGTERM (or Ctrl-C), which finishes the requests in flight (within a grace
+//! period, below) and exits. Run it as a service (systemd, runit...) under an unprivileged
+//! user. Started by a process manager with a listening socket as standard input
+//! (lighttpd's `bin-path`, Apache's mod_fcgid, `spawn-fcgi`), it serves FastCGI on that
+//! socket by itself.
+//!
+//! **A unix socket for a web server running as another user** (nginx's workers run as
+//! `www-data`): connecting takes write permission on the socket, which has the umask's
+//! mode unless `--socket-mode` says otherwise (often `755`: nginx gets `connect() ...
+//! failed (13: Permission denied)` and answers `502`). The socket belongs to the
+//! process's user and group, or to its directory's group if that directory has the setgid
+//! bit; `--socket-mode 660` lets that group connect, from the moment the socket exists.
+//! Either run the program with the web server's group, or give it a setgid directory of
+//! that group:
+//!
+//! ```ini
+//! # systemd: /run/greet belongs to the service user; the socket to group www-data.
+//! [Service]
+//! User=greet
+//! Group=www-data
+//! RuntimeDirectory=greet
+//! ExecStart=/usr/local/bin/greet --fastcgi unix:/run/greet/greet.sock --socket-mode 660
+//! # or, keeping the service's own group: a directory made with
+//! #   install -d -o greet -g www-data -m 2750 /run/greet
+//! ```
+//!
+//! **Every connection is bounded**, whatever a web server, a client behind it or an
+//! attacker sends: a connection holds little more than its request's own limits
+//! ([`Limits`] and the two below), answers to FastCGI management records
+//! (`FCGI_GET_VALUES`, unknown types) go out as they come instead of waiting for the
+//! request to end, and no peer holds a worker longer than these allow. An idle kept-alive
+//! FastCGI connection, or an SCGI connection that has sent nothing yet, gives its worker
+//! back when every worker is busy. Each limit has a flag:
+//!
+//! | flag | default | what it bounds |
+//! |---|---|---|
+//! | `--head-timeout SECONDS` | 10 | a request's head (FastCGI `BEGIN_REQUEST` and `PARAMS`, SCGI's headers) must be in this long after its first byte (SCGI: after the connection), or the connection closes |
+//! | `--stall-timeout SECONDS` | 30 | reading the body or writing the answer closes the connection after this long without moving a byte |
+//! | `--stop-grace SECONDS` | 8 | after SIGTERM, requests in flight have this long to finish; then reads and writes still waiting on a web server are abandoned, and the process exits at most 2 seconds later, handlers still running or not |
+//! | `--max-params BYTES` | 262144 | a request's meta-variables (FastCGI `PARAMS`, SCGI headers): larger is answered `431` |
+//! | `--max-param-count N` | 1000 | how many meta-variables: more is answered `431` |
+//!
+//! Seconds may have a fraction (`--head-timeout 2.5`).
 //!
 //! **nginx**, FastCGI:
 //!

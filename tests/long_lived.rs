@@ -8,8 +8,12 @@
 //! aborts), panics and disconnects that leave the process serving, flat memory over 10^4
 //! requests, no temporary files or request state left behind, and a graceful stop on
 //! SIGTERM; and issue 16's: a process told to stop leaves a listening socket it shares
-//! with other processes (spawn-fcgi `-F N`) to them. Each server writes one start line to
-//! stderr, from which its address is read.
+//! with other processes (spawn-fcgi `-F N`) to them. Then hostile peers, each connection
+//! bounded: management records inside a request answered at once (and a peer that reads
+//! none of them cut off), parameter bombs answered 431 within twice their size, heads that
+//! trickle in, silent SCGI connections, stalled bodies, answers never read, SIGTERM among
+//! all of these, and `--socket-mode` from the moment the socket exists. Each server writes
+//! one start line to stderr, from which its address is read.
 //!
 //! Needs Linux (`/proc/<pid>/status` for memory figures) and `kill`. Every socket read and
 //! write has a time limit, and every server is killed and reaped when its test ends.
@@ -238,14 +242,19 @@ impl Server {
     /// Waits for the process to exit, within [`START_TIMEOUT`], then for the rest of its
     /// stderr.
     fn wait_for_exit(&mut self) -> ExitStatus {
+        self.wait_for_exit_within(START_TIMEOUT)
+    }
+
+    /// [`Server::wait_for_exit`] within `bound`.
+    fn wait_for_exit_within(&mut self, bound: Duration) -> ExitStatus {
         let started = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("polling the server") {
                 break status;
             }
             assert!(
-                started.elapsed() < START_TIMEOUT,
-                "{} did not exit within {START_TIMEOUT:?}:\n{}",
+                started.elapsed() < bound,
+                "{} did not exit within {bound:?}:\n{}",
                 self.name,
                 self.stderr()
             );
@@ -281,13 +290,22 @@ impl Server {
 
     /// The resident set size, from /proc.
     fn rss_kib(&self) -> u64 {
+        self.memory_kib("VmRSS:")
+    }
+
+    /// The largest resident set size so far.
+    fn peak_rss_kib(&self) -> u64 {
+        self.memory_kib("VmHWM:")
+    }
+
+    fn memory_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("/proc/<pid>/status");
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .find_map(|line| line.strip_prefix(field))
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("a VmRSS line")
+            .unwrap_or_else(|| panic!("a {field} line"))
     }
 }
 
@@ -1035,8 +1053,8 @@ fn a_process_told_to_stop_leaves_a_shared_listener_to_its_sibling() {
         .unwrap_or_else(|error| panic!("the first request: {error}\n{}", stopping.stderr()));
     assert_eq!(probe(&answered(&reply, &stopping)).pid, stopping.pid());
     // A POST whose body is not all there yet: its worker waits for the rest, so the
-    // process stays in its grace period, alive and not accepting, as long as the test
-    // wants.
+    // process stays in its grace period, alive and not accepting, until the test sends
+    // it (within the default --stop-grace of 8 s, after which it would be abandoned).
     let body = [b'x'; 100];
     let request = fastcgi_post(FIXTURE, "", "application/octet-stream", &body).id(2);
     let bytes = request.to_bytes();
@@ -1951,4 +1969,719 @@ fn an_scgi_pool_answers_from_its_processes() {
         );
         assert_eq!(answer.body, 4);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile peers: each connection bounded in memory and in time
+// ---------------------------------------------------------------------------------------
+
+/// A FastCGI POST of `length` announced bytes, request 1, without KEEP_CONN: its
+/// BEGIN_REQUEST, its PARAMS, and `sent` of its body.
+fn post_head(length: usize, sent: &[u8]) -> Vec<u8> {
+    let request = fastcgi_with(&post_variables(FIXTURE, "", "text/plain", length));
+    let mut bytes = record_bytes(BEGIN_REQUEST, 1, &request.begin_body());
+    bytes.extend(record_bytes(PARAMS, 1, &encode_pairs(&request.params)));
+    bytes.extend(record_bytes(PARAMS, 1, b""));
+    if !sent.is_empty() {
+        bytes.extend(record_bytes(STDIN, 1, sent));
+    }
+    bytes
+}
+
+/// Another handle on a TCP connection, to read while another thread writes.
+fn reading_copy(stream: &Stream) -> Stream {
+    match stream {
+        Stream::Tcp(tcp) => Stream::Tcp(tcp.try_clone().expect("a copy of the connection")),
+        Stream::Unix(unix) => Stream::Unix(unix.try_clone().expect("a copy of the connection")),
+    }
+}
+
+/// Reads until the application closes the connection (EOF or a reset) and returns what
+/// came, and when it closed; fails the test if it is still open after `bound`.
+fn read_until_closed(stream: &mut Stream, bound: Duration) -> (Vec<u8>, Instant) {
+    let started = Instant::now();
+    stream.set_timeout(bound).expect("a timeout");
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 64 * 1024];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return (received, Instant::now()),
+            Ok(read) => received.extend_from_slice(&buffer[..read]),
+            Err(error) if error.kind() == ErrorKind::Interrupted => {}
+            Err(error) if timed_out(&error) => panic!(
+                "the connection was still open after {bound:?}, having sent {} bytes",
+                received.len()
+            ),
+            Err(_) => return (received, Instant::now()),
+        }
+        assert!(started.elapsed() < bound, "still sending after {bound:?}");
+    }
+}
+
+/// Whether a log line explains a connection closed for `reason` (the option's name).
+fn logged(server: &mut Server, reason: &str) {
+    server.wait_for_stderr(&format!("a line naming {reason}"), |lines| {
+        lines.iter().any(|line| line.contains(reason))
+    });
+}
+
+#[test]
+fn management_records_inside_a_request_are_answered_at_once_and_memory_stays_flat() {
+    // Replies to records that arrive while a request is active (an unknown type here)
+    // once waited in memory for the request to end: 8-byte records cost 16 bytes each.
+    let server = Server::fastcgi(FIXTURE);
+    answered(&server.fastcgi_request(&fastcgi_get(FIXTURE, "")), &server);
+    let before = server.peak_rss_kib();
+    let mut connection = server.connect();
+    connection
+        .write_all(&post_head(10, b"0123"))
+        .expect("the head and part of the body");
+    const RECORDS: usize = 1 << 19;
+    let mut replies = reading_copy(&connection);
+    let reader = thread::spawn(move || {
+        let mut unknown = 0;
+        let first = loop {
+            let record = replies
+                .read_record()
+                .expect("a record")
+                .expect("no EOF before the answer");
+            if record.kind != UNKNOWN_TYPE {
+                break record;
+            }
+            assert_eq!(record.content, [42, 0, 0, 0, 0, 0, 0, 0]);
+            unknown += 1;
+        };
+        (unknown, first, replies)
+    });
+    let block = record_bytes(42, 0, b"").repeat(64 * 1024);
+    let started = Instant::now();
+    for _ in 0..RECORDS / (64 * 1024) {
+        connection
+            .write_all(&block)
+            .expect("8 MiB of unknown records");
+    }
+    connection
+        .write_all(
+            &[
+                record_bytes(STDIN, 1, b"456789"),
+                record_bytes(STDIN, 1, b""),
+            ]
+            .concat(),
+        )
+        .expect("the rest of the body");
+    let (unknown, first, mut replies) = reader.join().expect("the reading thread");
+    assert_eq!(unknown, RECORDS, "replies before the answer's first record");
+    assert_eq!((first.kind, first.request_id), (gateway_client::STDOUT, 1));
+    let mut reply = replies.read_reply(1).expect("the rest of the answer");
+    reply.stdout.splice(0..0, first.content);
+    assert_eq!(probe(&answered(&reply, &server)).body, 10);
+    let grown = server.peak_rss_kib().saturating_sub(before);
+    eprintln!(
+        "{RECORDS} unknown-type records inside one request, answered in {:?}: peak VmRSS \
+         grew {grown} KiB",
+        started.elapsed()
+    );
+    assert!(grown < 4 * 1024, "the peak VmRSS grew {grown} KiB");
+}
+
+#[test]
+fn a_peer_that_reads_no_replies_is_hung_up_on_after_the_stall_limit() {
+    let mut server = Server::start(
+        FIXTURE,
+        &["--fastcgi", "127.0.0.1:0", "--stall-timeout", "1"],
+        &[],
+        "FastCGI",
+    );
+    answered(&server.fastcgi_request(&fastcgi_get(FIXTURE, "")), &server);
+    let before = server.peak_rss_kib();
+    let mut connection = server.connect();
+    connection
+        .write_all(&post_head(10, b"0123"))
+        .expect("the head and part of the body");
+    let block = record_bytes(42, 0, b"").repeat(64 * 1024);
+    let started = Instant::now();
+    let mut sent = 0;
+    let cut_off = loop {
+        if let Err(error) = connection.write_all(&block) {
+            break error;
+        }
+        sent += block.len();
+        assert!(
+            sent < 64 << 20,
+            "64 MiB of records went in unanswered: nothing was cut off"
+        );
+    };
+    let took = started.elapsed();
+    assert!(
+        !timed_out(&cut_off),
+        "the application stopped reading but kept the connection"
+    );
+    // Most of that time goes to answering the records that went in before the socket
+    // buffers filled (a debug build, a shared machine): only a hang is caught here.
+    assert!(took < Duration::from_secs(20), "cut off after {took:?}");
+    let grown = server.peak_rss_kib().saturating_sub(before);
+    eprintln!(
+        "a peer reading no replies: cut off after {} KiB of records, {took:?}; peak VmRSS \
+         grew {grown} KiB",
+        sent / 1024
+    );
+    assert!(grown < 4 * 1024, "the peak VmRSS grew {grown} KiB");
+    logged(
+        &mut server,
+        "read nothing of the answer for 1 s (--stall-timeout)",
+    );
+}
+
+#[test]
+fn parameter_bombs_are_431_and_cost_at_most_twice_their_size() {
+    // One request of 4-byte name-value pairs used to take ~38 times its size.
+    let server = Server::fastcgi(FIXTURE);
+    answered(&server.fastcgi_request(&fastcgi_get(FIXTURE, "")), &server);
+    let (before, resident_before) = (server.peak_rss_kib(), server.rss_kib());
+    let bomb = |size: usize| {
+        let mut stream = encode_pairs(&[(b"REQUEST_METHOD".to_vec(), b"GET".to_vec())]);
+        while stream.len() < size {
+            stream.extend_from_slice(&[1, 1, b'a', b'b']);
+        }
+        let mut bytes = record_bytes(BEGIN_REQUEST, 1, &Request::new().begin_body());
+        for chunk in stream.chunks(65_528) {
+            bytes.extend(record_bytes(PARAMS, 1, chunk));
+        }
+        bytes.extend(record_bytes(PARAMS, 1, b""));
+        bytes.extend(record_bytes(STDIN, 1, b""));
+        bytes
+    };
+    // Under --max-params (256 KiB) but 50,000 variables, past --max-param-count (1000);
+    // and past --max-params, which is skipped as it comes.
+    let (many, large) = (bomb(200 * 1024), bomb(1024 * 1024));
+    let started = Instant::now();
+    thread::scope(|scope| {
+        let clients: Vec<_> = (0..16)
+            .map(|index| {
+                let (bytes, reason) = if index % 2 == 0 {
+                    (&many, "more than 1000 headers and variables")
+                } else {
+                    (&large, "larger than 262144 bytes")
+                };
+                let server = &server;
+                scope.spawn(move || {
+                    let mut connection = server.connect();
+                    connection.write_all(bytes).expect("a parameter bomb");
+                    let reply = connection.read_reply(1).expect("an answer to the bomb");
+                    let response = answered(&reply, server);
+                    assert_eq!(response.status, 431, "{response:?}");
+                    assert!(response.text().contains(reason), "{response:?}");
+                })
+            })
+            .collect();
+        for client in clients {
+            client.join().expect("a client");
+        }
+    });
+    let peak = server.peak_rss_kib().saturating_sub(before);
+    let kept = server.rss_kib().saturating_sub(resident_before);
+    eprintln!(
+        "16 parameter bombs at once (8 of 200 KiB of 4-byte pairs, 8 of 1 MiB) in {:?}: \
+         peak VmRSS grew {peak} KiB, {kept} KiB kept after",
+        started.elapsed()
+    );
+    // Eight bombs of 200 KiB held at once, twice over at most.
+    assert!(
+        peak < 8 * 2 * 200 + 4 * 1024,
+        "the peak VmRSS grew {peak} KiB"
+    );
+    assert!(kept < 8 * 1024, "VmRSS kept {kept} KiB after the bombs");
+}
+
+#[test]
+fn a_request_head_that_trickles_in_is_cut_off_at_its_deadline() {
+    // One worker, and a peer sending its head a byte every 200 ms: every read gets
+    // something, the head as a whole never arrives in time.
+    let mut server = Server::start(
+        FIXTURE,
+        &[
+            "--fastcgi",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--head-timeout",
+            "1",
+        ],
+        &[],
+        "FastCGI",
+    );
+    let mut dripping = server.connect();
+    let mut watching = reading_copy(&dripping);
+    let head = fastcgi_get(FIXTURE, "").to_bytes();
+    let started = Instant::now();
+    let dripper = thread::spawn(move || {
+        for byte in head.iter().take(25) {
+            if dripping.write_all(&[*byte]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let (answer, closed) = read_until_closed(&mut watching, Duration::from_secs(4));
+    let took = closed - started;
+    assert!(answer.is_empty(), "{}", answer.escape_ascii());
+    assert!(
+        (Duration::from_millis(900)..Duration::from_secs(3)).contains(&took),
+        "closed after {took:?}"
+    );
+    // The worker is free for the next connection.
+    let started = Instant::now();
+    answered(&server.fastcgi_request(&fastcgi_get(FIXTURE, "")), &server);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    dripper.join().expect("the dripping client");
+    logged(&mut server, "did not arrive within 1 s (--head-timeout)");
+}
+
+#[test]
+fn a_silent_scgi_connection_gives_its_worker_back_and_ends_at_the_head_deadline() {
+    let headers = get_variables(FIXTURE, "");
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    // One worker, taken by a connection that sends nothing: a request that comes next
+    // gets it, as on an idle FastCGI connection.
+    let server = Server::start(
+        FIXTURE,
+        &["--scgi", "127.0.0.1:0", "--workers", "1"],
+        &[],
+        "SCGI",
+    );
+    let mut silent = server.connect();
+    thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let answer = server.scgi_request(&headers, b"");
+    let took = started.elapsed();
+    let response = parse_cgi(&answer, Rules::default()).expect("a CGI answer");
+    assert_eq!(probe(&response).pid, server.pid());
+    assert!(took < Duration::from_secs(3), "served after {took:?}");
+    let (left, _) = read_until_closed(&mut silent, Duration::from_secs(1));
+    assert!(left.is_empty());
+
+    // With a worker to spare, it is closed at the head's deadline.
+    let mut server = Server::start(
+        FIXTURE,
+        &[
+            "--scgi",
+            "127.0.0.1:0",
+            "--workers",
+            "2",
+            "--head-timeout",
+            "1",
+        ],
+        &[],
+        "SCGI",
+    );
+    let started = Instant::now();
+    let mut silent = server.connect();
+    let (left, closed) = read_until_closed(&mut silent, Duration::from_secs(4));
+    let took = closed - started;
+    assert!(left.is_empty(), "{}", left.escape_ascii());
+    assert!(
+        (Duration::from_millis(900)..Duration::from_secs(3)).contains(&took),
+        "closed after {took:?}"
+    );
+    logged(&mut server, "(--head-timeout)");
+}
+
+#[test]
+fn a_body_that_stalls_is_given_up_after_the_stall_limit() {
+    for (flag, protocol) in [("--fastcgi", "FastCGI"), ("--scgi", "SCGI")] {
+        let mut server = Server::start(
+            FIXTURE,
+            &[
+                flag,
+                "127.0.0.1:0",
+                "--workers",
+                "1",
+                "--stall-timeout",
+                "1",
+            ],
+            &[],
+            protocol,
+        );
+        let mut stalled = server.connect();
+        let started = Instant::now();
+        let head = if protocol == "FastCGI" {
+            post_head(100, b"0123456789")
+        } else {
+            let variables = post_variables(FIXTURE, "", "text/plain", 100);
+            let headers: Vec<(&str, &str)> = variables
+                .iter()
+                .filter(|(name, _)| *name != "CONTENT_LENGTH")
+                .map(|(name, value)| (*name, value.as_str()))
+                .collect();
+            let mut bytes = scgi_request_bytes(&headers, &[b'x'; 100]);
+            bytes.truncate(bytes.len() - 90);
+            bytes
+        };
+        stalled.write_all(&head).expect("a head and part of a body");
+        let (answer, closed) = read_until_closed(&mut stalled, Duration::from_secs(5));
+        let took = closed - started;
+        assert!(
+            (Duration::from_millis(900)..Duration::from_secs(4)).contains(&took),
+            "{protocol}: closed after {took:?}"
+        );
+        // The handler got a failed read: it answered 400, unless the answer could not go.
+        let answer = answer.escape_ascii().to_string();
+        assert!(
+            answer.is_empty() || answer.contains("Status: 400 Bad Request"),
+            "{protocol}: {answer}"
+        );
+        // The worker is free, and did not linger on the stalled peer.
+        let started = Instant::now();
+        if protocol == "FastCGI" {
+            answered(&server.fastcgi_request(&fastcgi_get(FIXTURE, "")), &server);
+        } else {
+            server.scgi_request(&[("REQUEST_METHOD", "GET")], b"");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{protocol}: the next request waited {:?}",
+            started.elapsed()
+        );
+        logged(&mut server, "nothing arrived for 1 s (--stall-timeout)");
+    }
+}
+
+#[test]
+fn a_peer_that_never_reads_the_answer_is_given_up_after_the_stall_limit() {
+    let mut server = Server::start(
+        FIXTURE,
+        &[
+            "--fastcgi",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--stall-timeout",
+            "1",
+        ],
+        &[],
+        "FastCGI",
+    );
+    // 32 MiB: more than the socket buffers on both sides hold.
+    let mut deaf = server.connect();
+    deaf.send_request(&fastcgi_get(FIXTURE, "answer_bytes=33554432"))
+        .expect("a request for a large answer");
+    let started = Instant::now();
+    let reply = server.fastcgi_request(&fastcgi_get(FIXTURE, ""));
+    let took = started.elapsed();
+    answered(&reply, &server);
+    assert!(
+        took < Duration::from_secs(4),
+        "the next request waited {took:?}"
+    );
+    logged(
+        &mut server,
+        "read nothing of the answer for 1 s (--stall-timeout)",
+    );
+    drop(deaf);
+}
+
+/// Connections stalled every way a peer can stall a worker: a head of one byte, a body
+/// half sent, a large answer never read, and a kept connection left idle.
+fn stall_every_way(server: &Server) -> Vec<Stream> {
+    let mut head = server.connect();
+    head.write_all(&[1]).expect("one byte of a record header");
+    let mut body = server.connect();
+    body.write_all(&post_head(100, b"0123"))
+        .expect("a head and part of a body");
+    let mut deaf = server.connect();
+    deaf.send_request(&fastcgi_get(FIXTURE, "answer_bytes=33554432"))
+        .expect("a request for a large answer");
+    let mut idle = server.connect();
+    idle.request(&fastcgi_get(FIXTURE, "").keep_conn(true))
+        .expect("a request on a kept connection");
+    // Each taken by a worker and under way.
+    thread::sleep(Duration::from_millis(500));
+    vec![head, body, deaf, idle]
+}
+
+#[test]
+fn sigterm_abandons_stalled_peers_once_the_grace_period_is_over() {
+    // The limits of time stay at their defaults (10 s for a head, 30 s of stall): the
+    // grace period is what ends the wait.
+    let mut server = Server::start(
+        FIXTURE,
+        &["--fastcgi", "127.0.0.1:0", "--stop-grace", "1"],
+        &[],
+        "FastCGI",
+    );
+    let stalled = stall_every_way(&server);
+    let started = Instant::now();
+    server.terminate();
+    let status = server.wait_for_exit();
+    let took = started.elapsed();
+    assert_eq!(status.code(), Some(0), "{}", server.stderr());
+    assert!(
+        (Duration::from_millis(900)..Duration::from_secs(3)).contains(&took),
+        "exited {took:?} after SIGTERM:\n{}",
+        server.stderr()
+    );
+    let lines = server.stderr_lines();
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("fixture_long_lived: stopped")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("grace period is over")),
+        "{}",
+        server.stderr()
+    );
+    drop(stalled);
+
+    // A handler that does not return holds no stop either: the process exits 2 s later.
+    let mut server = Server::start(
+        FIXTURE,
+        &["--fastcgi", "127.0.0.1:0", "--stop-grace", "1"],
+        &[],
+        "FastCGI",
+    );
+    let mut busy = server.connect();
+    busy.send_request(&fastcgi_get(FIXTURE, "sleep_ms=60000"))
+        .expect("a request that sleeps a minute");
+    thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    server.terminate();
+    let status = server.wait_for_exit();
+    let took = started.elapsed();
+    assert_eq!(status.code(), Some(0), "{}", server.stderr());
+    assert!(
+        (Duration::from_millis(2900)..Duration::from_secs(5)).contains(&took),
+        "exited {took:?} after SIGTERM:\n{}",
+        server.stderr()
+    );
+    assert!(
+        server
+            .stderr_lines()
+            .iter()
+            .any(|line| line.contains("handlers still running")),
+        "{}",
+        server.stderr()
+    );
+}
+
+#[test]
+fn with_default_bounds_sigterm_among_stalled_peers_exits_within_ten_seconds() {
+    let mut server = Server::fastcgi(FIXTURE);
+    let stalled = stall_every_way(&server);
+    let started = Instant::now();
+    server.terminate();
+    let status = server.wait_for_exit_within(Duration::from_secs(12));
+    let took = started.elapsed();
+    assert_eq!(status.code(), Some(0), "{}", server.stderr());
+    // The default grace period is 8 s.
+    assert!(
+        (Duration::from_millis(7900)..Duration::from_millis(10_500)).contains(&took),
+        "exited {took:?} after SIGTERM:\n{}",
+        server.stderr()
+    );
+    drop(stalled);
+}
+
+#[test]
+fn socket_mode_is_the_sockets_from_the_moment_it_exists() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    // Umasks that would give 0700 and 0777: the mode asked for, never those.
+    for (umask, mode) in [("077", 0o666), ("000", 0o600)] {
+        let directory = TempDir::new("socket-mode");
+        let socket = directory.path().join("app.sock");
+        let address = format!("unix:{}", socket.display());
+        // Every mode the path shows, from before the process starts until it serves.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let watching = Arc::new(AtomicBool::new(true));
+        let watcher = {
+            let (socket, seen, watching) =
+                (socket.clone(), Arc::clone(&seen), Arc::clone(&watching));
+            thread::spawn(move || {
+                while watching.load(Ordering::Relaxed) {
+                    if let Ok(metadata) = std::fs::symlink_metadata(&socket) {
+                        seen.lock()
+                            .expect("the modes")
+                            .push(metadata.permissions().mode() & 0o7777);
+                    }
+                }
+            })
+        };
+        let mut command = Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(support::example(FIXTURE, &EXAMPLES))
+            .args(["--fastcgi", &address, "--socket-mode", &format!("{mode:o}")])
+            .env_clear()
+            .stdin(Stdio::null());
+        let mut server = Server::spawn(FIXTURE, command);
+        server.wait_for_line(|line| line.contains(" serving "));
+        server.address = address;
+        thread::sleep(Duration::from_millis(20));
+        watching.store(false, Ordering::Relaxed);
+        watcher.join().expect("the watcher");
+        let seen = seen.lock().expect("the modes").clone();
+        assert!(!seen.is_empty(), "the socket file was never seen");
+        let wrong: Vec<String> = seen
+            .iter()
+            .filter(|seen| **seen != mode)
+            .map(|seen| format!("{seen:o}"))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "umask {umask}, --socket-mode {mode:o}: the socket had mode {wrong:?} in {} looks",
+            seen.len()
+        );
+        answered(&server.fastcgi_request(&fastcgi_get(FIXTURE, "")), &server);
+        server.terminate();
+        assert_eq!(
+            server.wait_for_exit().code(),
+            Some(0),
+            "{}",
+            server.stderr()
+        );
+        assert!(!socket.exists(), "the socket file survived the stop");
+    }
+}
+
+#[test]
+#[ignore = "20 seconds of mixed load: run it with `cargo test --test long_lived -- --ignored`"]
+fn a_soak_of_normal_and_hostile_peers_keeps_memory_flat() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let server = Server::start(
+        FIXTURE,
+        &[
+            "--fastcgi",
+            "127.0.0.1:0",
+            "--workers",
+            "8",
+            "--head-timeout",
+            "1",
+            "--stall-timeout",
+            "1",
+        ],
+        &[],
+        "FastCGI",
+    );
+    let until = Instant::now() + Duration::from_secs(20);
+    let (served, attacks) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let samples = Mutex::new(Vec::new());
+    let mut bomb = record_bytes(BEGIN_REQUEST, 1, &Request::new().begin_body());
+    let pairs = [1, 1, b'a', b'b'].repeat(50 * 1024);
+    for chunk in pairs.chunks(65_528) {
+        bomb.extend(record_bytes(PARAMS, 1, chunk));
+    }
+    bomb.extend(record_bytes(PARAMS, 1, b""));
+    let records = record_bytes(42, 0, b"").repeat(32 * 1024);
+    thread::scope(|scope| {
+        let (server, served, attacks) = (&server, &served, &attacks);
+        for _ in 0..3 {
+            scope.spawn(move || {
+                while Instant::now() < until {
+                    let reply = server.fastcgi_request(&fastcgi_get(FIXTURE, ""));
+                    assert!(reply.stdout.starts_with(b"Status: 200 OK"), "{reply:?}");
+                    served.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        scope.spawn(move || {
+            let mut kept = server.connect();
+            let request = fastcgi_post(FIXTURE, "", "text/plain", &[b'b'; 1000]).keep_conn(true);
+            while Instant::now() < until {
+                let reply = kept.request(&request).expect("a kept-connection POST");
+                assert_eq!(probe(&answered(&reply, server)).body, 1000);
+                served.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let (bomb, records) = (&bomb, &records);
+        for attacker in 0..2 {
+            scope.spawn(move || {
+                let mut round = attacker;
+                while Instant::now() < until {
+                    let mut connection = server.connect();
+                    match round % 4 {
+                        0 => {
+                            // Unknown records inside a request, their replies read.
+                            connection.write_all(&post_head(4, b"ab")).expect("a head");
+                            let mut writer = reading_copy(&connection);
+                            let unknown = thread::scope(|both_ways| {
+                                both_ways.spawn(move || {
+                                    writer.write_all(records).expect("unknown records");
+                                    writer
+                                        .write_all(&record_bytes(STDIN, 1, b"cd"))
+                                        .expect("the body's end");
+                                    writer.write_all(&record_bytes(STDIN, 1, b"")).expect("EOF");
+                                });
+                                let mut unknown = 0;
+                                loop {
+                                    match connection.read_record().expect("a record") {
+                                        Some(record) if record.kind == UNKNOWN_TYPE => {
+                                            unknown += 1;
+                                        }
+                                        Some(record) if record.kind == END_REQUEST => {
+                                            break unknown;
+                                        }
+                                        Some(_) => {}
+                                        None => panic!("EOF before the answer"),
+                                    }
+                                }
+                            });
+                            assert_eq!(unknown, 32 * 1024);
+                        }
+                        1 => {
+                            connection.write_all(bomb).expect("a parameter bomb");
+                            let reply = connection.read_reply(1).expect("an answer");
+                            assert!(reply.stdout.starts_with(b"Status: 431 "), "{reply:?}");
+                        }
+                        2 => {
+                            connection.write_all(&[1, 1]).expect("a head's first bytes");
+                            read_until_closed(&mut connection, Duration::from_secs(4));
+                        }
+                        _ => {
+                            connection
+                                .write_all(&post_head(100, b"0123"))
+                                .expect("a stalling body");
+                            read_until_closed(&mut connection, Duration::from_secs(4));
+                        }
+                    }
+                    attacks.fetch_add(1, Ordering::Relaxed);
+                    round += 1;
+                }
+            });
+        }
+        let samples = &samples;
+        scope.spawn(move || {
+            while Instant::now() < until {
+                samples.lock().expect("the samples").push(server.rss_kib());
+                thread::sleep(Duration::from_secs(1));
+            }
+        });
+    });
+    let samples = samples.into_inner().expect("the samples");
+    let (served, attacks) = (served.into_inner(), attacks.into_inner());
+    eprintln!(
+        "20 s of mixed load: {served} normal requests, {attacks} attacks; VmRSS each second \
+         (KiB): {samples:?}"
+    );
+    assert!(
+        served > 100 && attacks > 10,
+        "{served} requests, {attacks} attacks"
+    );
+    let warm = samples[3..8].iter().max().expect("samples");
+    let late = samples[samples.len() - 5..].iter().max().expect("samples");
+    assert!(
+        late.saturating_sub(*warm) < 2 * 1024,
+        "VmRSS grew from {warm} KiB to {late} KiB"
+    );
 }

@@ -9,7 +9,8 @@
 //! socket on its standard input), and Apache mod_proxy_fcgi (each script started by the
 //! test with `--fastcgi 127.0.0.1:0`, the port read from its first stderr line). The
 //! processes the test starts are stopped by pid too, and must then exit cleanly (status 0,
-//! `<script>: stopped`); those lighttpd starts must be gone once lighttpd is.
+//! `<script>: stopped`); those lighttpd starts must be gone once lighttpd is. And nginx
+//! reaching a unix socket of another user through `--socket-mode` (502 without it).
 //!
 //! Run just these: `cargo test --test real_servers` (add `-- --nocapture` to see the
 //! per-server timings and any skip message).
@@ -1300,6 +1301,106 @@ fn apache_mod_proxy_fcgi() {
 #[test]
 fn nginx_scgi() {
     run_all(Kind::NginxScgi);
+}
+
+/// nginx's workers run as www-data; the program serving FastCGI on a unix socket runs as
+/// another user (`nobody`), in the group `www-data`. Without `--socket-mode` the socket
+/// has the umask's mode (755 under umask 022: only its owner may connect) and nginx
+/// answers 502; with `--socket-mode 660` the group may connect and the request is
+/// answered.
+#[test]
+fn nginx_reaches_another_users_socket_through_socket_mode() {
+    if !available(Kind::NginxFastcgi) {
+        return;
+    }
+    if !is_root() {
+        let message = "real_servers: --socket-mode NOT RUN: it needs root, to run nginx's \
+                       workers and the program as two users";
+        if std::env::var("CI").is_ok_and(|value| value == "true") {
+            panic!("{message}\n(CI=true: a failure, not a skip)");
+        }
+        support::not_run(message);
+        return;
+    }
+    let examples = release_examples();
+    let lab = Lab::new(Kind::NginxFastcgi);
+    lab.add_script(&examples.join("greet"), "greet");
+    let port = free_port();
+    let conf = lab.write_config(
+        "nginx-fastcgi.conf",
+        include_str!("real_servers/nginx-fastcgi.conf"),
+        port,
+    );
+    let nginx = start_nginx(&lab, &conf).expect("nginx starts");
+    let mut server = Server {
+        kind: Kind::NginxFastcgi,
+        port,
+        processes: vec![nginx],
+        lab,
+    };
+    server.wait_until_ready().expect("nginx answers");
+    let socket = server.lab.path("run/greet.sock");
+    for (socket_mode, expected_mode, expected_status) in
+        [(None, 0o755, 502), (Some("660"), 0o660, 200)]
+    {
+        let mut command = Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg("umask 022 && exec \"$@\"")
+            .arg("sh")
+            .args([
+                "/usr/bin/setpriv",
+                "--reuid=nobody",
+                "--regid=www-data",
+                "--clear-groups",
+            ])
+            .arg(server.lab.path("www/cgi-bin/greet"))
+            .arg("--fastcgi")
+            .arg(format!("unix:{}", socket.display()));
+        command.args(
+            socket_mode
+                .map(|mode| ["--socket-mode", mode])
+                .iter()
+                .flatten(),
+        );
+        let log = server.lab.path("logs/greet_stderr.log");
+        let file = File::create(&log).expect("a log file");
+        let mut greet = Running::spawn("greet", command, file).expect("the program starts");
+        greet.clean_stop = Some(log.clone());
+        server.processes.push(greet);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !fs::read_to_string(&log).is_ok_and(|text| text.contains(" serving ")) {
+            assert!(Instant::now() < deadline, "greet did not start");
+            thread::sleep(Duration::from_millis(20));
+        }
+        let metadata = fs::metadata(&socket).expect("the socket");
+        let group = fs::read_to_string("/etc/group")
+            .expect("/etc/group")
+            .lines()
+            .find_map(|line| line.strip_prefix("www-data:x:"))
+            .and_then(|rest| rest.split(':').next()?.parse::<u32>().ok())
+            .expect("the group www-data");
+        assert_eq!(
+            (metadata.mode() & 0o777, metadata.gid()),
+            (expected_mode, group),
+            "--socket-mode {socket_mode:?}"
+        );
+        let reply = try_http(port, "GET", "/cgi-bin/greet?name=Ada", &[], None).expect("an answer");
+        assert_eq!(
+            reply.status, expected_status,
+            "--socket-mode {socket_mode:?}: {reply:?}"
+        );
+        if expected_status == 502 {
+            let errors = fs::read_to_string(server.lab.path("logs/nginx_error.log"))
+                .expect("nginx's error log");
+            assert!(errors.contains("(13: Permission denied)"), "{errors}");
+        } else {
+            assert!(reply.text().contains("<p>Hello, Ada!</p>"), "{reply:?}");
+        }
+        let mut greet = server.processes.pop().expect("greet");
+        let problems = greet.stop();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
 }
 
 fn get_with_query(server: &Server) {

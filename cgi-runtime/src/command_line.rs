@@ -54,7 +54,8 @@ pub(crate) enum Protocol {
     Scgi,
 }
 
-/// `--fastcgi ADDR` or `--scgi ADDR`, and `--workers N` or a pool of processes.
+/// `--fastcgi ADDR` or `--scgi ADDR`, `--workers N` or a pool of processes, the
+/// connections' bounds and the socket's mode.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct LongLivedOptions {
     pub(crate) protocol: Protocol,
@@ -62,6 +63,10 @@ pub(crate) struct LongLivedOptions {
     pub(crate) address: Option<String>,
     pub(crate) workers: usize,
     pub(crate) pool: PoolOptions,
+    pub(crate) bounds: Bounds,
+    /// `--socket-mode`: the permissions of a unix socket this process binds (else the
+    /// umask's).
+    pub(crate) socket_mode: Option<u32>,
 }
 
 /// `--processes N` and the options that go with it: a supervised pool of processes.
@@ -74,6 +79,37 @@ pub(crate) struct PoolOptions {
     /// In a process the pool started (`--supervised-child PROTOCOL:FD`, which only the
     /// supervisor writes): the descriptor of its channel to the supervisor.
     pub(crate) supervised_by: Option<i32>,
+}
+
+/// How long and how much one connection may take of a long-lived process, so that no web
+/// server, client or attacker holds a worker or memory without limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    /// `--head-timeout`: from a request's first byte to the end of its meta-variables
+    /// (FastCGI `BEGIN_REQUEST` and `PARAMS`, SCGI's netstring; for SCGI, from the
+    /// connection).
+    pub(crate) head_timeout: Duration,
+    /// `--stall-timeout`: the longest a body read or an answer's write may go without
+    /// moving a byte.
+    pub(crate) stall_timeout: Duration,
+    /// `--stop-grace`: after SIGTERM, how long requests in flight have to finish.
+    pub(crate) stop_grace: Duration,
+    /// `--max-params`: the most bytes of meta-variables a request may bring.
+    pub(crate) max_params: usize,
+    /// `--max-param-count`: the most meta-variables a request may bring.
+    pub(crate) max_param_count: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            head_timeout: Duration::from_secs(10),
+            stall_timeout: Duration::from_secs(30),
+            stop_grace: Duration::from_secs(8),
+            max_params: 256 * 1024,
+            max_param_count: 1000,
+        }
+    }
 }
 
 pub(crate) const DEFAULT_SERVE_ADDRESS: &str = "127.0.0.1:8000";
@@ -121,6 +157,12 @@ enum Flag {
     RequestTimeout,
     StatusPath,
     SupervisedChild,
+    HeadTimeout,
+    StallTimeout,
+    StopGrace,
+    MaxParams,
+    MaxParamCount,
+    SocketMode,
 }
 
 /// One option: its names, its value's name, what `--help` says of it.
@@ -272,6 +314,68 @@ const OPTIONS: &[OptionSpec] = &[
         help: "",
     },
     OptionSpec {
+        flag: Flag::HeadTimeout,
+        short: None,
+        long: "--head-timeout",
+        value: Some("SECONDS"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "close a connection whose request head (FastCGI BEGIN_REQUEST and PARAMS, \
+               SCGI's headers) has not all arrived this long after its first byte (for \
+               SCGI, after the connection) (default 10)",
+    },
+    OptionSpec {
+        flag: Flag::StallTimeout,
+        short: None,
+        long: "--stall-timeout",
+        value: Some("SECONDS"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "close a connection on which reading the body or writing the answer moves \
+               no byte for this long (default 30)",
+    },
+    OptionSpec {
+        flag: Flag::StopGrace,
+        short: None,
+        long: "--stop-grace",
+        value: Some("SECONDS"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "after SIGTERM, give the requests in flight this long to finish; then reads \
+               and writes still waiting on the web server are abandoned and the process \
+               exits at most 2 seconds later (default 8)",
+    },
+    OptionSpec {
+        flag: Flag::MaxParams,
+        short: None,
+        long: "--max-params",
+        value: Some("BYTES"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "answer 431 to a request whose meta-variables (FastCGI PARAMS, SCGI headers) \
+               are larger (default 262144)",
+    },
+    OptionSpec {
+        flag: Flag::MaxParamCount,
+        short: None,
+        long: "--max-param-count",
+        value: Some("N"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "answer 431 to a request with more meta-variables (default 1000)",
+    },
+    OptionSpec {
+        flag: Flag::SocketMode,
+        short: None,
+        long: "--socket-mode",
+        value: Some("OCTAL"),
+        shown_value: None,
+        section: Section::LongLived,
+        help: "create the unix socket with these permissions (default: the umask's); 660 \
+               lets the socket's group connect, which is this process's group, or the \
+               directory's if it has the setgid bit: make it the web server's (www-data)",
+    },
+    OptionSpec {
         flag: Flag::Help,
         short: Some("-h"),
         long: "--help",
@@ -389,6 +493,44 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, String> {
                 let options = long_lived.get_or_insert_with(LongLivedOptions::default);
                 parse_pool_option(option.flag, value, options)?;
             }
+            Flag::HeadTimeout | Flag::StallTimeout | Flag::StopGrace => {
+                let bounds = &mut long_lived
+                    .get_or_insert_with(LongLivedOptions::default)
+                    .bounds;
+                let seconds = parse_seconds(option.long, value)?;
+                match option.flag {
+                    Flag::HeadTimeout => bounds.head_timeout = seconds,
+                    Flag::StallTimeout => bounds.stall_timeout = seconds,
+                    _ => bounds.stop_grace = seconds,
+                }
+            }
+            Flag::MaxParams | Flag::MaxParamCount => {
+                let bounds = &mut long_lived
+                    .get_or_insert_with(LongLivedOptions::default)
+                    .bounds;
+                let count = value
+                    .parse()
+                    .ok()
+                    .filter(|count| *count >= 1)
+                    .ok_or_else(|| format!("{arg} takes a whole number above 0, not {value:?}"))?;
+                if option.flag == Flag::MaxParams {
+                    bounds.max_params = count;
+                } else {
+                    bounds.max_param_count = count;
+                }
+            }
+            Flag::SocketMode => {
+                long_lived
+                    .get_or_insert_with(LongLivedOptions::default)
+                    .socket_mode = Some(
+                    u32::from_str_radix(value, 8)
+                        .ok()
+                        .filter(|mode| *mode <= 0o777)
+                        .ok_or_else(|| {
+                            format!("--socket-mode takes octal permissions (660), not {value:?}")
+                        })?,
+                );
+            }
         }
     }
     if let Some(options) = long_lived {
@@ -414,6 +556,18 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, String> {
                     return Err(format!("{option} goes with --processes N"));
                 }
             }
+        }
+        if options.socket_mode.is_some()
+            && !options
+                .address
+                .as_deref()
+                .is_some_and(|address| address.starts_with("unix:"))
+        {
+            return Err(
+                "--socket-mode goes with a socket this process creates: --fastcgi unix:/PATH \
+                 or --scgi unix:/PATH"
+                    .into(),
+            );
         }
         return Ok(Command::LongLived(options));
     }
@@ -513,8 +667,73 @@ impl Default for LongLivedOptions {
             address: None,
             workers: DEFAULT_WORKERS,
             pool: PoolOptions::default(),
+            bounds: Bounds::default(),
+            socket_mode: None,
         }
     }
+}
+
+impl Bounds {
+    /// The flags that give another process of this program these bounds: a `--processes`
+    /// supervisor passes its own on to its children, which read the same command line.
+    pub(crate) fn as_arguments(&self) -> Vec<String> {
+        let defaults = Bounds::default();
+        let mut args = Vec::new();
+        for (flag, value, default) in [
+            ("--head-timeout", self.head_timeout, defaults.head_timeout),
+            (
+                "--stall-timeout",
+                self.stall_timeout,
+                defaults.stall_timeout,
+            ),
+            ("--stop-grace", self.stop_grace, defaults.stop_grace),
+        ] {
+            if value != default {
+                let millis = value.subsec_millis();
+                args.extend([flag.to_owned(), format!("{}.{millis:03}", value.as_secs())]);
+            }
+        }
+        for (flag, value, default) in [
+            ("--max-params", self.max_params, defaults.max_params),
+            (
+                "--max-param-count",
+                self.max_param_count,
+                defaults.max_param_count,
+            ),
+        ] {
+            if value != default {
+                args.extend([flag.to_owned(), value.to_string()]);
+            }
+        }
+        args
+    }
+}
+
+/// A number of seconds above 0 and at most a day, with up to three decimals (`0.5`).
+/// Read by hand: parsing it as a float would add float parsing to every script.
+fn parse_seconds(option: &str, value: &str) -> Result<Duration, String> {
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let all_digits = |text: &str| text.bytes().all(|byte| byte.is_ascii_digit());
+    let millis = Some(())
+        .filter(|()| {
+            !(whole.is_empty() && fraction.is_empty())
+                && all_digits(whole)
+                && all_digits(fraction)
+                && fraction.len() <= 3
+        })
+        .and_then(|()| {
+            let whole: u64 = if whole.is_empty() {
+                0
+            } else {
+                whole.parse().ok()?
+            };
+            let fraction: u64 = format!("{fraction:0<3}").parse().ok()?;
+            whole.checked_mul(1000)?.checked_add(fraction)
+        })
+        .filter(|millis| (1..=86_400_000).contains(millis));
+    millis.map(Duration::from_millis).ok_or_else(|| {
+        format!("{option} takes seconds above 0 (10, 0.5) up to a day, not {value:?}")
+    })
 }
 
 const INTRODUCTION: &str = "\
@@ -562,7 +781,7 @@ const EXAMPLES: &[(&str, &str)] = &[
 const LONG_LIVED_NOTE: &str = "\
 Started with a listening socket as standard input (lighttpd's bin-path,
 spawn-fcgi, mod_fcgid), it serves FastCGI on it. SIGTERM finishes the
-requests in flight and exits.
+requests in flight (within --stop-grace) and exits.
 ";
 
 /// The width `--help` wraps its descriptions to.
@@ -762,8 +981,7 @@ mod tests {
             Ok(Command::LongLived(LongLivedOptions {
                 protocol: Protocol::FastCgi,
                 address: Some("unix:/run/app.sock".into()),
-                workers: DEFAULT_WORKERS,
-                pool: PoolOptions::default()
+                ..LongLivedOptions::default()
             }))
         );
         assert_eq!(
@@ -772,7 +990,7 @@ mod tests {
                 protocol: Protocol::Scgi,
                 address: Some("127.0.0.1:4000".into()),
                 workers: 4,
-                pool: PoolOptions::default()
+                ..LongLivedOptions::default()
             }))
         );
         // A process manager's socket on stdin, with a worker count.
@@ -782,7 +1000,7 @@ mod tests {
                 protocol: Protocol::FastCgi,
                 address: None,
                 workers: 2,
-                pool: PoolOptions::default()
+                ..LongLivedOptions::default()
             }))
         );
     }
@@ -871,6 +1089,83 @@ mod tests {
     }
 
     #[test]
+    fn a_supervisors_children_get_its_bounds() {
+        let bounds = Bounds {
+            head_timeout: Duration::from_millis(2500),
+            stall_timeout: Duration::from_secs(7),
+            max_param_count: 50,
+            ..Bounds::default()
+        };
+        let mut args = vec!["--supervised-child".to_owned(), "fastcgi:7".to_owned()];
+        args.extend(bounds.as_arguments());
+        let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
+        let Ok(Command::LongLived(child)) = parse(&args) else {
+            panic!("not parsed: {args:?}");
+        };
+        assert_eq!(child.bounds, bounds);
+        assert!(Bounds::default().as_arguments().is_empty());
+    }
+
+    #[test]
+    fn every_bound_has_a_flag_and_the_socket_a_mode() {
+        let Ok(Command::LongLived(options)) = parse_strs(&[
+            "--scgi",
+            "unix:/run/app.sock",
+            "--head-timeout",
+            "2.5",
+            "--stall-timeout",
+            "7",
+            "--stop-grace",
+            ".5",
+            "--max-params",
+            "4096",
+            "--max-param-count",
+            "50",
+            "--socket-mode",
+            "0660",
+        ]) else {
+            panic!("not parsed");
+        };
+        assert_eq!(
+            options.bounds,
+            Bounds {
+                head_timeout: Duration::from_millis(2500),
+                stall_timeout: Duration::from_secs(7),
+                stop_grace: Duration::from_millis(500),
+                max_params: 4096,
+                max_param_count: 50,
+            }
+        );
+        assert_eq!(options.socket_mode, Some(0o660));
+        // The bounds alone, on a process manager's socket, are long-lived options too.
+        assert!(matches!(
+            parse_strs(&["--stall-timeout", "5"]),
+            Ok(Command::LongLived(LongLivedOptions { address: None, .. }))
+        ));
+    }
+
+    #[test]
+    fn help_states_each_bounds_default() {
+        let text = help("app", false)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let defaults = Bounds::default();
+        for (option, default) in [
+            ("--head-timeout", defaults.head_timeout.as_secs() as usize),
+            ("--stall-timeout", defaults.stall_timeout.as_secs() as usize),
+            ("--stop-grace", defaults.stop_grace.as_secs() as usize),
+            ("--max-params", defaults.max_params),
+            ("--max-param-count", defaults.max_param_count),
+        ] {
+            let row = &text[text.find(&format!("{option} ")).unwrap()..];
+            let row = &row[..row[2..].find(" --").map_or(row.len(), |end| end + 2)];
+            assert!(row.contains(&format!("(default {default})")), "{row}");
+        }
+        assert!(text.contains("--socket-mode OCTAL"), "{text}");
+    }
+
+    #[test]
     fn mistakes_are_explained() {
         for (args, message) in [
             (&["-Z"][..], "unexpected argument \"-Z\""),
@@ -889,6 +1184,29 @@ mod tests {
                 "\"--serve\" does not go with",
             ),
             (&["-d", "x", "--workers", "2"], "\"-d\" does not go with"),
+            (&["--head-timeout", "0"], "--head-timeout takes seconds"),
+            (&["--stall-timeout", "-1"], "--stall-timeout takes seconds"),
+            (&["--stop-grace", "soon"], "--stop-grace takes seconds"),
+            (&["--stop-grace", "NaN"], "--stop-grace takes seconds"),
+            (&["--stop-grace", "1e3"], "--stop-grace takes seconds"),
+            (&["--stop-grace", "0.0001"], "--stop-grace takes seconds"),
+            (&["--stop-grace", "86401"], "--stop-grace takes seconds"),
+            (&["--stop-grace", "."], "--stop-grace takes seconds"),
+            (&["--stop-grace", "0.000"], "--stop-grace takes seconds"),
+            (&["--max-params", "0"], "--max-params takes a whole number"),
+            (
+                &["--max-param-count", "1e3"],
+                "--max-param-count takes a whole",
+            ),
+            (&["--socket-mode", "rw-rw----"], "octal permissions"),
+            (&["--socket-mode", "0o660"], "octal permissions"),
+            (&["--socket-mode", "1660"], "octal permissions"),
+            (&["--socket-mode", "668"], "octal permissions"),
+            (
+                &["--fastcgi", "127.0.0.1:9000", "--socket-mode", "660"],
+                "--socket-mode goes with a socket this process creates",
+            ),
+            (&["--socket-mode", "660"], "--socket-mode goes with"),
         ] {
             let error = parse_strs(args).unwrap_err();
             assert!(error.contains(message), "{args:?}: {error}");

@@ -169,7 +169,7 @@ fn serve_long_lived(
 ) {
     use crate::long_lived::Listener;
     let listener = match &options.address {
-        Some(address) => Listener::bind(address).unwrap_or_else(|error| {
+        Some(address) => Listener::bind(address, options.socket_mode).unwrap_or_else(|error| {
             eprintln!("{program}: cannot listen on {address}: {error}");
             std::process::exit(1);
         }),

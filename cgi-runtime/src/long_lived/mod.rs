@@ -2,26 +2,32 @@
 //!
 //! A pool of worker threads shares the listening socket; each takes a connection, answers
 //! its requests through the same core as CGI ([`crate::exchange`]), and takes the next one.
-//! SIGTERM or SIGINT stops the accepting and lets the requests in flight finish: workers
-//! wait for connections and for requests in slices of [`IDLE_POLL`], looking in between.
+//! SIGTERM or SIGINT stops the accepting and lets the requests in flight finish within a
+//! grace period: workers wait for connections, requests, reads and writes in slices of
+//! [`POLL`], looking in between at the stop and at the connection's bounds
+//! ([`Bounds`]).
 //!
 //! Or, with `--processes N`, a supervisor keeps N single-worker processes of the program
 //! on the socket (`supervisor/`).
 
 mod fastcgi;
+mod patience;
 mod polling_reader;
+mod polling_writer;
 mod scgi;
 mod signals;
 mod socket;
+mod socket_mode;
 mod supervisor;
 
-use std::io::{self, BufWriter, Read};
+use std::io::{self, BufRead, BufReader, BufWriter, Read};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::command_line::{LongLivedOptions, Protocol};
+use crate::command_line::{Bounds, LongLivedOptions, Protocol};
 use crate::exchange::{Exchange, answer, one_line, panic_message};
 use crate::limits::Limits;
 use crate::request::Leftover;
@@ -30,15 +36,17 @@ use crate::response::Response;
 use fastcgi::Ending;
 #[cfg(fuzzing)]
 pub(crate) use fastcgi::converse_bytes as fastcgi_conversation;
+use patience::{POLL, Patience};
+use polling_reader::{PollingReader, is_idle_poll};
+use polling_writer::PollingWriter;
 pub(crate) use socket::Listener;
 
-/// How long a web server may go silent in the middle of a request before the worker
-/// gives up on the connection.
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
-/// How often an idle connection looks whether the process is stopping.
-const IDLE_POLL: Duration = Duration::from_millis(250);
 /// How long a kept-alive connection may sit idle while no worker is free for others.
 const IDLE_GIVE_BACK: Duration = Duration::from_secs(1);
+/// Once the stop's grace period is over and the reads and writes still waiting are
+/// abandoned, how long the workers have to wind down before the process exits anyway (a
+/// handler busy with something else than its connection is not waited for).
+const AFTER_GRACE: Duration = Duration::from_secs(2);
 /// The most of an unread body read and thrown away while closing a connection.
 const LINGER_CAP: u64 = 16 * 1024 * 1024;
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
@@ -62,6 +70,7 @@ pub(crate) struct Context<'a> {
     pub(crate) limits: &'a Limits,
     pub(crate) handler: &'a (dyn Fn(Request) -> Response + Sync),
     pub(crate) workers: usize,
+    pub(crate) bounds: &'a Bounds,
     pub(crate) panic_hook_logs: bool,
     pub(crate) stop: &'a Stop<'a>,
     /// Workers waiting for a connection: when none is, a kept-alive connection that goes
@@ -118,6 +127,41 @@ impl Context<'_> {
     fn needs_idle_workers(&self) -> bool {
         self.free_workers.load(Ordering::Relaxed) == 0
     }
+
+    /// What a new connection's reads and writes wait for.
+    fn patience(&self) -> Patience {
+        Patience::new(self.bounds.stall_timeout, Arc::clone(&self.stop.abandoned))
+    }
+}
+
+/// Waits for the first byte of the next request on a connection, looking between polls
+/// whether the process stops or every other worker is busy (a web server may be sending a
+/// request on the very connection as it is closed, and nginx does not retry a POST: so
+/// not at once). `false` when the connection closed, or should be closed.
+fn wait_for_request<T: Read>(
+    input: &mut BufReader<PollingReader<T>>,
+    context: &Context<'_>,
+) -> io::Result<bool> {
+    input.get_mut().idle = true;
+    let idle_since = Instant::now();
+    let waited = loop {
+        match input.fill_buf() {
+            Ok([]) => break Ok(false),
+            Ok(_) => break Ok(true),
+            Err(error) if is_idle_poll(&error) && context.stopping() => break Ok(false),
+            Err(error)
+                if is_idle_poll(&error)
+                    && context.needs_idle_workers()
+                    && idle_since.elapsed() >= IDLE_GIVE_BACK =>
+            {
+                break Ok(false);
+            }
+            Err(error) if is_idle_poll(&error) => {}
+            Err(error) => break Err(error),
+        }
+    };
+    input.get_mut().idle = false;
+    waited
 }
 
 /// Serves the options' protocol on `listener` with their number of worker threads until
@@ -144,10 +188,13 @@ pub(crate) fn run(
         return;
     }
     let LongLivedOptions {
-        protocol, workers, ..
+        protocol,
+        workers,
+        ref bounds,
+        ..
     } = *options;
     signals::stop_on_termination();
-    if let Err(error) = listener.set_accept_timeout(IDLE_POLL) {
+    if let Err(error) = listener.set_accept_timeout(POLL) {
         eprintln!("{program}: {error}: a stop will wait for the next connection");
     }
     eprintln!(
@@ -159,20 +206,29 @@ pub(crate) fn run(
         limits,
         handler,
         workers,
+        bounds,
         panic_hook_logs: true,
         stop: &Stop::new(program, &signals::STOP, Some(&listener)),
         free_workers: &AtomicUsize::new(0),
         supervised: None,
     };
+    let running = Running::default();
     thread::scope(|scope| {
         for index in 0..workers {
+            let (running, listener, context) = (&running, &listener, &context);
+            running.started();
             let spawned = thread::Builder::new()
                 .name(format!("cgi-worker-{index}"))
-                .spawn_scoped(scope, || work(protocol, &listener, &context));
+                .spawn_scoped(scope, move || {
+                    let _ending = running.ending();
+                    work(protocol, listener, context);
+                });
             if let Err(error) = spawned {
+                running.ended();
                 eprintln!("{program}: could not start worker {index}: {error}");
             }
         }
+        oversee_the_stop(&context, &listener, &running);
     });
     listener.remove_file();
     eprintln!("{program}: stopped");
@@ -200,7 +256,7 @@ fn run_supervised(
         eprintln!("{program}: {error}");
         std::process::exit(2);
     });
-    if let Err(error) = listener.set_accept_timeout(IDLE_POLL) {
+    if let Err(error) = listener.set_accept_timeout(POLL) {
         eprintln!("{program}: {error}: a stop will wait for the next connection");
     }
     let mut stop = Stop::new(program, &signals::STOP, Some(&listener));
@@ -209,6 +265,7 @@ fn run_supervised(
         program,
         limits,
         handler,
+        bounds: &options.bounds,
         workers: 1,
         panic_hook_logs: true,
         stop: &stop,
@@ -217,6 +274,72 @@ fn run_supervised(
     };
     supervised.ready();
     work(options.protocol, &listener, &context);
+}
+
+/// The main thread while the workers serve: once a stop is asked for, gives the requests
+/// in flight the grace period, then abandons the reads and writes still waiting on a web
+/// server, then, if handlers still run, ends the process (`--stop-grace`).
+fn oversee_the_stop(context: &Context<'_>, listener: &Listener, running: &Running) {
+    while !context.stopping() {
+        if !running.still_after(POLL) {
+            return;
+        }
+    }
+    if !running.still_after(context.bounds.stop_grace) {
+        return;
+    }
+    context.stop.abandon();
+    eprintln!(
+        "{}: the stop's grace period is over: abandoning the reads and writes still \
+         waiting on the web server",
+        context.program
+    );
+    if !running.still_after(AFTER_GRACE) {
+        return;
+    }
+    eprintln!("{}: stopping with handlers still running", context.program);
+    listener.remove_file();
+    eprintln!("{}: stopped", context.program);
+    std::process::exit(0);
+}
+
+/// How many workers run, for the main thread to wait on.
+#[derive(Default)]
+struct Running {
+    count: Mutex<usize>,
+    changed: Condvar,
+}
+
+impl Running {
+    fn started(&self) {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+    }
+
+    fn ended(&self) {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+        self.changed.notify_all();
+    }
+
+    /// Counts the worker out when dropped, however its thread ends.
+    fn ending(&self) -> impl Drop + '_ {
+        struct Ending<'a>(&'a Running);
+        impl Drop for Ending<'_> {
+            fn drop(&mut self) {
+                self.0.ended();
+            }
+        }
+        Ending(self)
+    }
+
+    /// Whether workers still run after waiting up to `wait` for them all to end.
+    fn still_after(&self, wait: Duration) -> bool {
+        let count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        let (count, _) = self
+            .changed
+            .wait_timeout_while(count, wait, |count| *count > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *count > 0
+    }
 }
 
 /// A stop asked for by a signal. The first to see it stops this process's listening
@@ -230,6 +353,8 @@ pub(crate) struct Stop<'a> {
     seen: AtomicBool,
     /// Says in the log that the process is stopping.
     announce: bool,
+    /// Set when the grace period is over: see [`Patience`].
+    abandoned: Arc<AtomicBool>,
 }
 
 impl<'a> Stop<'a> {
@@ -244,7 +369,12 @@ impl<'a> Stop<'a> {
             listener,
             seen: AtomicBool::new(false),
             announce: true,
+            abandoned: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Release);
     }
 
     /// Stops the process as a signal would (the supervised process that has answered its
@@ -322,18 +452,23 @@ fn work(protocol: Protocol, listener: &Listener, context: &Context<'_>) {
 }
 
 fn connection(protocol: Protocol, stream: socket::Stream, context: &Context<'_>) {
-    let result = stream.set_read_timeout(Some(IDLE_POLL)).and_then(|()| {
-        let input = stream.io();
-        let mut output = BufWriter::with_capacity(64 * 1024, stream.io());
+    let patience = context.patience();
+    let result = stream.set_poll_timeout(POLL).and_then(|()| {
+        let input = PollingReader::new(stream.io(), patience.clone());
+        let mut output =
+            BufWriter::with_capacity(64 * 1024, PollingWriter::new(stream.io(), patience.clone()));
         match protocol {
-            Protocol::FastCgi => fastcgi::converse(input, &mut output, context),
-            Protocol::Scgi => scgi::answer(input, &mut output, context).map(|()| Ending::Answered),
+            Protocol::FastCgi => fastcgi::converse(input, Box::new(output), context),
+            Protocol::Scgi => scgi::answer(input, &mut output, context),
         }
     });
     match result {
-        // Input may be left unread after an answer; an idle connection has none.
-        Ok(Ending::Answered) => stream.linger_close(LINGER_CAP, LINGER_TIMEOUT),
-        Ok(Ending::Closed) => {}
+        // Input may be left unread after an answer; an idle connection has none. A peer
+        // given up on, or abandoned at the stop, is not waited for again.
+        Ok(Ending::Answered) if !patience.is_over() => {
+            stream.linger_close(LINGER_CAP, LINGER_TIMEOUT);
+        }
+        Ok(_) => {}
         // The web server went away (a client that left, a server restart): nothing to do.
         Err(error)
             if matches!(

@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::polling_reader::is_timeout;
+use super::patience::is_timeout;
+use super::polling_writer::HangUp;
 
 /// A listening socket.
 #[derive(Debug)]
@@ -42,8 +43,9 @@ enum Listening {
 }
 
 impl Listener {
-    /// Binds `address`: `ip:port` or `unix:/path`.
-    pub(crate) fn bind(address: &str) -> io::Result<Listener> {
+    /// Binds `address`: `ip:port` or `unix:/path`; a unix socket with `socket_mode`'s
+    /// permissions if given (else the umask's), from the moment its file exists.
+    pub(crate) fn bind(address: &str, socket_mode: Option<u32>) -> io::Result<Listener> {
         let Some(path) = address.strip_prefix("unix:") else {
             let address: SocketAddr = address.parse().map_err(|_| {
                 io::Error::new(
@@ -63,7 +65,22 @@ impl Listener {
         if std::fs::metadata(&path).is_ok_and(|metadata| metadata.file_type().is_socket()) {
             std::fs::remove_file(&path)?;
         }
-        let listener = UnixListener::bind(&path)?;
+        let listener = match socket_mode {
+            None => UnixListener::bind(&path)?,
+            Some(mode) => {
+                let listener = super::socket_mode::with_mode(mode, || UnixListener::bind(&path))?;
+                // A default ACL on the directory overrides the umask.
+                let got = std::fs::metadata(&path)?.mode() & 0o7777;
+                if got != mode {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(io::Error::other(format!(
+                        "the socket was created with mode {got:o}, not {mode:o} (a default ACL \
+                         on its directory decides its mode)"
+                    )));
+                }
+                listener
+            }
+        };
         let created = std::fs::metadata(&path)
             .ok()
             .map(|file| (file.dev(), file.ino()));
@@ -220,10 +237,18 @@ impl Stream {
         self.io.clone()
     }
 
-    pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+    /// Makes every blocking read and write give up after `poll` (a `WouldBlock` error),
+    /// so that the connection can look at its limits and at the stop in between.
+    pub(crate) fn set_poll_timeout(&self, poll: Duration) -> io::Result<()> {
         match &self.socket {
-            Socket::Tcp(stream) => stream.set_read_timeout(timeout),
-            Socket::Unix(stream) => stream.set_read_timeout(timeout),
+            Socket::Tcp(stream) => {
+                stream.set_read_timeout(Some(poll))?;
+                stream.set_write_timeout(Some(poll))
+            }
+            Socket::Unix(stream) => {
+                stream.set_read_timeout(Some(poll))?;
+                stream.set_write_timeout(Some(poll))
+            }
         }
     }
 
@@ -280,13 +305,23 @@ impl io::Write for Io {
     }
 }
 
+impl HangUp for Io {
+    fn hang_up(&self) {
+        // std offers `shutdown` on its socket types only; the call is the same for TCP
+        // and unix sockets.
+        if let Ok(fd) = self.0.as_fd().try_clone_to_owned() {
+            let _ = TcpStream::from(fd).shutdown(Shutdown::Both);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn tcp_and_unix_addresses_bind_and_show_themselves() {
-        let tcp = Listener::bind("127.0.0.1:0").unwrap();
+        let tcp = Listener::bind("127.0.0.1:0", None).unwrap();
         assert!(tcp.to_string().starts_with("127.0.0.1:"), "{tcp}");
         let port = tcp.to_string().rsplit_once(':').unwrap().1.to_owned();
         let _client = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
@@ -302,23 +337,23 @@ mod tests {
         let refused = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap_err();
         assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
         // Names are not looked up: resolving would import getaddrinfo into every script.
-        let error = Listener::bind("localhost:0").unwrap_err();
+        let error = Listener::bind("localhost:0", None).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
 
         let dir = std::env::temp_dir().join(format!("cgikit-socket-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("app.sock");
         let address = format!("unix:{}", path.display());
-        let unix = Listener::bind(&address).unwrap();
+        let unix = Listener::bind(&address, None).unwrap();
         assert_eq!(unix.to_string(), address);
         // A socket file already there is replaced (a killed process's, or the previous
         // version's during a deploy)...
         drop(unix);
-        let again = Listener::bind(&address).unwrap();
+        let again = Listener::bind(&address, None).unwrap();
         // ...but nothing else is.
         let not_a_socket = dir.join("notes.txt");
         std::fs::write(&not_a_socket, "keep me").unwrap();
-        let error = Listener::bind(&format!("unix:{}", not_a_socket.display())).unwrap_err();
+        let error = Listener::bind(&format!("unix:{}", not_a_socket.display()), None).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
         assert_eq!(std::fs::read_to_string(&not_a_socket).unwrap(), "keep me");
         std::fs::remove_file(&not_a_socket).unwrap();
@@ -341,7 +376,7 @@ mod tests {
             "{error:?}"
         );
         // The previous process, stopping, leaves the new one's file alone...
-        let next = Listener::bind(&address).unwrap();
+        let next = Listener::bind(&address, None).unwrap();
         again.remove_file();
         assert!(path.exists());
         // ...which removes it when it stops.

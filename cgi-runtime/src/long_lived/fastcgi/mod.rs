@@ -4,6 +4,11 @@
 //! `FCGI_PARAMS` become the meta-variables, `FCGI_STDIN` streams into the same bounded
 //! body as CGI's stdin, and the core's CGI response goes out in `FCGI_STDOUT` records,
 //! followed by `FCGI_END_REQUEST`.
+//!
+//! What one connection holds is bounded whatever the web server sends: the meta-variables
+//! by `--max-params` and `--max-param-count`, and the answers to management records and
+//! refused requests are written as they come (between the handler's own records), never
+//! kept for later.
 
 pub(crate) mod record;
 
@@ -14,15 +19,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::StatusCode;
 
-use super::polling_reader::{PollingReader, is_timeout};
+use super::polling_reader::{Deadline, PollingReader};
 use super::{Context, Transport};
+use crate::command_line::Bounds;
 use crate::exchange::write_response;
 use crate::response::Response;
-use record::{BeginRequest, HEADER_LEN, Header, MAX_CONTENT, ProtocolStatus, kind};
-
-/// The most meta-variable bytes one request may bring (nginx sends a few KiB; Apache
-/// at most about 800 KiB of headers).
-const MAX_PARAMS: usize = 1024 * 1024;
+use record::{
+    BeginRequest, HEADER_LEN, Header, MAX_CONTENT, NameValues, ProtocolStatus, ROLE_RESPONDER, kind,
+};
 
 /// How the conversation ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,46 +38,46 @@ pub(crate) enum Ending {
 }
 
 /// Answers the requests that arrive on one connection until it ends. Fails when the
-/// connection breaks or the web server breaks the protocol (logged by the caller).
+/// connection breaks, a limit of time is reached, or the web server breaks the protocol
+/// (logged by the caller).
 pub(crate) fn converse<T: Transport>(
-    input: T,
-    output: &mut dyn Write,
+    input: PollingReader<T>,
+    output: Box<dyn Write + Send>,
     context: &Context<'_>,
 ) -> io::Result<Ending> {
-    let incoming = Arc::new(Mutex::new(Incoming {
-        records: BufReader::with_capacity(16 * 1024, PollingReader::new(input)),
-        replies: Vec::new(),
+    let connection = Arc::new(Mutex::new(Connection {
+        records: BufReader::with_capacity(16 * 1024, input),
+        output,
         stdin: StdinState::default(),
         max_requests: context.workers,
     }));
     loop {
-        let header = {
-            let mut incoming = lock(&incoming);
-            incoming.finish_stdin_record()?;
-            let Some(header) = incoming.next_header_when_idle(context)? else {
+        let (id, begin) = {
+            let mut connection = lock(&connection);
+            connection.records.get_mut().deadline = None;
+            connection.finish_stdin_record()?;
+            if !super::wait_for_request(&mut connection.records, context)? {
                 return Ok(Ending::Closed);
-            };
+            }
+            // From its first byte, a record between requests (a request's head most
+            // often) has its deadline.
+            connection.records.get_mut().deadline =
+                Some(Deadline::after(context.bounds.head_timeout));
+            let header = connection.next_header()?;
             if header.kind != kind::BEGIN_REQUEST || header.request_id == 0 {
-                incoming.answer_other(header)?;
-                let replies = std::mem::take(&mut incoming.replies);
-                drop(incoming);
-                output.write_all(&replies)?;
-                output.flush()?;
+                connection.answer_other(header)?;
                 continue;
             }
-            header
+            let begin =
+                BeginRequest::parse(&connection.content(header)?).map_err(io::Error::other)?;
+            if begin.role != ROLE_RESPONDER {
+                connection.end_request(header.request_id, ProtocolStatus::UnknownRole)?;
+            }
+            (header.request_id, begin)
         };
-        let begin =
-            BeginRequest::parse(&lock(&incoming).content(header)?).map_err(io::Error::other)?;
-        let mut out = Vec::new();
-        if begin.role != record::ROLE_RESPONDER {
-            record::push_end_request(&mut out, header.request_id, 0, ProtocolStatus::UnknownRole);
-        } else {
-            respond(&incoming, header.request_id, output, context)?;
+        if begin.role == ROLE_RESPONDER {
+            respond(&connection, id, context)?;
         }
-        out.append(&mut lock(&incoming).replies);
-        output.write_all(&out)?;
-        output.flush()?;
         if !begin.keep_conn {
             return Ok(Ending::Answered);
         }
@@ -92,54 +96,81 @@ pub(crate) fn converse_bytes(
     limits: &crate::limits::Limits,
     handler: &(dyn Fn(crate::request::Request) -> Response + Sync),
 ) -> (Vec<u8>, io::Result<Ending>) {
+    converse_bytes_within(input, workers, &Bounds::default(), limits, handler)
+}
+
+/// [`converse_bytes`] within other bounds.
+#[cfg(any(test, fuzzing))]
+fn converse_bytes_within(
+    input: &[u8],
+    workers: usize,
+    bounds: &Bounds,
+    limits: &crate::limits::Limits,
+    handler: &(dyn Fn(crate::request::Request) -> Response + Sync),
+) -> (Vec<u8>, io::Result<Ending>) {
     let stop = std::sync::atomic::AtomicBool::new(false);
     let context = Context {
         program: "test",
         limits,
         handler,
         workers,
+        bounds,
         panic_hook_logs: false,
         stop: &super::Stop::new("test", &stop, None),
         free_workers: &std::sync::atomic::AtomicUsize::new(1),
         supervised: None,
     };
-    let mut output = Vec::new();
-    let ending = converse(io::Cursor::new(input.to_vec()), &mut output, &context);
-    (output, ending)
+    let output = SharedBytes::default();
+    let input = PollingReader::new(io::Cursor::new(input.to_vec()), context.patience());
+    let ending = converse(input, Box::new(output.clone()), &context);
+    let answered = std::mem::take(&mut *lock(&output.0));
+    (answered, ending)
+}
+
+/// Bytes written from wherever the conversation writes them, read once it is over.
+#[cfg(any(test, fuzzing))]
+#[derive(Clone, Default)]
+struct SharedBytes(Arc<Mutex<Vec<u8>>>);
+
+#[cfg(any(test, fuzzing))]
+impl Write for SharedBytes {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        lock(&self.0).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// One request, from its `FCGI_PARAMS` to its `FCGI_END_REQUEST`.
 fn respond<T: Transport>(
-    incoming: &Arc<Mutex<Incoming<T>>>,
+    connection: &Arc<Mutex<Connection<T>>>,
     id: u16,
-    output: &mut dyn Write,
     context: &Context<'_>,
 ) -> io::Result<()> {
-    let generation = {
-        let mut incoming = lock(incoming);
-        let generation = incoming.stdin.generation.wrapping_add(1);
-        incoming.stdin = StdinState {
+    let (generation, params) = {
+        let mut connection = lock(connection);
+        let generation = connection.stdin.generation.wrapping_add(1);
+        connection.stdin = StdinState {
             request_id: id,
             generation,
             ..StdinState::default()
         };
-        generation
+        let params = connection.read_params(id, context.bounds)?;
+        // The head is in: from now on only the stall limit bounds the reads.
+        connection.records.get_mut().deadline = None;
+        (generation, params)
     };
-    // Bound first: a guard in the `match` scrutinee would live through the arms.
-    let params = lock(incoming).read_params(id)?;
-    let params = match params {
-        Params::Complete(params) => params,
+    let vars = match params {
+        Params::Complete(vars) => vars,
         Params::Aborted => {
-            let mut end = Vec::new();
-            record::push_end_request(&mut end, id, 0, ProtocolStatus::RequestComplete);
-            return output.write_all(&end);
+            return lock(connection).end_request(id, ProtocolStatus::RequestComplete);
         }
-        Params::TooLarge => {
-            let mut stdout = StdoutRecords::new(id, incoming, output);
-            let response = Response::rejection(
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                format!("The request's headers are larger than {MAX_PARAMS} bytes."),
-            );
+        Params::TooLarge(reason) => {
+            let mut stdout = StdoutRecords { id, connection };
+            let response = Response::rejection(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, reason);
             write_response(
                 &context.program,
                 response,
@@ -149,41 +180,55 @@ fn respond<T: Transport>(
             )?;
             return stdout.end();
         }
-    };
-    let vars = match record::parse_name_values(&params) {
-        Ok(pairs) => pairs
-            .into_iter()
-            .map(|(name, value)| {
-                (
-                    OsString::from_vec(name.to_vec()),
-                    OsString::from_vec(value.to_vec()),
-                )
-            })
-            .collect(),
-        Err(reason) => return Err(io::Error::other(format!("FCGI_PARAMS: {reason}"))),
+        Params::Malformed(reason) => {
+            return Err(io::Error::other(format!("FCGI_PARAMS: {reason}")));
+        }
     };
     let body = StdinStream {
-        incoming: Arc::clone(incoming),
+        connection: Arc::clone(connection),
         generation,
     };
-    let mut stdout = StdoutRecords::new(id, incoming, output);
+    let mut stdout = StdoutRecords { id, connection };
     context.serve(vars, Box::new(body), &mut stdout)?;
     stdout.end()
 }
 
 /// What `FCGI_PARAMS` brought.
 enum Params {
-    Complete(Vec<u8>),
+    Complete(Vec<(OsString, OsString)>),
     Aborted,
-    TooLarge,
+    /// Past `--max-params` or `--max-param-count`: answered `431`, with the reason.
+    TooLarge(String),
+    /// A pair announcing more bytes than the stream holds: the connection ends.
+    Malformed(String),
 }
 
-/// The reading side of the connection, shared by the conversation and the request body
-/// (which the handler may read, or drop unread).
-struct Incoming<T> {
+/// The meta-variables of a complete `FCGI_PARAMS` stream: each pair is copied once into
+/// its own strings, and no more than `max_count` of them.
+fn meta_variables(stream: &[u8], max_count: usize) -> Params {
+    let mut vars = Vec::new();
+    for pair in NameValues::new(stream) {
+        match pair {
+            Err(reason) => return Params::Malformed(reason),
+            Ok(_) if vars.len() == max_count => {
+                return Params::TooLarge(format!(
+                    "The request has more than {max_count} headers and variables."
+                ));
+            }
+            Ok((name, value)) => vars.push((
+                OsString::from_vec(name.to_vec()),
+                OsString::from_vec(value.to_vec()),
+            )),
+        }
+    }
+    Params::Complete(vars)
+}
+
+/// One connection: its reading side and its writing side, shared by the conversation,
+/// the request body (which the handler may read, or drop unread) and the answer.
+struct Connection<T> {
     records: BufReader<PollingReader<T>>,
-    /// Answers to management records and refused requests that arrived meanwhile.
-    replies: Vec<u8>,
+    output: Box<dyn Write + Send>,
     stdin: StdinState,
     /// `FCGI_MAX_CONNS` and `FCGI_MAX_REQS`: one request per worker.
     max_requests: usize,
@@ -203,40 +248,7 @@ struct StdinState {
     aborted: bool,
 }
 
-impl<T: Transport> Incoming<T> {
-    /// Waits for the next record, checking between polls whether the process is stopping
-    /// or every other worker is busy. `None` when the connection closed, or should.
-    fn next_header_when_idle(&mut self, context: &Context<'_>) -> io::Result<Option<Header>> {
-        self.records.get_mut().idle = true;
-        let idle_since = std::time::Instant::now();
-        let waited = loop {
-            match self.records.fill_buf() {
-                Ok([]) => break None,
-                Ok(_) => break Some(()),
-                Err(error) if is_timeout(&error) && context.stopping() => break None,
-                // Not at once: the web server may be sending a request on this very
-                // connection as it is closed, and nginx does not retry a POST.
-                Err(error)
-                    if is_timeout(&error)
-                        && context.needs_idle_workers()
-                        && idle_since.elapsed() >= super::IDLE_GIVE_BACK =>
-                {
-                    break None;
-                }
-                Err(error) if is_timeout(&error) => {}
-                Err(error) => {
-                    self.records.get_mut().idle = false;
-                    return Err(error);
-                }
-            }
-        };
-        self.records.get_mut().idle = false;
-        match waited {
-            Some(()) => self.next_header().map(Some),
-            None => Ok(None),
-        }
-    }
-
+impl<T: Transport> Connection<T> {
     fn next_header(&mut self) -> io::Result<Header> {
         let mut bytes = [0u8; HEADER_LEN];
         self.records.read_exact(&mut bytes)?;
@@ -264,26 +276,45 @@ impl<T: Transport> Incoming<T> {
         Ok(())
     }
 
+    /// Sends an answer the application owes outside the active request's STDOUT (to a
+    /// management record, a refused request) now, as Go's `net/http/fcgi` does: records
+    /// are written whole under the connection's lock, so it goes between the handler's.
+    /// A web server that sends such records and reads nothing stalls the writing, which
+    /// gives up after the stall limit.
+    fn reply(&mut self, records: &[u8]) -> io::Result<()> {
+        self.output.write_all(records)?;
+        self.output.flush()
+    }
+
+    /// Ends request `id` with `status` (and no STDOUT): an unknown role, an abort
+    /// before the handler ran.
+    fn end_request(&mut self, id: u16, status: ProtocolStatus) -> io::Result<()> {
+        let mut end = Vec::with_capacity(HEADER_LEN + 8);
+        record::push_end_request(&mut end, id, 0, status);
+        self.output.write_all(&end)?;
+        self.output.flush()
+    }
+
     /// Handles a record outside a request: management records get their answer,
     /// anything for a request no longer active (the rest of an answered request's stdin,
     /// a late abort) is skipped.
     fn answer_other(&mut self, header: Header) -> io::Result<()> {
         let content = self.content(header)?;
         if header.request_id == 0 {
-            self.answer_management(header.kind, &content);
+            self.answer_management(header.kind, &content)?;
         }
         Ok(())
     }
 
-    fn answer_management(&mut self, record_kind: u8, content: &[u8]) {
+    fn answer_management(&mut self, record_kind: u8, content: &[u8]) -> io::Result<()> {
+        let mut answer = Vec::new();
         if record_kind != kind::GET_VALUES {
             let mut body = [0u8; 8];
             body[0] = record_kind;
-            record::push_record(&mut self.replies, kind::UNKNOWN_TYPE, 0, &body);
-            return;
+            record::push_record(&mut answer, kind::UNKNOWN_TYPE, 0, &body);
+            return self.reply(&answer);
         }
         let mut values = Vec::new();
-        let asked = record::parse_name_values(content).unwrap_or_default();
         let max_requests = self.max_requests.to_string();
         // Only the variables asked for, each once, and only those this application knows
         // (§4.1): the answer always fits one record.
@@ -293,15 +324,20 @@ impl<T: Transport> Incoming<T> {
             (b"FCGI_MPXS_CONNS", b"0"),
         ];
         for (name, value) in known {
-            if asked.iter().any(|(asked, _)| *asked == name) {
+            let asked = NameValues::new(content)
+                .map_while(Result::ok)
+                .any(|(asked, _)| asked == name);
+            if asked {
                 record::push_name_value(&mut values, name, value);
             }
         }
-        record::push_record(&mut self.replies, kind::GET_VALUES_RESULT, 0, &values);
+        record::push_record(&mut answer, kind::GET_VALUES_RESULT, 0, &values);
+        self.reply(&answer)
     }
 
-    /// Collects `FCGI_PARAMS` for `id` up to its empty record.
-    fn read_params(&mut self, id: u16) -> io::Result<Params> {
+    /// Collects `FCGI_PARAMS` for `id` up to its empty record, within the bounds: a
+    /// stream past `--max-params` is skipped rather than kept.
+    fn read_params(&mut self, id: u16, bounds: &Bounds) -> io::Result<Params> {
         let mut params = Vec::new();
         let mut too_large = false;
         loop {
@@ -311,13 +347,16 @@ impl<T: Transport> Incoming<T> {
                     if header.content_length == 0 {
                         self.skip(usize::from(header.padding_length))?;
                         return Ok(if too_large {
-                            Params::TooLarge
+                            Params::TooLarge(format!(
+                                "The request's headers are larger than {} bytes.",
+                                bounds.max_params
+                            ))
                         } else {
-                            Params::Complete(params)
+                            meta_variables(&params, bounds.max_param_count)
                         });
                     }
                     let length = usize::from(header.content_length);
-                    if too_large || params.len() + length > MAX_PARAMS {
+                    if too_large || params.len() + length > bounds.max_params {
                         too_large = true;
                         params = Vec::new();
                         self.skip(length)?;
@@ -343,14 +382,16 @@ impl<T: Transport> Incoming<T> {
     fn interleaved(&mut self, header: Header, active: u16) -> io::Result<()> {
         let content = self.content(header)?;
         if header.request_id == 0 {
-            self.answer_management(header.kind, &content);
+            self.answer_management(header.kind, &content)?;
         } else if header.kind == kind::BEGIN_REQUEST && header.request_id != active {
+            let mut refusal = Vec::with_capacity(HEADER_LEN + 8);
             record::push_end_request(
-                &mut self.replies,
+                &mut refusal,
                 header.request_id,
                 0,
                 ProtocolStatus::CantMultiplex,
             );
+            self.reply(&refusal)?;
         }
         Ok(())
     }
@@ -410,17 +451,17 @@ impl<T: Transport> Incoming<T> {
 
 /// The request body: the active request's `FCGI_STDIN` stream.
 struct StdinStream<T> {
-    incoming: Arc<Mutex<Incoming<T>>>,
+    connection: Arc<Mutex<Connection<T>>>,
     generation: u64,
 }
 
 impl<T: Transport> Read for StdinStream<T> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut incoming = lock(&self.incoming);
-        if incoming.stdin.generation != self.generation {
+        let mut connection = lock(&self.connection);
+        if connection.stdin.generation != self.generation {
             return Err(io::Error::other("the request this body belongs to is over"));
         }
-        incoming.read_stdin(buf)
+        connection.read_stdin(buf)
     }
 }
 
@@ -428,27 +469,20 @@ impl<T: Transport> Read for StdinStream<T> {
 /// the web server aborted.
 struct StdoutRecords<'a, T> {
     id: u16,
-    incoming: &'a Arc<Mutex<Incoming<T>>>,
-    output: &'a mut dyn Write,
+    connection: &'a Arc<Mutex<Connection<T>>>,
 }
 
-impl<'a, T: Transport> StdoutRecords<'a, T> {
-    fn new(id: u16, incoming: &'a Arc<Mutex<Incoming<T>>>, output: &'a mut dyn Write) -> Self {
-        StdoutRecords {
-            id,
-            incoming,
-            output,
-        }
-    }
-
-    /// Ends the stream and the request.
+impl<T: Transport> StdoutRecords<'_, T> {
+    /// Ends the stream and the request, and sends what is left of the answer.
     fn end(self) -> io::Result<()> {
+        let mut connection = lock(self.connection);
         let mut end = Vec::with_capacity(2 * HEADER_LEN + 8);
-        if !lock(self.incoming).stdin.aborted {
+        if !connection.stdin.aborted {
             record::push_record(&mut end, kind::STDOUT, self.id, &[]);
         }
         record::push_end_request(&mut end, self.id, 0, ProtocolStatus::RequestComplete);
-        self.output.write_all(&end)
+        connection.output.write_all(&end)?;
+        connection.output.flush()
     }
 }
 
@@ -457,28 +491,31 @@ impl<T: Transport> Write for StdoutRecords<'_, T> {
         if buf.is_empty() {
             return Ok(0);
         }
-        if lock(self.incoming).stdin.aborted {
+        let mut connection = lock(self.connection);
+        if connection.stdin.aborted {
             return Ok(buf.len());
         }
         let content = &buf[..buf.len().min(MAX_CONTENT)];
         let length = u16::try_from(content.len()).expect("at most MAX_CONTENT");
-        self.output
+        // Header and content under one lock: a reply to a management record never goes
+        // between them.
+        connection
+            .output
             .write_all(&record::header(kind::STDOUT, self.id, length))?;
-        self.output.write_all(content)?;
+        connection.output.write_all(content)?;
         Ok(content.len())
     }
 
-    /// The caller flushes the connection after `FCGI_END_REQUEST`: one write for most
-    /// answers.
+    /// [`StdoutRecords::end`] sends the answer: one write for most.
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }
 
-fn lock<T>(incoming: &Mutex<T>) -> MutexGuard<'_, T> {
+fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding it can only come from a handler reading its body; the state
     // is still consistent record-wise, and the request is over anyway.
-    incoming
+    shared
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -540,8 +577,12 @@ mod tests {
         handler: &(dyn Fn(Request) -> Response + Sync),
     ) -> (io::Result<Ending>, Vec<Seen>) {
         let (output, ending) = converse_bytes(&input, 3, limits, handler);
+        (ending, records(&output))
+    }
+
+    fn records(output: &[u8]) -> Vec<Seen> {
         let mut seen = Vec::new();
-        let mut rest = &output[..];
+        let mut rest = output;
         while !rest.is_empty() {
             let header = Header::parse(rest[..HEADER_LEN].try_into().unwrap()).unwrap();
             let end = HEADER_LEN + usize::from(header.content_length);
@@ -552,7 +593,7 @@ mod tests {
             });
             rest = &rest[end + usize::from(header.padding_length)..];
         }
-        (ending, seen)
+        seen
     }
 
     fn echo(mut request: Request) -> Response {
@@ -700,6 +741,88 @@ mod tests {
             end_of(&seen, 1),
             Some(ProtocolStatus::RequestComplete as u8)
         );
+    }
+
+    #[test]
+    fn replies_to_records_that_come_during_a_request_go_out_at_once() {
+        // While request 1's body arrives: an unknown management record, FCGI_GET_VALUES
+        // and a second request. Their answers go out as they come, before request 1's
+        // own: none waits in memory for the request to end.
+        let mut input = Vec::new();
+        begin(&mut input, 1, ROLE_RESPONDER, false);
+        params(
+            &mut input,
+            1,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "6")],
+        );
+        push_record(&mut input, kind::STDIN, 1, b"abc");
+        push_record(&mut input, 77, 0, b"");
+        let mut asked = Vec::new();
+        push_name_value(&mut asked, b"FCGI_MPXS_CONNS", b"");
+        push_record(&mut input, kind::GET_VALUES, 0, &asked);
+        begin(&mut input, 2, ROLE_RESPONDER, false);
+        push_record(&mut input, kind::STDIN, 1, b"def");
+        push_record(&mut input, kind::STDIN, 1, b"");
+        let (ending, seen) = converse_with(input, &Limits::default(), &echo);
+        assert_eq!(ending.unwrap(), Ending::Answered);
+        let order: Vec<(u8, u16)> = seen.iter().map(|record| (record.kind, record.id)).collect();
+        assert_eq!(
+            order[..4],
+            [
+                (kind::UNKNOWN_TYPE, 0),
+                (kind::GET_VALUES_RESULT, 0),
+                (kind::END_REQUEST, 2),
+                (kind::STDOUT, 1)
+            ]
+        );
+        assert_eq!(end_of(&seen, 2), Some(ProtocolStatus::CantMultiplex as u8));
+        assert!(stdout_of(&seen, 1).ends_with("|abcdef"));
+    }
+
+    #[test]
+    fn parameters_are_bounded_in_bytes_and_in_count() {
+        let many = |count: usize| -> Vec<u8> {
+            let mut stream = Vec::new();
+            push_name_value(&mut stream, b"REQUEST_METHOD", b"GET");
+            for index in 1..count {
+                push_name_value(&mut stream, format!("HTTP_X_{index}").as_bytes(), b"v");
+            }
+            stream
+        };
+        let request = |id: u16, stream: &[u8], input: &mut Vec<u8>| {
+            begin(input, id, ROLE_RESPONDER, true);
+            for chunk in stream.chunks(1000) {
+                push_record(input, kind::PARAMS, id, chunk);
+            }
+            push_record(input, kind::PARAMS, id, &[]);
+            stdin(input, id, b"");
+        };
+        let bounds = Bounds {
+            max_params: 2000,
+            max_param_count: 20,
+            ..Bounds::default()
+        };
+        let mut input = Vec::new();
+        request(1, &many(20), &mut input);
+        request(2, &many(21), &mut input);
+        request(3, &[b'x'; 2001], &mut input);
+        let (output, ending) = converse_bytes_within(&input, 3, &bounds, &Limits::default(), &echo);
+        assert_eq!(ending.unwrap(), Ending::Closed);
+        let seen = records(&output);
+        assert!(stdout_of(&seen, 1).starts_with("Status: 200 OK"));
+        let count = stdout_of(&seen, 2);
+        assert!(count.starts_with("Status: 431 "), "{count}");
+        assert!(count.contains("more than 20 headers"), "{count}");
+        let size = stdout_of(&seen, 3);
+        assert!(size.starts_with("Status: 431 "), "{size}");
+        assert!(size.contains("larger than 2000 bytes"), "{size}");
+        // The defaults: 1000 variables.
+        let mut input = Vec::new();
+        request(1, &many(1000), &mut input);
+        request(2, &many(1001), &mut input);
+        let (_, seen) = converse_with(input, &Limits::default(), &echo);
+        assert!(stdout_of(&seen, 1).starts_with("Status: 200 OK"));
+        assert!(stdout_of(&seen, 2).contains("more than 1000 headers"));
     }
 
     #[test]

@@ -132,18 +132,47 @@ impl BeginRequest {
 /// A name and its value, borrowed from the stream.
 pub(crate) type NameValue<'a> = (&'a [u8], &'a [u8]);
 
-/// Splits a name-value pair stream (FastCGI 1.0 §3.4) into its pairs: each length is one
-/// byte below 128, else four bytes with the top bit set.
-pub(crate) fn parse_name_values(mut bytes: &[u8]) -> Result<Vec<NameValue<'_>>, String> {
-    let mut pairs = Vec::new();
-    while !bytes.is_empty() {
-        let name_length = take_length(&mut bytes)?;
-        let value_length = take_length(&mut bytes)?;
-        let name = take(&mut bytes, name_length)?;
-        let value = take(&mut bytes, value_length)?;
-        pairs.push((name, value));
+/// The pairs of a name-value pair stream (FastCGI 1.0 §3.4), one at a time (nothing is
+/// kept but the position): each length is one byte below 128, else four bytes with the
+/// top bit set. After an error, the iterator ends.
+#[derive(Debug, Clone)]
+pub(crate) struct NameValues<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> NameValues<'a> {
+    pub(crate) fn new(stream: &'a [u8]) -> Self {
+        NameValues { rest: stream }
     }
-    Ok(pairs)
+
+    fn next_pair(&mut self) -> Result<NameValue<'a>, String> {
+        let name_length = take_length(&mut self.rest)?;
+        let value_length = take_length(&mut self.rest)?;
+        let name = take(&mut self.rest, name_length)?;
+        let value = take(&mut self.rest, value_length)?;
+        Ok((name, value))
+    }
+}
+
+impl<'a> Iterator for NameValues<'a> {
+    type Item = Result<NameValue<'a>, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let pair = self.next_pair();
+        if pair.is_err() {
+            self.rest = &[];
+        }
+        Some(pair)
+    }
+}
+
+/// Every pair of a stream, or the first error.
+#[cfg(test)]
+pub(crate) fn parse_name_values(bytes: &[u8]) -> Result<Vec<NameValue<'_>>, String> {
+    NameValues::new(bytes).collect()
 }
 
 fn take_length(bytes: &mut &[u8]) -> Result<usize, String> {
@@ -249,6 +278,18 @@ mod tests {
                 (&b"EMPTY"[..], &b""[..]),
             ]
         );
+    }
+
+    #[test]
+    fn name_values_come_one_at_a_time_and_end_after_an_error() {
+        let mut stream = Vec::new();
+        push_name_value(&mut stream, b"A", b"1");
+        stream.extend_from_slice(&[5, 100, b'B']);
+        let mut pairs = NameValues::new(&stream);
+        assert_eq!(pairs.next(), Some(Ok((&b"A"[..], &b"1"[..]))));
+        let error = pairs.next().unwrap().unwrap_err();
+        assert!(error.contains("announces 5 bytes"), "{error}");
+        assert_eq!(pairs.next(), None);
     }
 
     #[test]

@@ -359,6 +359,7 @@ impl Launcher {
         if let Some(path) = &options.pool.status_path {
             args.extend(["--status-path".to_owned(), path.clone()]);
         }
+        args.extend(options.bounds.as_arguments());
         Launcher {
             path: path.unwrap_or_default(),
             name: name.unwrap_or_else(|| c"cgi".to_owned()),
