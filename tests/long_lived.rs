@@ -2018,7 +2018,7 @@ fn read_until_closed(stream: &mut Stream, bound: Duration) -> (Vec<u8>, Instant)
     }
 }
 
-/// Whether a log line explains a connection closed for `reason` (the option's name).
+/// Waits for a log line that gives `reason` (naming the option that closed a connection).
 fn logged(server: &mut Server, reason: &str) {
     server.wait_for_stderr(&format!("a line naming {reason}"), |lines| {
         lines.iter().any(|line| line.contains(reason))
