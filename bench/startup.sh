@@ -61,8 +61,9 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/cgikit-startup.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 # ---------------------------------------------------------------- build
-say "building: cargo build --release --examples"
-cargo build --release --examples --quiet
+# hello is an example of the facade, the floor one of the cgikit-testing package (testing/).
+say "building: cargo build --release --workspace --example hello --example bench_floor"
+cargo build --release --workspace --example hello --example bench_floor --quiet
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps \
     | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 HELLO="$TARGET_DIR/release/examples/hello"
