@@ -31,6 +31,7 @@ README_GOAL=1.5    # guestbook / script, cold debug
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cgikit-compile-time.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM # and so through the EXIT trap
 # Each build gets its own target directory below; nothing else (an exported
 # CARGO_TARGET_DIR, a build cache wrapper) may make a cold build warm.
 unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR RUSTC_WRAPPER CARGO_BUILD_RUSTC_WRAPPER
