@@ -66,8 +66,9 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/cgikit-startup.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 # ---------------------------------------------------------------- build
-say "building: cargo build --release --examples"
-cargo build --release --examples --quiet
+# hello is an example of the facade, the floor one of the cgikit-testing package (testing/).
+say "building: cargo build --release --workspace --example hello --example bench_floor"
+cargo build --release --workspace --example hello --example bench_floor --quiet
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps \
     | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 HELLO="$TARGET_DIR/release/examples/hello"
@@ -82,7 +83,7 @@ HELLO_DEFAULT="" FLOOR_DEFAULT=""
 if [ "$DEFAULT_PROFILE" = 1 ]; then
     say "building: the same with Cargo's default release profile (lto = false, codegen-units = 16)"
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-        cargo build --release --example hello --example bench_floor --quiet \
+        cargo build --release --workspace --example hello --example bench_floor --quiet \
         --target-dir "$TARGET_DIR/startup-default-profile"
     HELLO_DEFAULT="$TARGET_DIR/startup-default-profile/release/examples/hello"
     FLOOR_DEFAULT="$TARGET_DIR/startup-default-profile/release/examples/bench_floor"

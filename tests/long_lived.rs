@@ -42,7 +42,7 @@ use support::{Cgi, GENERIC_500, Rules, Script, TempDir, parse_cgi};
 /// The examples this file runs.
 const EXAMPLES: [&str; 5] = ["hello", "greet", "env", "upload", "fixture_long_lived"];
 
-/// The fixture: see `tests/fixtures/long_lived.rs`.
+/// The fixture: see `testing/fixtures/long_lived.rs`.
 const FIXTURE: &str = "fixture_long_lived";
 
 /// Every socket read and write; a server that does not answer by then fails the test.

@@ -942,7 +942,14 @@ fn build_release_examples() -> Result<PathBuf, String> {
     if let Some(cargo) = std::env::var_os("CARGO") {
         let mut command = Command::new(cargo);
         command
-            .args(["build", "--release", "--quiet", "--manifest-path"])
+            // `--workspace`: the fixture is an example of the cgikit-testing package.
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "--workspace",
+                "--manifest-path",
+            ])
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
             .arg("--target-dir")
             .arg(&target_dir);
@@ -963,7 +970,7 @@ fn build_release_examples() -> Result<PathBuf, String> {
     for (example, _) in SCRIPTS {
         if !examples.join(example).is_file() {
             return Err(format!(
-                "{} is missing: run `cargo build --release --examples`",
+                "{} is missing: run `cargo build --release --workspace --examples`",
                 examples.join(example).display()
             ));
         }

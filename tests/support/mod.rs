@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 //! Shared by the integration tests that run the built examples as real processes: building
 //! the examples, running one as a CGI script ([`Script`]), parsing its output strictly
-//! ([`parse_cgi`]), and bits of the HTTP clients.
+//! ([`parse_cgi`]), and bits of the HTTP clients. The property tests of the `cgikit-testing`
+//! package (testing/tests/properties.rs) include it by path for the parser.
 
 mod cgi_response;
 mod http;
@@ -27,9 +28,14 @@ use std::sync::OnceLock;
 /// The built example `name`, next to the test binary (`target/<profile>/deps/<test>-*` →
 /// `target/<profile>/examples/<name>`), after building `examples` once.
 ///
-/// A full `cargo test` builds every example first, but `cargo test --test <file>` builds
-/// only that file and would run stale binaries. So, when run by cargo, the examples are
-/// built here once (a no-op after a full `cargo test`; cargo holds no lock while tests run).
+/// The examples are those of any package of the workspace: the facade's real ones
+/// (`hello`, `upload`...) and the fixtures of the `cgikit-testing` package (testing/:
+/// `fixture_*`). Cargo puts both in the same `target/<profile>/examples/`.
+///
+/// A full `cargo test --workspace` builds every example first, but `cargo test --test
+/// <file>` builds only that file and would run stale binaries (or none, for a fixture of the
+/// other package). So, when run by cargo, the examples are built here once (a no-op after a
+/// full `cargo test --workspace`; cargo holds no lock while tests run).
 pub(crate) fn example(name: &str, examples: &[&str]) -> PathBuf {
     let test_binary = std::env::current_exe().expect("the test binary's path");
     let profile_dir = test_binary
@@ -41,7 +47,7 @@ pub(crate) fn example(name: &str, examples: &[&str]) -> PathBuf {
     let path = profile_dir.join("examples").join(name);
     assert!(
         path.is_file(),
-        "{} is missing: run `cargo build --examples` (cargo test builds them first)",
+        "{} is missing: run `cargo build --workspace --examples` (cargo test --workspace builds them first)",
         path.display()
     );
     path
@@ -58,8 +64,9 @@ fn build(profile_dir: &Path, examples: &[&str]) {
         return;
     };
     let mut command = Command::new(cargo);
+    // `--workspace`: each example is looked for in every package of the workspace.
     command
-        .args(["build", "--quiet", "--manifest-path"])
+        .args(["build", "--quiet", "--workspace", "--manifest-path"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);

@@ -8,6 +8,8 @@
 //! found by a property is kept below as a plain `#[test]`.
 #![cfg(unix)]
 
+// The helpers of the facade's integration tests: the strict CGI response parser.
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::cell::RefCell;
@@ -26,7 +28,8 @@ use proptest::sample::select;
 use proptest::test_runner::Config;
 use support::{Cgi, GENERIC_500, Rules, is_tchar};
 
-/// Cases per property; `PROPTEST_CASES=100000 cargo test --test properties` runs a deep search.
+/// Cases per property; `PROPTEST_CASES=100000 cargo test -p cgikit-testing --test properties`
+/// runs a deep search.
 const CASES: u32 = 256;
 
 fn config() -> Config {
