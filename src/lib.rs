@@ -434,6 +434,10 @@ pub use cgi_runtime::{
 #[doc(inline)]
 pub use cgi_runtime::{Json, JsonRejection};
 
+#[cfg(feature = "tokio")]
+#[doc(inline)]
+pub use cgi_runtime::service;
+
 /// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub use cgi_runtime::__private;

@@ -61,6 +61,11 @@ pub fn run_with<T>(limits: Limits, handler: impl Handler<T> + Clone + Sync) {
 /// command line or a listening socket on standard input asks for it; otherwise the
 /// terminal's one request (or `--serve`).
 pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync) {
+    // Called from a `#[tokio::main]`: async handlers need a thread outside that runtime.
+    #[cfg(feature = "tokio")]
+    if crate::executor::inside_runtime() {
+        return crate::executor::outside_runtime(|| run_process(limits, &handler));
+    }
     let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let program = program_name();
     if !is_cgi(&vars) {
@@ -76,7 +81,9 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
         #[allow(unsafe_code)]
         // SAFETY: no other thread exists yet: this runs first in the generated `main`,
         // before the handler (the only user code) and before cgikit starts any thread;
-        // `cgi::run`'s documentation asks a hand-written `main` to call it first too.
+        // `cgi::run`'s documentation asks a hand-written `main` to call it first too. (A
+        // `main` under `#[tokio::main]` breaks that rule: its runtime's threads exist, but
+        // sit idle while its `main` waits here, and do not read the environment.)
         unsafe {
             std::env::remove_var("HTTP_PROXY");
         }

@@ -28,10 +28,12 @@ pub(crate) fn answer<T: Transport>(
         Ok(vars) => vars,
         Err(Malformed(reason)) => {
             let response = Response::rejection(StatusCode::BAD_REQUEST, reason);
-            return write_response(context.program, response, false, output, &mut io::stderr());
+            write_response(context.program, response, false, output, &mut io::stderr())?;
+            return output.flush();
         }
     };
-    context.serve(vars, Box::new(input), output)
+    context.serve(vars, Box::new(input), output)?;
+    output.flush()
 }
 
 /// Why a request's headers could not be read; answered with `400 Bad Request`.

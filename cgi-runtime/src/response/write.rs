@@ -128,7 +128,7 @@ pub(crate) fn write_cgi(
     }
 }
 
-/// Copies a streamed body in bounded chunks. The headers are out already, so a stream
+/// Copies a streamed body in bounded chunks, flushing `out` after each. The headers are out already, so a stream
 /// that fails or ends short can only be logged and reported as a failed write.
 fn copy_stream(
     mut reader: Box<dyn Read + Send>,
@@ -165,6 +165,9 @@ fn copy_stream(
             }
         };
         out.write_all(&chunk[..read])?;
+        // Each piece reaches the client as it comes (server-sent events, progress), not
+        // when a host's buffer fills.
+        out.flush()?;
         sent += read as u64;
     }
 }

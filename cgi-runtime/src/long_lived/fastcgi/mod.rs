@@ -166,7 +166,11 @@ fn respond<T: Transport>(
         generation,
     };
     let mut stdout = StdoutRecords::new(id, incoming, output);
-    context.serve(vars, Box::new(body), &mut stdout)?;
+    match context.serve(vars, Box::new(body), &mut stdout) {
+        // The rest of the answer has nowhere to go; the request still ends properly.
+        Err(_) if lock(incoming).stdin.aborted => {}
+        served => served?,
+    }
     stdout.end()
 }
 
@@ -457,7 +461,11 @@ impl<T: Transport> Write for StdoutRecords<'_, T> {
             return Ok(0);
         }
         if lock(self.incoming).stdin.aborted {
-            return Ok(buf.len());
+            // Fails rather than swallowing: a streamed body would otherwise go on forever.
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the web server aborted the request",
+            ));
         }
         let content = &buf[..buf.len().min(MAX_CONTENT)];
         let length = u16::try_from(content.len()).expect("at most MAX_CONTENT");
@@ -467,10 +475,10 @@ impl<T: Transport> Write for StdoutRecords<'_, T> {
         Ok(content.len())
     }
 
-    /// The caller flushes the connection after `FCGI_END_REQUEST`: one write for most
-    /// answers.
+    /// Only a streamed body flushes (after each piece); the caller flushes the connection
+    /// after `FCGI_END_REQUEST`, so an answer in memory goes out in one write.
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.output.flush()
     }
 }
 
