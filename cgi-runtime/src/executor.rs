@@ -26,6 +26,22 @@ static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 static CONCURRENT: AtomicBool = AtomicBool::new(false);
 static DRIVER: Once = Once::new();
 
+thread_local! {
+    /// The runtime of the server a handler service runs under (`from_handler`), lent to
+    /// the blocking thread that answers: async handlers run on it, with the server's
+    /// other resources, rather than on this process's own.
+    static LENT: std::cell::RefCell<Option<Handle>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `work` with async handlers answering on `handle`'s runtime; for a blocking thread
+/// of that runtime.
+pub(crate) fn on_handle<R>(handle: Handle, work: impl FnOnce() -> R) -> R {
+    LENT.with(|lent| *lent.borrow_mut() = Some(handle));
+    let result = panic::catch_unwind(panic::AssertUnwindSafe(work));
+    LENT.with(|lent| *lent.borrow_mut() = None);
+    result.unwrap_or_else(|payload| panic::resume_unwind(payload))
+}
+
 /// Says that from now on several threads answer requests at once (FastCGI, SCGI).
 pub(crate) fn serve_concurrently() {
     CONCURRENT.store(true, Ordering::Release);
@@ -69,8 +85,8 @@ pub(crate) fn inside_runtime() -> bool {
     Handle::try_current().is_ok()
 }
 
-/// Answers with the future `make` returns, on the process's runtime: on this thread, or,
-/// inside another runtime (`cgi::test::TestRequest::call` in a `#[tokio::test]`), on a
+/// Answers with the future `make` returns, on the runtime lent by [`on_handle`], else on
+/// the process's runtime: on this thread, or, inside another runtime (`cgi::test::TestRequest::call` in a `#[tokio::test]`), on a
 /// thread of its own, since tokio does not nest runtimes.
 pub(crate) fn answer<C, Fut>(make: C) -> Response
 where
@@ -78,6 +94,9 @@ where
     Fut: Future,
     Fut::Output: IntoResponse,
 {
+    if let Some(handle) = LENT.with(|lent| lent.borrow().clone()) {
+        return handle.block_on(make()).into_response();
+    }
     let answer = move || block_on(make()).into_response();
     if !inside_runtime() {
         return answer();

@@ -64,8 +64,12 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
     // Called from a `#[tokio::main]`: async handlers need a thread outside that runtime.
     #[cfg(feature = "tokio")]
     if crate::executor::inside_runtime() {
-        return crate::executor::outside_runtime(|| run_process(limits, &handler));
+        return crate::executor::outside_runtime(|| answer_process(limits, &handler));
     }
+    answer_process(limits, handler);
+}
+
+fn answer_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync) {
     let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let program = program_name();
     if !is_cgi(&vars) {

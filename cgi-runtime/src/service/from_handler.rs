@@ -163,6 +163,7 @@ where
     let vars = variables(&parts, &body);
     let head_only = parts.method == http::Method::HEAD;
     let (sender, mut pieces) = mpsc::channel(PIECES_IN_FLIGHT);
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let mut output = Pieces::new(sender);
         let exchange = Exchange {
@@ -173,7 +174,9 @@ where
             panic_hook_logs: false,
             leftover: Leftover::Discard,
         };
-        let answered = answer(vars, exchange, &limits, |request| handler.call(request));
+        let answered = crate::executor::on_handle(runtime, || {
+            answer(vars, exchange, &limits, |request| handler.call(request))
+        });
         output.finish(answered);
     });
     let head = match pieces.recv().await {
