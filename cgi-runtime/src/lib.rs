@@ -173,12 +173,12 @@ pub mod __private {
         )]
         pub trait TokioFeature: core::future::Future {
             /// Never called: there is no implementation.
-            fn never(self) -> core::convert::Infallible;
+            fn run(self) -> Self::Output;
         }
 
         /// Never called: `F: TokioFeature` does not hold.
         pub fn block_on<F: TokioFeature>(future: F) -> F::Output {
-            match future.never() {}
+            future.run()
         }
     }
 
