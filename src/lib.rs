@@ -350,6 +350,12 @@
 //!   debug builds (`cargo run -- --serve`). Release builds, the ones you deploy, leave it
 //!   out: binding its socket and process functions would cost every request about 13% more
 //!   start-up instructions.
+//! - `tokio` (off): `#[cgi::main] async fn` and async handlers for [`run`]; the
+//!   `service` module: any tower service (an axum `Router`, unchanged) deployed as the
+//!   script in every mode (`cgi::service::run`), and a handler as a tower service, to serve
+//!   with axum or hyper when a script outgrows CGI (`cgi::service::from_handler`). Adds
+//!   tokio (the `rt` and `sync` features only), `tower-service` and `http-body`; a
+//!   script that leaves it off compiles and starts as before.
 
 #![forbid(unsafe_code)]
 
@@ -382,7 +388,10 @@
 ///   [`Request`], or your own [`FromRequest`] type.
 /// - The return type implements [`IntoResponse`]; no return type
 ///   answers `204 No Content`.
-/// - The function is not `async`, not generic, not a method. It may be called `main`.
+/// - The function is not generic, not a method. It may be called `main`. It may be an
+///   `async fn` with the `tokio` feature: the arguments are extracted first, then it is
+///   awaited on a current-thread tokio runtime, built only for it (see [`service`] for
+///   how FastCGI and SCGI run it). Without the feature, the compile error names it.
 ///
 /// A mistake gets one compile error, at the argument or return type at fault, saying what
 /// would work.

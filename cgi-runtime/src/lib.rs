@@ -14,6 +14,8 @@
 //!   made-up requests of the test kit ([`test`](mod@test)), the terminal (`terminal.rs`) and the
 //!   development server (`dev_server/`), which build their CGI variables and read CGI output
 //!   back through `host/`, as a web server does.
+//! - Feature `tokio`: `executor.rs` (the runtime async handlers and services run on) and
+//!   `service/` (a tower service as the script; a handler as a tower service).
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 

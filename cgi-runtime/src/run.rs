@@ -26,6 +26,11 @@ use crate::terminal;
 /// Call it first in `main`, before starting any thread: it removes `HTTP_PROXY` from the
 /// process environment (httpoxy), which is only sound while the process has one thread.
 ///
+/// With the `tokio` feature the handler may be an `async fn` (its arguments are extracted
+/// first, then it is awaited on cgikit's runtime). Do not wrap `main` in `#[tokio::main]`
+/// for it: called inside a runtime, `run` moves to a thread of its own, since tokio does not
+/// nest runtimes, and resources made in that outer runtime may stall.
+///
 /// ```no_run
 /// fn hello() -> &'static str {
 ///     "Hello, world!\n"
