@@ -390,7 +390,7 @@
 ///   answers `204 No Content`.
 /// - The function is not generic, not a method. It may be called `main`. It may be an
 ///   `async fn` with the `tokio` feature: the arguments are extracted first, then it is
-///   awaited on a current-thread tokio runtime, built only for it (see [`service`] for
+///   awaited on a current-thread tokio runtime, built only for it (see `cgi::service` for
 ///   how FastCGI and SCGI run it). Without the feature, the compile error names it.
 ///
 /// A mistake gets one compile error, at the argument or return type at fault, saying what

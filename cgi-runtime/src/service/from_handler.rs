@@ -57,7 +57,7 @@ use crate::request::Leftover;
 /// });
 /// assert_eq!(response.status(), cgi::StatusCode::OK);
 /// assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
-/// assert_eq!(response.headers()["content-length"], "19");
+/// assert_eq!(response.headers()["content-length"], "18"); // <p>Hello, Ada!</p>
 /// ```
 pub fn from_handler<H, T>(handler: H) -> HandlerService<H, T>
 where

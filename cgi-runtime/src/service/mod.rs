@@ -2,7 +2,7 @@
 //!
 //! [`run`] deploys any `tower::Service<http::Request<Incoming>>` (an axum `Router`,
 //! unchanged) in every mode a `#[cgi::main]` script has: CGI, FastCGI, SCGI, the terminal
-//! request, `--serve` and the test kit ([`TestRequest::call_service`]). It gets the same
+//! request, `--serve` and the test kit ([`TestRequest::call_service`](crate::test::TestRequest::call_service)). It gets the same
 //! guarantees as a handler: the body limit (`413` after a bounded drain), no body for
 //! HEAD, the response's headers checked (an invalid one gives a generic `500` and a line in
 //! the error log), a panic answered with a generic `500`, httpoxy, the same log lines.

@@ -19,6 +19,7 @@ use super::{CgiVariables, Incoming, ScriptName};
 use crate::exchange::{one_line, panic_message};
 use crate::executor::block_on;
 use crate::extract::{FromRequest, FromRequestParts, PathInfo};
+use crate::rejection::BodyRejection;
 use crate::request::Request;
 use crate::response::{Body, IntoResponse, Response};
 
@@ -56,7 +57,7 @@ where
     let head_only = request.method() == Method::HEAD;
     let request = match to_http_request(request) {
         Ok(request) => request,
-        Err(rejection) => return rejection,
+        Err(rejection) => return rejection.into_response(),
     };
     let mut service = shared.clone_service();
     let called = block_on(async move {
@@ -73,7 +74,7 @@ where
 /// version, headers, the whole body; and in its extensions [`ScriptName`], [`PathInfo`]
 /// (when set), [`RemoteAddr`](crate::RemoteAddr) (when known) and every variable
 /// ([`CgiVariables`]).
-pub(crate) fn to_http_request(request: Request) -> Result<http::Request<Incoming>, Response> {
+pub(crate) fn to_http_request(request: Request) -> Result<http::Request<Incoming>, BodyRejection> {
     let vars = CgiVariables::new(
         request
             .vars()
@@ -83,8 +84,7 @@ pub(crate) fn to_http_request(request: Request) -> Result<http::Request<Incoming
     let script_name = ScriptName(request.script_name().unwrap_or_default().to_owned());
     let path_info = PathInfo::from_request_parts(&request).ok();
     // The method, URI, version, headers and remote address, and the body read whole.
-    let converted =
-        http::Request::<Vec<u8>>::from_request(request).map_err(IntoResponse::into_response)?;
+    let converted = http::Request::<Vec<u8>>::from_request(request)?;
     let (mut parts, body) = converted.into_parts();
     parts.extensions.insert(script_name);
     if let Some(path_info) = path_info {
