@@ -31,7 +31,7 @@ struct AppState {
     served: AtomicU64,
 }
 
-fn app() -> Router {
+pub fn app() -> Router {
     let state = Arc::new(AppState {
         site: "cgikit + axum",
         served: AtomicU64::new(0),

@@ -741,6 +741,52 @@ mod tests {
     }
 
     #[test]
+    fn a_streamed_body_stops_at_an_abort() {
+        /// An endless body that counts its reads: after an abort they must stop.
+        struct Endless(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+        impl Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let reads = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                assert!(reads < 100, "the body is still read after the abort");
+                buf.fill(b'x');
+                Ok(buf.len())
+            }
+        }
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut input = Vec::new();
+        begin(&mut input, 1, ROLE_RESPONDER, true);
+        params(
+            &mut input,
+            1,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "100")],
+        );
+        push_record(&mut input, kind::STDIN, 1, b"only part");
+        push_record(&mut input, kind::ABORT_REQUEST, 1, b"");
+        get(&mut input, 2, false, "after");
+        let counter = std::sync::Arc::clone(&reads);
+        let handler = move |mut request: Request| {
+            if request.uri().query() == Some("after") {
+                return echo(request);
+            }
+            // Reading the body meets the abort.
+            let _ = request.body_mut().read_to_vec();
+            Response::builder().body(crate::response::Body::from_reader(
+                Endless(std::sync::Arc::clone(&counter)),
+                None,
+            ))
+        };
+        let (ending, seen) = converse_with(input, &Limits::default(), &handler);
+        assert_eq!(ending.unwrap(), Ending::Answered);
+        // The head's write already fails: the body is never read.
+        assert_eq!(reads.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert_eq!(
+            end_of(&seen, 1),
+            Some(ProtocolStatus::RequestComplete as u8)
+        );
+        assert!(stdout_of(&seen, 2).ends_with("after|"));
+    }
+
+    #[test]
     fn limits_and_panics_end_the_request_not_the_connection() {
         let mut input = Vec::new();
         begin(&mut input, 1, ROLE_RESPONDER, true);
