@@ -31,6 +31,7 @@ struct AppState {
     served: AtomicU64,
 }
 
+/// The app, as axum apps are written (public for the benchmark that serves it over HTTP).
 pub fn app() -> Router {
     let state = Arc::new(AppState {
         site: "cgikit + axum",
