@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use gateway_client::{Request, STDOUT, Stream};
+use gateway_client::{Request, STDOUT, Stream, scgi_exchange, scgi_request_bytes};
 use support::{GENERIC_500, Script};
 
 const EXAMPLES: [&str; 2] = ["axum_app", "fixture_hostile_service"];
@@ -216,8 +216,12 @@ struct Server {
 
 impl Server {
     fn start(name: &str, workers: &str) -> Server {
+        Server::start_with(name, &["--fastcgi", "127.0.0.1:0", "--workers", workers])
+    }
+
+    fn start_with(name: &str, args: &[&str]) -> Server {
         let mut child = Command::new(support::example(name, &EXAMPLES))
-            .args(["--fastcgi", "127.0.0.1:0", "--workers", workers])
+            .args(args)
             .env_clear()
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -409,4 +413,84 @@ fn fastcgi_closes_the_connection_of_a_failing_body_and_goes_on() {
     let line = server.log_line("reading the response body failed after 8 bytes");
     assert!(line.contains("the database went away"), "{line}");
     assert_eq!(body_of(&server.get("/slow", "ms=1")), b"waited 1 ms\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// The other modes: SCGI, the terminal request, --serve
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn axum_app_as_scgi() {
+    let server = Server::start_with("axum_app", &["--scgi", "127.0.0.1:0"]);
+    let request = scgi_request_bytes(
+        &[
+            ("REQUEST_METHOD", "GET"),
+            ("SCRIPT_NAME", "/app"),
+            ("PATH_INFO", "/hello/Ada"),
+            ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ],
+        b"",
+    );
+    let answer = scgi_exchange(&server.address, &request, IO_TIMEOUT).expect("an answer");
+    assert!(
+        answer.starts_with(b"Status: 200 OK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(body_of(&answer), b"Hello, Ada!\n");
+}
+
+#[test]
+fn axum_app_answers_the_terminal_request() {
+    let outcome = Script::example("axum_app", &EXAMPLES)
+        .args(["/api/items/3"])
+        .run();
+    let response = outcome.response();
+    assert_eq!(
+        response.body,
+        br#"{"id":3,"name":"item 3"}"#,
+        "{}",
+        outcome.dump()
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("no CGI environment, so answering GET /api/items/3"),
+        "{}",
+        outcome.dump()
+    );
+}
+
+#[test]
+fn axum_app_under_the_development_server() {
+    let port = support::free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut child = Command::new(support::example("axum_app", &EXAMPLES))
+        .args(["--serve", &address])
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the dev server starts");
+    let mut banner = String::new();
+    BufReader::new(child.stderr.take().expect("piped"))
+        .read_line(&mut banner)
+        .expect("a banner");
+    let answer = (|| {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(&address).ok()?;
+        stream.set_read_timeout(Some(IO_TIMEOUT)).ok()?;
+        stream
+            .write_all(b"GET /hello/Ada HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).ok()?;
+        Some(String::from_utf8_lossy(&raw).into_owned())
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    let answer = answer.unwrap_or_else(|| panic!("no answer from the dev server ({banner})"));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nHello, Ada!\n"), "{answer}");
 }
