@@ -32,7 +32,7 @@ struct AppState {
 }
 
 /// The app, as axum apps are written (public for the benchmark that serves it over HTTP).
-pub fn app() -> Router {
+pub(crate) fn app() -> Router {
     let state = Arc::new(AppState {
         site: "cgikit + axum",
         served: AtomicU64::new(0),

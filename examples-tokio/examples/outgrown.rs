@@ -4,7 +4,12 @@
 //! Try it: `cargo run -p cgikit-examples-tokio --example outgrown -- 127.0.0.1:3000`, then
 //! `curl 'http://127.0.0.1:3000/greet?name=Ada'`.
 
-use cgi::{Html, Query};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use cgi::{Html, Query, RemoteAddr};
 
 #[derive(serde::Deserialize)]
 struct Greeting {
@@ -12,11 +17,25 @@ struct Greeting {
 }
 
 /// Written for cgikit: under `#[cgi::main]` this was the whole script.
-fn greet(Query(greeting): Query<Greeting>) -> Html<String> {
+fn greet(Query(greeting): Query<Greeting>, client: Option<RemoteAddr>) -> Html<String> {
+    let from = client.map_or_else(|| "somewhere".to_owned(), |client| client.ip.to_string());
     Html(format!(
-        "<p>Hello, {}!</p>\n",
+        "<p>Hello, {}, from {from}!</p>\n",
         cgi::html::escape(&greeting.name)
     ))
+}
+
+/// Hands axum's peer address to cgikit handlers, as `REMOTE_ADDR` under CGI.
+async fn client_address(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    request.extensions_mut().insert(RemoteAddr {
+        ip: peer.ip(),
+        port: Some(peer.port()),
+    });
+    next.run(request).await
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -26,8 +45,13 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
     let app = axum::Router::new()
         .route_service("/greet", cgi::service::from_handler(greet))
-        .route("/health", axum::routing::get(|| async { "ok\n" }));
+        .route("/health", axum::routing::get(|| async { "ok\n" }))
+        .layer(middleware::from_fn(client_address));
     let listener = tokio::net::TcpListener::bind(&address).await?;
     eprintln!("serving http://{}/greet", listener.local_addr()?);
-    axum::serve(listener, app).await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }

@@ -302,8 +302,9 @@ fn greet(cgi::Query(greeting): cgi::Query<Greeting>) -> cgi::Response {
         .body(cgi::Html(format!("<p>{}</p>", cgi::html::escape(&greeting.name))).0)
 }
 
+/// Under `from_handler` it waits on the server's own runtime: a timer there must fire.
 async fn async_greet(query: cgi::Query<Greeting>) -> cgi::Response {
-    tokio::task::yield_now().await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
     greet(query)
 }
 

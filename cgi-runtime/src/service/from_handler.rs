@@ -36,8 +36,10 @@ use crate::request::Leftover;
 /// exactly as under CGI: the same status, headers and body.
 ///
 /// The request's body is read within the handler's [`Limits`] (a larger one is answered
-/// `413`); the client's address comes from a [`cgi::RemoteAddr`](crate::RemoteAddr) or
-/// `SocketAddr` in the request's extensions. Must be polled inside a tokio runtime.
+/// `413`); the client's address (`REMOTE_ADDR`) comes from a
+/// [`cgi::RemoteAddr`](crate::RemoteAddr) or `SocketAddr` in the request's extensions:
+/// under axum, a middleware copies `ConnectInfo` there (the `outgrown` example shows
+/// one). Must be polled inside a tokio runtime.
 ///
 /// ```
 /// use cgi::{Query, Html};
