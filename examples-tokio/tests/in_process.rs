@@ -285,6 +285,41 @@ fn a_body_that_fails_midway_ends_the_response_there() {
     );
 }
 
+/// A body that says it has 10 bytes, then fails.
+struct Broken;
+
+impl http_body::Body for Broken {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::other("cache corrupt"))))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(10)
+    }
+}
+
+#[test]
+fn a_small_body_of_known_size_is_read_before_the_head_so_its_failure_is_a_clean_500() {
+    let app = Router::new().route(
+        "/",
+        get(|| async { cgi::http::Response::new(axum::body::Body::new(Broken)) }),
+    );
+    let response = TestRequest::get("/").call_service(app);
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.text(), "Internal Server Error\n");
+    assert!(
+        response.log().contains("the response body failed: cache corrupt"),
+        "{}",
+        response.log()
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // from_handler: the same answer as under CGI
 // ---------------------------------------------------------------------------------------

@@ -128,6 +128,9 @@ pub(crate) fn write_cgi(
     }
 }
 
+/// The most of a streamed body read and written at once.
+const CHUNK: usize = 64 * 1024;
+
 /// Copies a streamed body in bounded chunks, flushing `out` after each. The headers are out already, so a stream
 /// that fails or ends short can only be logged and reported as a failed write.
 fn copy_stream(
@@ -136,7 +139,11 @@ fn copy_stream(
     out: &mut dyn Write,
     log: &mut dyn FnMut(&str),
 ) -> io::Result<()> {
-    let mut chunk = vec![0u8; 64 * 1024];
+    // No larger than the body: zeroing 64 KiB costs a small answer more than the rest of it.
+    let size = length.map_or(CHUNK, |length| {
+        usize::try_from(length).map_or(CHUNK, |length| length.min(CHUNK))
+    });
+    let mut chunk = vec![0u8; size];
     let mut sent: u64 = 0;
     loop {
         let wanted = length.map_or(chunk.len(), |length| {

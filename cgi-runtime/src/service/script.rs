@@ -94,8 +94,13 @@ pub(crate) fn to_http_request(request: Request) -> Result<http::Request<Incoming
     Ok(http::Request::from_parts(parts, Incoming::from(body)))
 }
 
-/// The service's response for the CGI writer. Its body is read frame by frame while the
-/// response is written; its length is the body's exact size when known, else its
+/// The most of a body of known size read whole before the response is written.
+const IN_MEMORY: u64 = 64 * 1024;
+
+/// The service's response for the CGI writer. A body of known size up to [`IN_MEMORY`]
+/// (most pages, JSON) is read whole first, so it goes out with the head in one write, and
+/// one that fails is still a clean `500`; any other body is read frame by frame while the
+/// response is written. Its length is the body's exact size when known, else its
 /// `Content-Length`. A HEAD answer keeps the `Content-Length` the service declared (axum
 /// gives a GET route's length and an empty body), since no body is written anyway.
 pub(crate) fn from_http_response<ResBody>(
@@ -118,16 +123,20 @@ where
     } else {
         exact.or(declared)
     };
-    let body = if exact == Some(0) && !head_only {
-        Body::empty()
-    } else {
-        Body::from_reader(
-            Frames {
-                body: Box::pin(body),
-                current: None,
-            },
-            length,
-        )
+    let mut frames = Frames {
+        body: Box::pin(body),
+        current: None,
+    };
+    let body = match exact {
+        Some(0) if !head_only => Body::empty(),
+        Some(size) if size <= IN_MEMORY && !head_only => {
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            if let Err(error) = frames.read_to_end(&mut bytes) {
+                return Response::failed(format!("the response body failed: {error}"));
+            }
+            Body::from(bytes)
+        }
+        _ => Body::from_reader(frames, length),
     };
     let mut converted = Response::builder().status(parts.status).body(body);
     *converted.headers_mut() = parts.headers;
