@@ -28,8 +28,8 @@ use crate::terminal;
 ///
 /// With the `tokio` feature the handler may be an `async fn` (its arguments are extracted
 /// first, then it is awaited on cgikit's runtime). Do not wrap `main` in `#[tokio::main]`
-/// for it: called inside a runtime, `run` moves to a thread of its own, since tokio does not
-/// nest runtimes, and resources made in that outer runtime may stall.
+/// for it: inside a runtime, each request is awaited on a thread of its own, since tokio
+/// does not nest runtimes, and resources made in that outer runtime may stall.
 ///
 /// ```no_run
 /// fn hello() -> &'static str {
@@ -66,15 +66,6 @@ pub fn run_with<T>(limits: Limits, handler: impl Handler<T> + Clone + Sync) {
 /// command line or a listening socket on standard input asks for it; otherwise the
 /// terminal's one request (or `--serve`).
 pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync) {
-    // Called from a `#[tokio::main]`: async handlers need a thread outside that runtime.
-    #[cfg(feature = "tokio")]
-    if crate::executor::inside_runtime() {
-        return crate::executor::outside_runtime(|| answer_process(limits, &handler));
-    }
-    answer_process(limits, handler);
-}
-
-fn answer_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync) {
     let vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let program = program_name();
     if !is_cgi(&vars) {
@@ -92,7 +83,7 @@ fn answer_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync) 
         // before the handler (the only user code) and before cgikit starts any thread;
         // `cgi::run`'s documentation asks a hand-written `main` to call it first too. (A
         // `main` under `#[tokio::main]` breaks that rule: its runtime's threads exist, but
-        // sit idle while its `main` waits here, and do not read the environment.)
+        // sit idle while its `main` waits in cgikit, and do not read the environment.)
         unsafe {
             std::env::remove_var("HTTP_PROXY");
         }

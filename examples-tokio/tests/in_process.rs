@@ -314,7 +314,9 @@ fn a_small_body_of_known_size_is_read_before_the_head_so_its_failure_is_a_clean_
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(response.text(), "Internal Server Error\n");
     assert!(
-        response.log().contains("the response body failed: cache corrupt"),
+        response
+            .log()
+            .contains("the response body failed: cache corrupt"),
         "{}",
         response.log()
     );

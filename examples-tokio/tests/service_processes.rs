@@ -18,7 +18,11 @@ use std::time::{Duration, Instant};
 use gateway_client::{Request, STDOUT, Stream, scgi_exchange, scgi_request_bytes};
 use support::{GENERIC_500, Script};
 
-const EXAMPLES: [&str; 2] = ["axum_app", "fixture_hostile_service"];
+const EXAMPLES: [&str; 3] = [
+    "axum_app",
+    "fixture_hostile_service",
+    "fixture_inside_tokio_main",
+];
 const HOSTILE: &str = "fixture_hostile_service";
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -493,4 +497,22 @@ fn axum_app_under_the_development_server() {
     let answer = answer.unwrap_or_else(|| panic!("no answer from the dev server ({banner})"));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("\r\n\r\nHello, Ada!\n"), "{answer}");
+}
+
+#[test]
+fn run_and_service_run_work_from_a_tokio_main() {
+    for (call, body) in [
+        ("service", "service inside tokio::main\n"),
+        ("handler", "handler inside tokio::main\n"),
+    ] {
+        let outcome = Script::example("fixture_inside_tokio_main", &EXAMPLES)
+            .cgi_get("", "")
+            .var("SCRIPT_NAME", "")
+            .var("REQUEST_URI", "/")
+            .var("CALL", call)
+            .run();
+        let response = outcome.response();
+        assert_eq!(response.status, 200, "{}", outcome.dump());
+        assert_eq!(response.body, body.as_bytes(), "{}", outcome.dump());
+    }
 }

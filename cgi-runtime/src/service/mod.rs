@@ -123,5 +123,9 @@ where
     // Never dropped: the process ends when this returns, and tearing an app down (an axum
     // Router's routes) would cost a CGI request about 4% more start-up instructions.
     let shared = std::mem::ManuallyDrop::new(Shared::new(service));
-    run_process(limits, move |request| answer(&shared, request));
+    // Called from a `#[tokio::main]`: the service is called, and its body read, on a
+    // thread outside that runtime (tokio does not nest them).
+    crate::executor::outside_runtime(|| {
+        run_process(limits, |request| answer(&shared, request));
+    });
 }
