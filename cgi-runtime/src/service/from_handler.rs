@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::ffi::OsString;
 use std::fmt;
 use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -18,11 +18,12 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode, Version};
-use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body::Body as HttpBody;
 use tokio::sync::mpsc;
 use tower_service::Service;
 
 use super::BoxError;
+use super::handler_output::{Pieces, ResponseBody};
 use crate::exchange::{Exchange, answer};
 use crate::extract::RemoteAddr;
 use crate::handler::Handler;
@@ -285,10 +286,12 @@ fn from_cgi_head(
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n");
         }
     };
-    let mut response = http::Response::new(ResponseBody {
-        pieces: (!head_only).then_some(pieces),
-        length: None,
-    });
+    let length = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| std::str::from_utf8(value).ok()?.parse().ok());
+    let mut response =
+        http::Response::new(ResponseBody::new((!head_only).then_some(pieces), length));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in headers {
@@ -300,130 +303,18 @@ fn from_cgi_head(
             response.headers_mut().append(name, value);
         }
     }
-    response.body_mut().length = response
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse().ok());
     response
 }
 
 fn plain(status: StatusCode, text: &'static str) -> http::Response<ResponseBody> {
     let (sender, pieces) = mpsc::channel(1);
     let _ = sender.try_send(Ok(Bytes::from_static(text.as_bytes())));
-    let mut response = http::Response::new(ResponseBody {
-        pieces: Some(pieces),
-        length: Some(text.len() as u64),
-    });
+    let mut response =
+        http::Response::new(ResponseBody::new(Some(pieces), Some(text.len() as u64)));
     *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
-}
-
-/// The body of a [`HandlerService`]'s response: what the handler's CGI output has after
-/// its head, streamed as the handler writes it.
-pub struct ResponseBody {
-    pieces: Option<mpsc::Receiver<io::Result<Bytes>>>,
-    length: Option<u64>,
-}
-
-impl fmt::Debug for ResponseBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseBody")
-            .field("length", &self.length)
-            .finish_non_exhaustive()
-    }
-}
-
-impl HttpBody for ResponseBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        let Some(pieces) = &mut self.pieces else {
-            return Poll::Ready(None);
-        };
-        match pieces.poll_recv(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(piece)) => Poll::Ready(Some(piece.map(Frame::data))),
-            Poll::Ready(None) => {
-                self.pieces = None;
-                Poll::Ready(None)
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.pieces.is_none() || self.length == Some(0)
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match (&self.pieces, self.length) {
-            (None, _) => SizeHint::with_exact(0),
-            (Some(_), Some(length)) => SizeHint::with_exact(length),
-            (Some(_), None) => SizeHint::default(),
-        }
-    }
-}
-
-/// The core's output, sent in pieces: the head once whole, then each write of the body.
-struct Pieces {
-    sender: mpsc::Sender<io::Result<Bytes>>,
-    /// The head until its blank line has come; `None` after.
-    head: Option<Vec<u8>>,
-}
-
-impl Pieces {
-    fn new(sender: mpsc::Sender<io::Result<Bytes>>) -> Self {
-        Pieces {
-            sender,
-            head: Some(Vec::new()),
-        }
-    }
-
-    fn send(&self, piece: io::Result<Bytes>) -> io::Result<()> {
-        self.sender
-            .blocking_send(piece)
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client has gone"))
-    }
-
-    /// After the exchange: a body that failed midway makes the caller's body fail too.
-    fn finish(mut self, answered: io::Result<()>) {
-        if let Some(head) = self.head.take() {
-            let _ = self.send(Ok(Bytes::from(head)));
-        }
-        if let Err(error) = answered
-            && error.kind() != io::ErrorKind::BrokenPipe
-        {
-            let _ = self.send(Err(error));
-        }
-    }
-}
-
-impl Write for Pieces {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(head) = &mut self.head else {
-            self.send(Ok(Bytes::copy_from_slice(buf)))?;
-            return Ok(buf.len());
-        };
-        head.extend_from_slice(buf);
-        if let Some(end) = head.windows(4).position(|window| window == b"\r\n\r\n") {
-            let body = head.split_off(end + 4);
-            let head = self.head.take().unwrap_or_default();
-            self.send(Ok(Bytes::from(head)))?;
-            if !body.is_empty() {
-                self.send(Ok(Bytes::from(body)))?;
-            }
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }

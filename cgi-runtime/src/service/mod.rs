@@ -56,6 +56,7 @@
 
 mod extensions;
 mod from_handler;
+mod handler_output;
 mod incoming;
 mod script;
 mod strip;
@@ -63,7 +64,8 @@ mod strip;
 use tower_service::Service;
 
 pub use extensions::{CgiVariables, ScriptName};
-pub use from_handler::{HandlerService, ResponseBody, from_handler};
+pub use from_handler::{HandlerService, from_handler};
+pub use handler_output::ResponseBody;
 pub use incoming::Incoming;
 pub(crate) use script::{BoxError, Shared, answer};
 pub use strip::StripScriptName;

@@ -187,3 +187,70 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(response: Response) -> (Option<u64>, Vec<u8>) {
+        let mut out = Vec::new();
+        let head_only = false;
+        crate::response::write::write_cgi(response, head_only, &mut out, &mut |_| {}).unwrap();
+        let end = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&out[..end]).into_owned();
+        let length = head
+            .lines()
+            .find_map(|line| line.strip_prefix("Content-Length: "))
+            .map(|length| length.parse().unwrap());
+        (length, out[end + 4..].to_vec())
+    }
+
+    #[test]
+    fn head_keeps_the_declared_length_of_an_empty_body() {
+        let response = http::Response::builder()
+            .header("content-length", "24")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let converted = from_http_response(response, true);
+        assert_eq!(converted.body().len(), Some(24));
+        // Not for a GET: the body's own size wins over a header that disagrees.
+        let response = http::Response::builder()
+            .header("content-length", "24")
+            .body(axum::body::Body::from("four"))
+            .unwrap();
+        assert_eq!(from_http_response(response, false).body().len(), Some(4));
+    }
+
+    #[test]
+    fn frames_are_read_across_small_reads_and_streamed_without_a_length() {
+        let pieces: Vec<Result<bytes::Bytes, std::io::Error>> = vec![
+            Ok(bytes::Bytes::from_static(b"abc")),
+            Ok(bytes::Bytes::new()),
+            Ok(bytes::Bytes::from_static(b"defgh")),
+        ];
+        let body = axum::body::Body::from_stream(futures_util::stream::iter(pieces));
+        let response = from_http_response(http::Response::new(body), false);
+        assert_eq!(response.body().as_bytes(), None, "streamed, not in memory");
+        assert_eq!(body_of(response), (None, b"abcdefgh".to_vec()));
+
+        let mut frames = Frames {
+            body: Box::pin(axum::body::Body::from("0123456789")),
+            current: None,
+        };
+        let mut small = [0u8; 4];
+        let mut read = Vec::new();
+        loop {
+            match frames.read(&mut small).unwrap() {
+                0 => break,
+                count => read.push(small[..count].to_vec()),
+            }
+        }
+        assert_eq!(read, [&b"0123"[..], b"4567", b"89"]);
+    }
+
+    #[test]
+    fn a_small_body_of_known_size_is_in_memory() {
+        let response = from_http_response(http::Response::new(axum::body::Body::from("hi")), false);
+        assert_eq!(response.body().as_bytes(), Some(&b"hi"[..]));
+    }
+}
