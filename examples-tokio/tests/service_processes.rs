@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use gateway_client::{Request, STDOUT, Stream, scgi_exchange, scgi_request_bytes};
 use support::{GENERIC_500, Script};
 
-const EXAMPLES: [&str; 3] = [
+const EXAMPLES: [&str; 4] = [
+    "async_handler",
     "axum_app",
     "fixture_hostile_service",
     "fixture_inside_tokio_main",
@@ -352,6 +353,20 @@ fn fastcgi_workers_answer_async_requests_at_once() {
 }
 
 #[test]
+fn fastcgi_keeps_driving_spawned_tasks_between_requests() {
+    let server = Server::start(HOSTILE, "2");
+    assert_eq!(body_of(&server.get("/background", "")), b"0\n");
+    thread::sleep(Duration::from_millis(500));
+    let ticks: u64 = String::from_utf8_lossy(body_of(&server.get("/background", "")))
+        .trim()
+        .parse()
+        .expect("a count");
+    // About 50 ticks of 10 ms; without a thread driving the runtime between requests,
+    // none.
+    assert!(ticks >= 10, "{ticks} ticks in 500 ms");
+}
+
+#[test]
 fn fastcgi_streams_each_event_as_it_comes() {
     let server = Server::start(HOSTILE, "1");
     let mut stream = Stream::connect(&server.address, IO_TIMEOUT).expect("connects");
@@ -514,5 +529,79 @@ fn run_and_service_run_work_from_a_tokio_main() {
         let response = outcome.response();
         assert_eq!(response.status, 200, "{}", outcome.dump());
         assert_eq!(response.body, body.as_bytes(), "{}", outcome.dump());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// #[cgi::main] async fn: the async_handler example
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn an_async_main_awaits_tokio_io_with_a_timeout_as_cgi_and_as_fastcgi() {
+    let open = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let closed_address = closed.local_addr().expect("its address");
+    drop(closed);
+    let check = format!(
+        "open={},closed={closed_address}",
+        open.local_addr().expect("its address")
+    );
+    let outcome = cgi_get("async_handler", "", "timeout_ms=2000")
+        .var("CHECK", &check)
+        .run();
+    let response = outcome.response();
+    assert_eq!(response.status, 503, "{}", outcome.dump());
+    let text = String::from_utf8_lossy(&response.body).into_owned();
+    assert!(
+        text.contains("open (127.0.0.1:") && text.contains("): up\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("closed (") && text.contains("down (connection refused)"),
+        "{text}"
+    );
+
+    // The same binary under FastCGI: the runtime's own thread drives the workers' I/O.
+    let mut child = Command::new(support::example("async_handler", &EXAMPLES))
+        .args(["--fastcgi", "127.0.0.1:0", "--workers", "2"])
+        .env_clear()
+        .env(
+            "CHECK",
+            format!("open={}", open.local_addr().expect("its address")),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().expect("piped"))
+        .read_line(&mut first)
+        .expect("a start line");
+    let address = first
+        .split(" on ")
+        .nth(1)
+        .and_then(|rest| rest.split(" with ").next())
+        .unwrap_or_else(|| panic!("start line {first:?}"))
+        .to_owned();
+    let replies: Vec<Vec<u8>> = (0..3)
+        .map(|_| {
+            let mut stream = Stream::connect(&address, IO_TIMEOUT).expect("connects");
+            stream.request(&request("", "")).expect("a reply").stdout
+        })
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    for reply in replies {
+        assert!(
+            reply.starts_with(b"Status: 200 OK\r\n"),
+            "{}",
+            String::from_utf8_lossy(&reply)
+        );
+        assert!(
+            body_of(&reply).ends_with(b": up\n"),
+            "{}",
+            String::from_utf8_lossy(&reply)
+        );
     }
 }
