@@ -765,6 +765,12 @@
 //!   debug builds (`cargo run -- --serve`). Release builds, the ones you deploy, leave it
 //!   out: binding its socket and process functions would cost every request about 13% more
 //!   start-up instructions.
+//! - `tokio` (off): `#[cgi::main] async fn` and async handlers for [`run`]; the
+//!   `service` module: any tower service (an axum `Router`, unchanged) deployed as the
+//!   script in every mode (`cgi::service::run`), and a handler as a tower service, to serve
+//!   with axum or hyper when a script outgrows CGI (`cgi::service::from_handler`). Adds
+//!   tokio (the `rt` and `sync` features only), `tower-service` and `http-body`; a
+//!   script that leaves it off compiles and starts as before.
 
 #![forbid(unsafe_code)]
 
@@ -797,7 +803,10 @@
 ///   [`Request`], or your own [`FromRequest`] type.
 /// - The return type implements [`IntoResponse`]; no return type
 ///   answers `204 No Content`.
-/// - The function is not `async`, not generic, not a method. It may be called `main`.
+/// - The function is not generic, not a method. It may be called `main`. It may be an
+///   `async fn` with the `tokio` feature: the arguments are extracted first, then it is
+///   awaited on a current-thread tokio runtime, built only for it (see `cgi::service` for
+///   how FastCGI and SCGI run it). Without the feature, the compile error names it.
 /// - The attribute writes `fn main`: a `fn main` of your own beside it is an error (call
 ///   [`run`] from your `main` instead of using the attribute, if you need one).
 /// - The package is `cgikit`, but the library is imported as `cgi`: `#[cgi::main]`,
@@ -864,6 +873,9 @@ pub use cgi_runtime::{Json, JsonRejection};
 #[cfg(feature = "sessions")]
 #[doc(inline)]
 pub use cgi_runtime::{Flash, FlashMessage, Session};
+#[cfg(feature = "tokio")]
+#[doc(inline)]
+pub use cgi_runtime::service;
 
 /// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]

@@ -59,14 +59,19 @@ use support::{dechunk, free_port};
 
 /// The examples (and fixture) copied into each server's `cgi-bin/`, with the name they
 /// get there.
-const SCRIPTS: [(&str, &str); 6] = [
+const SCRIPTS: [(&str, &str); 7] = [
     ("greet", "greet"),
     ("env", "env"),
     ("guestbook", "guestbook"),
     ("upload", "upload"),
     ("redirects", "redirects"),
     ("fixture_server_probe", "server_probe"),
+    ("axum_app", "axum_app"),
 ];
+
+/// The examples among [`SCRIPTS`] that belong to the `cgikit-examples-tokio` package (they
+/// need cgikit's `tokio` feature and axum).
+const TOKIO_EXAMPLES: [&str; 1] = ["axum_app"];
 
 /// The only environment the servers start with (the recipe's `env -i PATH=...`): nothing
 /// of the test runner's environment (`CI`, `RUST_BACKTRACE`...) reaches the scripts.
@@ -940,7 +945,7 @@ fn build_release_examples() -> Result<PathBuf, String> {
         .ok_or("the test binary lives in target/<profile>/deps")?
         .to_owned();
     if let Some(cargo) = std::env::var_os("CARGO") {
-        let mut command = Command::new(cargo);
+        let mut command = Command::new(&cargo);
         command
             // `--workspace`: the fixture is an example of the cgikit-testing package.
             .args([
@@ -954,16 +959,32 @@ fn build_release_examples() -> Result<PathBuf, String> {
             .arg("--target-dir")
             .arg(&target_dir);
         for (example, _) in SCRIPTS {
-            command.args(["--example", example]);
+            if !TOKIO_EXAMPLES.contains(&example) {
+                command.args(["--example", example]);
+            }
         }
-        let output = command
-            .output()
-            .map_err(|error| format!("running cargo: {error}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "building the release examples failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
+        // Those of the other package in a build of their own: built together, cargo
+        // would give the root package's examples the `tokio` feature too.
+        let mut tokio_command = Command::new(cargo);
+        tokio_command
+            .args(["build", "--release", "--quiet", "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .args(["-p", "cgikit-examples-tokio"]);
+        for example in TOKIO_EXAMPLES {
+            tokio_command.args(["--example", example]);
+        }
+        for mut command in [command, tokio_command] {
+            let output = command
+                .output()
+                .map_err(|error| format!("running cargo: {error}"))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "building the release examples failed:\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                ));
+            }
         }
     }
     let examples = target_dir.join("release/examples");
@@ -1213,6 +1234,29 @@ const CASES: &[(&str, Case)] = &[
     ("httpoxy", httpoxy),
 ];
 
+/// `axum_app`, an axum Router deployed with `cgi::service::run`, through the same kinds of
+/// requests as the examples above. Run on Apache mod_cgid, lighttpd mod_cgi, nginx +
+/// fcgiwrap and nginx FastCGI: the configurations route `/cgi-bin/axum_app` there (with
+/// nginx's response buffering off, for its server-sent events).
+const AXUM_CASES: &[(&str, Case)] = &[
+    ("axum_app: GET with a query", axum_query),
+    ("axum_app: POST form", axum_form),
+    ("axum_app: JSON", axum_json),
+    ("axum_app: 404 from its fallback", axum_404),
+    ("axum_app: 500 on a panic, message in the log", axum_panic),
+    ("axum_app: HEAD keeps the length, no body", axum_head),
+    ("axum_app: links carry the script's path", axum_links),
+    ("axum_app: server-sent events", axum_events),
+];
+
+/// The kinds whose configurations route `/cgi-bin/axum_app`.
+fn runs_axum_app(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Apache | Kind::Lighttpd | Kind::Nginx | Kind::NginxFastcgi
+    )
+}
+
 /// Only for the long-lived kinds (FastCGI, SCGI).
 const LONG_LIVED_CASES: &[(&str, Case)] = &[(
     "a panic, then the next requests: one process answers all",
@@ -1230,6 +1274,9 @@ fn run_all(kind: Kind) {
     let mut cases = CASES.to_vec();
     if kind.long_lived() {
         cases.extend_from_slice(LONG_LIVED_CASES);
+    }
+    if runs_axum_app(kind) {
+        cases.extend_from_slice(AXUM_CASES);
     }
     for (name, case) in &cases {
         if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| case(&server))) {
@@ -1986,5 +2033,156 @@ impl Drop for StopAll {
         for problem in self.stop() {
             eprintln!("real_servers: {problem}");
         }
+
+// =======================================================================================
+// axum_app
+// =======================================================================================
+
+fn axum_query(server: &Server) {
+    let reply = server.get("/cgi-bin/axum_app/search?q=rust&page=2", &[]);
+    assert_eq!(reply.status, 200, "{reply}");
+    assert_eq!(reply.text(), "results for \"rust\", page 2\n", "{reply}");
+    let hello = server.get("/cgi-bin/axum_app/hello/Ada", &[]);
+    assert_eq!(hello.text(), "Hello, Ada!\n", "{hello}");
+}
+
+fn axum_form(server: &Server) {
+    let body = form(&[("name", "<b>Ada</b>"), ("message", "héllo")]);
+    let reply = server.post("/cgi-bin/axum_app/guestbook", FORM, &body, None);
+    assert_eq!(reply.status, 200, "{reply}");
+    assert_eq!(
+        reply.text(),
+        "<p>Thank you, &lt;b&gt;Ada&lt;/b&gt;: 5 characters.</p>\n",
+        "{reply}"
+    );
+}
+
+fn axum_json(server: &Server) {
+    let reply = server.get("/cgi-bin/axum_app/api/items/7", &[]);
+    assert_eq!(reply.status, 200, "{reply}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/json"),
+        "{reply}"
+    );
+    assert_eq!(reply.text(), r#"{"id":7,"name":"item 7"}"#, "{reply}");
+    let missing = server.get("/cgi-bin/axum_app/api/items/0", &[]);
+    assert_eq!(missing.status, 404, "{missing}");
+}
+
+fn axum_404(server: &Server) {
+    let reply = server.get("/cgi-bin/axum_app/no/such/page", &[]);
+    assert_eq!(reply.status, 404, "{reply}");
+    assert_eq!(reply.text(), "no such page\n", "{reply}");
+}
+
+fn axum_panic(server: &Server) {
+    let reply = server.get("/cgi-bin/axum_app/boom", &[]);
+    assert_eq!(reply.status, 500, "{reply}");
+    assert!(!reply.text().contains("boom route"), "leaked: {reply}");
+    // The long-lived processes the test starts log to their own file.
+    let log = if server.kind.backends().is_some() {
+        "axum_app_stderr.log"
+    } else {
+        server.kind.script_log()
+    };
+    let path = server.lab.path("logs").join(log);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = String::from_utf8_lossy(&fs::read(&path).unwrap_or_default()).into_owned();
+        if text.contains("axum_app: panicked at") && text.contains("the boom route always fails") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no panic line in {log}:\n{}",
+            server.log_tails()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn axum_head(server: &Server) {
+    let reply = server.request("HEAD", "/cgi-bin/axum_app/api/items/7", &[], None);
+    assert_eq!(reply.status, 200, "{reply}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/json"),
+        "{reply}"
+    );
+    // The GET's length (axum's HEAD answer has an empty body and the declared length);
+    // nginx and lighttpd may drop the header of a body-less answer.
+    if let Some(length) = reply.header("content-length") {
+        assert_eq!(length, "24", "{reply}");
+    }
+    assert!(reply.raw_body.is_empty(), "a body after HEAD: {reply}");
+}
+
+fn axum_links(server: &Server) {
+    let reply = server.get("/cgi-bin/axum_app", &[]);
+    assert_eq!(reply.status, 200, "{reply}");
+    assert!(
+        reply
+            .text()
+            .contains("href=\"/cgi-bin/axum_app/hello/Ada\""),
+        "{reply}"
+    );
+}
+
+/// Three events 200 ms apart. Through Apache mod_cgid and through nginx -> FastCGI with
+/// nginx's buffering off, each reaches the client as it is sent. Two hosts hold a CGI
+/// script's output back whatever the script does, so there only the whole body is
+/// checked: lighttpd buffers a CGI response until it ends (its default
+/// `server.stream-response-body = 0`), and fcgiwrap writes through libfcgi's 8 KiB stream
+/// buffer, which it flushes only when full or at the end (fcgiwrap issue #36).
+fn axum_events(server: &Server) {
+    let stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connects");
+    stream
+        .set_read_timeout(Some(HTTP_TIMEOUT))
+        .expect("a timeout");
+    let request = format!(
+        "GET /cgi-bin/axum_app/events HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+        server.port
+    );
+    (&stream).write_all(request.as_bytes()).expect("sent");
+    let started = Instant::now();
+    let mut raw = Vec::new();
+    let mut arrivals = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match (&stream).read(&mut buffer) {
+            Ok(0) => break,
+            Ok(count) => {
+                raw.extend_from_slice(&buffer[..count]);
+                for tick in 1..=3 {
+                    let needle = format!("data: tick {tick}");
+                    if arrivals.len() < tick
+                        && raw
+                            .windows(needle.len())
+                            .any(|window| window == needle.as_bytes())
+                    {
+                        arrivals.push(started.elapsed());
+                    }
+                }
+            }
+            Err(error) if error.kind() == io::ErrorKind::ConnectionReset && !raw.is_empty() => {
+                break;
+            }
+            Err(error) => panic!("reading the events: {error}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{text}"
+    );
+    assert_eq!(arrivals.len(), 3, "{text}");
+    if !matches!(server.kind, Kind::Lighttpd | Kind::Nginx) {
+        assert!(
+            arrivals[2] - arrivals[0] >= Duration::from_millis(300),
+            "the events arrived together ({arrivals:?}): {text}"
+        );
     }
 }

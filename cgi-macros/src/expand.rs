@@ -37,13 +37,6 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// What the signature must not be, every problem reported at once.
 fn check(signature: &Signature) -> syn::Result<()> {
     let mut errors: Vec<syn::Error> = Vec::new();
-    if let Some(asyncness) = &signature.asyncness {
-        errors.push(syn::Error::new_spanned(
-            asyncness,
-            "a `#[cgi::main]` function cannot be `async`: a CGI script answers one request and exits, \
-             so there is nothing to wait for concurrently; remove `async` (blocking I/O is fine here)",
-        ));
-    }
     if let Some(unsafety) = &signature.unsafety {
         errors.push(syn::Error::new_spanned(
             unsafety,
@@ -138,6 +131,8 @@ fn check(signature: &Signature) -> syn::Result<()> {
 // items around it; and a `use super::*` would make rustc print every name it brings in
 // with its full path (`cgi::Query<T>`) in all errors. A function named `main` is nested
 // inside the generated one.
+// An `async fn`'s call is wrapped:
+// `let __cgi_response = ::cgi::__private::block_on(search(__cgi_arg0, __cgi_arg1));`.
 fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStream {
     let cgi = &args.crate_path;
     let request = Ident::new("__cgi_request", Span::call_site());
@@ -202,11 +197,20 @@ fn generate(args: &Args, signature: &Signature, item: &TokenStream) -> TokenStre
     let value = Ident::new("__cgi_response", output_span);
     let respond =
         quote_spanned! {output_span=> #cgi::__private::IntoResponse::into_response(#value) };
+    // An `async fn` is awaited on the runtime's tokio runtime; without the `tokio` feature
+    // `block_on`'s bound fails, with a message that names the feature, at `async`.
+    let call = match &signature.asyncness {
+        Some(asyncness) => {
+            let block_on = quote_spanned! {asyncness.span=> #cgi::__private::block_on };
+            quote!(#block_on(#ident(#(#arguments),*)))
+        }
+        None => quote!(#ident(#(#arguments),*)),
+    };
     let run = quote! {
         #cgi::__private::run(#limits, |#request: #cgi::__private::Request| -> #cgi::__private::Response {
             #prelude
             #(#extractions)*
-            let #value = #ident(#(#arguments),*);
+            let #value = #call;
             #respond
         });
     };
@@ -473,6 +477,27 @@ mod tests {
     }
 
     #[test]
+    fn an_async_fn_is_awaited_on_the_runtime() {
+        let out = main(
+            quote!(),
+            quote!(
+                async fn fetch(q: Query<A>) -> String {
+                    work().await
+                }
+            ),
+        );
+        assert_eq!(compile_errors(&out), Vec::<String>::new(), "{out}");
+        assert_eq!(
+            count(
+                &out,
+                &quote!(let __cgi_response = ::cgi::__private::block_on(fetch(__cgi_arg0));)
+            ),
+            1,
+            "{out}"
+        );
+    }
+
+    #[test]
     fn a_function_named_main_is_nested() {
         let out = main(
             quote!(),
@@ -524,10 +549,9 @@ mod tests {
             "{out}"
         );
         let errors = compile_errors(&out);
-        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert_eq!(errors.len(), 3, "{errors:?}");
         for (error, start) in errors.iter().zip([
             "unknown argument `bogus`",
-            "a `#[cgi::main]` function cannot be `async`",
             "a `#[cgi::main]` function cannot be generic",
             "`#[cgi::main]` goes on a free function, not a method",
         ]) {

@@ -89,10 +89,11 @@ pub(crate) fn write_response(
     output: &mut dyn Write,
     log: &mut dyn Write,
 ) -> io::Result<()> {
+    // Not flushed after: each host flushes its buffer when the answer is over (FastCGI
+    // after `FCGI_END_REQUEST`), so that an answer in memory goes out in one write.
     write::write_cgi(response, head_only, output, &mut |line| {
         let _ = writeln!(log, "{program}: {}", one_line(line));
-    })?;
-    output.flush()
+    })
 }
 
 /// A log line as one line: reasons and panic messages quote request data, and a CR or LF

@@ -28,7 +28,8 @@ use crate::response::{IntoResponse, Response};
     message = "`{Self}` is not a CGI handler",
     label = "not a handler",
     note = "a handler is a function whose arguments are extractors (only the last may read the body, like `Form<T>` or `Request`) and whose return type implements `cgi::IntoResponse`",
-    note = "with `#[cgi::main]` on the function, the compiler points at the argument or return type at fault"
+    note = "with `#[cgi::main]` on the function, the compiler points at the argument or return type at fault",
+    note = "an `async fn` is a handler with cgikit's `tokio` feature"
 )]
 pub trait Handler<Args>: Sized {
     /// Extracts the arguments from `request`, calls the function, and turns what it
@@ -59,8 +60,62 @@ where
     }
 }
 
+/// The arguments of an `async` handler: a type of its own, so that its implementation of
+/// [`Handler`] can never overlap a function's that returns a response directly.
+#[cfg(feature = "tokio")]
+#[derive(Debug)]
+pub struct Async<Args>(std::marker::PhantomData<Args>);
+
+/// An `async fn` (or a closure returning a future) runs on cgikit's tokio runtime; the
+/// arguments are extracted first, as for any handler.
+///
+/// ```
+/// async fn later() -> &'static str {
+///     std::future::ready("done").await
+/// }
+/// assert_eq!(cgi::test::TestRequest::get("/").call(later).text(), "done");
+/// ```
+#[cfg(feature = "tokio")]
+impl<F, Fut> Handler<Async<()>> for F
+where
+    F: FnOnce() -> Fut + Send,
+    Fut: std::future::Future,
+    Fut::Output: IntoResponse,
+{
+    fn call(self, request: Request) -> Response {
+        drop(request);
+        crate::executor::answer(self)
+    }
+}
+
 macro_rules! impl_handler {
     ([$($head:ident),*], $last:ident) => {
+        #[cfg(feature = "tokio")]
+        #[diagnostic::do_not_recommend]
+        impl<F, Fut, M, $($head,)* $last> Handler<Async<(M, $($head,)* $last,)>> for F
+        where
+            F: FnOnce($($head,)* $last) -> Fut + Send,
+            Fut: std::future::Future,
+            Fut::Output: IntoResponse,
+            $($head: FromRequestParts + Send,)*
+            $last: FromRequest<M> + Send,
+        {
+            #[allow(non_snake_case)]
+            fn call(self, request: Request) -> Response {
+                $(
+                    let $head = match $head::from_request_parts(&request) {
+                        Ok(value) => value,
+                        Err(rejection) => return rejection.into_response(),
+                    };
+                )*
+                let $last = match $last::from_request(request) {
+                    Ok(value) => value,
+                    Err(rejection) => return rejection.into_response(),
+                };
+                crate::executor::answer(move || self($($head,)* $last))
+            }
+        }
+
         #[diagnostic::do_not_recommend]
         impl<F, R, M, $($head,)* $last> Handler<(M, $($head,)* $last,)> for F
         where

@@ -19,6 +19,8 @@
 //!   development server (`dev_server/`: `child.rs` runs the script, `inspector.rs` shows
 //!   each exchange at `/_cgi/`), which build their CGI variables and read CGI output back
 //!   through `host/`, as a web server does.
+//! - Feature `tokio`: `executor.rs` (the runtime async handlers and services run on) and
+//!   `service/` (a tower service as the script; a handler as a tower service).
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 
@@ -32,6 +34,9 @@ mod csrf;
 mod dev_server;
 mod error;
 mod exchange;
+// The tokio runtime of `async` handlers and services.
+#[cfg(feature = "tokio")]
+mod executor;
 mod extract;
 mod handler;
 mod host;
@@ -53,6 +58,8 @@ mod response;
 mod run;
 #[cfg(feature = "sessions")]
 mod session;
+#[cfg(feature = "tokio")]
+pub mod service;
 mod terminal;
 pub mod test;
 
@@ -93,8 +100,12 @@ pub use http::{HeaderMap, Method, StatusCode};
 // Each runs once per process: a large `Err` costs nothing worth a `Box`.
 #[allow(clippy::result_large_err)]
 pub mod __private {
+    #[cfg(feature = "tokio")]
+    pub use crate::executor::block_on;
     pub use crate::run::run_process as run;
     pub use crate::{IntoResponse, Limits, Request, Response};
+    #[cfg(not(feature = "tokio"))]
+    pub use without_tokio::block_on;
     // Reachable here so that compile errors call them `cgi::__private::ViaParts`, not by
     // where they are defined.
     pub use crate::extract::private::{ViaParts, ViaRequest};
@@ -116,5 +127,26 @@ pub mod __private {
     ) -> (Vec<u8>, Result<(), String>) {
         let (output, ending) = crate::long_lived::fastcgi_conversation(input, 1, limits, handler);
         (output, ending.map(drop).map_err(|error| error.to_string()))
+    }
+
+    /// What `#[cgi::main] async fn` calls without the `tokio` feature: its bound fails,
+    /// with a message that names the feature.
+    #[cfg(not(feature = "tokio"))]
+    mod without_tokio {
+        /// Implemented by nothing: only the `tokio` feature runs futures.
+        #[diagnostic::on_unimplemented(
+            message = "an `async fn` under `#[cgi::main]` needs cgikit's `tokio` feature",
+            label = "async handlers run on tokio, which this build leaves out",
+            note = "enable it in Cargo.toml: `cgikit = {{ version = \"0.1\", features = [\"tokio\"] }}`; or remove `async` (blocking I/O is fine in a CGI script)"
+        )]
+        pub trait TokioFeature: core::future::Future {
+            /// Never called: there is no implementation.
+            fn run(self) -> Self::Output;
+        }
+
+        /// Never called: `F: TokioFeature` does not hold.
+        pub fn block_on<F: TokioFeature>(future: F) -> F::Output {
+            future.run()
+        }
     }
 }

@@ -26,6 +26,11 @@ use crate::terminal;
 /// Call it first in `main`, before starting any thread: it removes `HTTP_PROXY` from the
 /// process environment (httpoxy), which is only sound while the process has one thread.
 ///
+/// With the `tokio` feature the handler may be an `async fn` (its arguments are extracted
+/// first, then it is awaited on cgikit's runtime). Do not wrap `main` in `#[tokio::main]`
+/// for it: inside a runtime, each request is awaited on a thread of its own, since tokio
+/// does not nest runtimes, and resources made in that outer runtime may stall.
+///
 /// ```no_run
 /// fn hello() -> &'static str {
 ///     "Hello, world!\n"
@@ -76,7 +81,9 @@ pub fn run_process(limits: Limits, handler: impl Fn(Request) -> Response + Sync)
         #[allow(unsafe_code)]
         // SAFETY: no other thread exists yet: this runs first in the generated `main`,
         // before the handler (the only user code) and before cgikit starts any thread;
-        // `cgi::run`'s documentation asks a hand-written `main` to call it first too.
+        // `cgi::run`'s documentation asks a hand-written `main` to call it first too. (A
+        // `main` under `#[tokio::main]` breaks that rule: its runtime's threads exist, but
+        // sit idle while its `main` waits in cgikit, and do not read the environment.)
         unsafe {
             std::env::remove_var("HTTP_PROXY");
         }

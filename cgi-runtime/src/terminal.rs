@@ -2,7 +2,7 @@
 //! built from its arguments and prints the raw CGI response.
 
 use std::ffi::OsString;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 
 use http::Method;
 
@@ -117,7 +117,8 @@ fn respond(
         panic_hook_logs: false,
         leftover: Leftover::Drain,
     };
-    if let Err(error) = answer(vars, exchange, limits, handler)
+    let answered = answer(vars, exchange, limits, handler).and_then(|()| io::stdout().flush());
+    if let Err(error) = answered
         && error.kind() != io::ErrorKind::BrokenPipe
     {
         eprintln!("{program}: could not write the response: {error}");

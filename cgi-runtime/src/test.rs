@@ -295,6 +295,43 @@ impl TestRequest {
         TestResponse::parse(output, String::from_utf8_lossy(&log).into_owned())
     }
 
+    /// Runs a tower service (an axum `Router`) on this request, as
+    /// [`cgi::service::run`](crate::service::run) runs it in production, and returns what
+    /// it wrote, parsed. The service sees the full path: the test host mounts the script
+    /// at the root (`SCRIPT_NAME` empty), unless [`var`](Self::var) says otherwise.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get, extract::Path};
+    ///
+    /// let app = Router::new().route("/items/{id}", get(|Path(id): Path<u32>| async move { format!("item {id}") }));
+    /// let response = cgi::test::TestRequest::get("/items/7").call_service(app.clone());
+    /// assert_eq!(response.text(), "item 7");
+    /// assert_eq!(cgi::test::TestRequest::get("/nowhere").call_service(app).status(), cgi::StatusCode::NOT_FOUND);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the output is not a well-formed CGI response (a bug in cgikit).
+    #[cfg(feature = "tokio")]
+    pub fn call_service<S, ResBody>(self, service: S) -> TestResponse
+    where
+        S: tower_service::Service<
+                http::Request<crate::service::Incoming>,
+                Response = http::Response<ResBody>,
+            > + Clone
+            + Send,
+        S::Error: Into<crate::service::BoxError>,
+        ResBody: http_body::Body + Send + 'static,
+        ResBody::Data: Send,
+        ResBody::Error: Into<crate::service::BoxError>,
+    {
+        let shared = crate::service::Shared::new(service);
+        // Inside a `#[tokio::test]`, the service runs on a thread outside its runtime.
+        crate::executor::outside_runtime(|| {
+            self.call(|request: crate::Request| crate::service::answer(&shared, request))
+        })
+    }
+
     /// The meta-variables the test host sets for this request (see [`Host::in_process`]),
     /// with [`var`](Self::var)'s last, and the body.
     fn into_cgi_vars(self) -> (Vec<(OsString, OsString)>, Vec<u8>) {

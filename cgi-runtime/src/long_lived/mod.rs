@@ -194,6 +194,9 @@ pub(crate) fn run(
         ..
     } = *options;
     signals::stop_on_termination();
+    // Async handlers: the workers' futures share one runtime, which needs a thread of its own.
+    #[cfg(feature = "tokio")]
+    crate::executor::serve_concurrently();
     if let Err(error) = listener.set_accept_timeout(POLL) {
         eprintln!("{program}: {error}: a stop will wait for the next connection");
     }

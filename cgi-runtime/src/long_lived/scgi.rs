@@ -33,6 +33,7 @@ pub(crate) fn answer<T: Transport>(
     let (status, reason) = match head {
         Ok(vars) => {
             context.serve(vars, Box::new(input), output)?;
+            output.flush()?;
             return Ok(Ending::Answered);
         }
         Err(HeadError::Io(error)) => return Err(error),
@@ -41,6 +42,7 @@ pub(crate) fn answer<T: Transport>(
     };
     let response = Response::rejection(status, reason);
     write_response(&context.program, response, false, output, &mut io::stderr())?;
+    output.flush()?;
     Ok(Ending::Answered)
 }
 

@@ -18,6 +18,8 @@ use crate::response::Response;
 use request_body::Framing;
 pub(crate) use request_body::Leftover;
 pub use request_body::RequestBody;
+#[cfg(feature = "tokio")]
+pub(crate) use uri::below_script;
 pub(crate) use variables::Variables;
 
 /// One CGI request: everything the server passed in meta-variables, and the body.

@@ -30,6 +30,25 @@ pub(crate) fn from_variables(vars: &Variables) -> Uri {
     Uri::try_from(target).unwrap_or_else(|_| Uri::from_static("/"))
 }
 
+/// The target relative to the script: `PATH_INFO` (`/` when unset) and `?QUERY_STRING`,
+/// encoded as [`from_variables`] encodes them.
+#[cfg(feature = "tokio")]
+pub(crate) fn below_script(path_info: Option<&[u8]>, query: Option<&[u8]>) -> Uri {
+    let mut target = String::from("/");
+    if let Some(path) = path_info {
+        percent::encode_into(
+            &mut target,
+            path.strip_prefix(b"/").unwrap_or(path),
+            is_path_byte,
+        );
+    }
+    if let Some(query) = query {
+        target.push('?');
+        percent::encode_into(&mut target, query, is_uri_byte);
+    }
+    Uri::try_from(target).unwrap_or_else(|_| Uri::from_static("/"))
+}
+
 /// Bytes that may appear unencoded in a request target (RFC 3986 `pchar`, `/`, `?`, `%`).
 fn is_uri_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&byte)
@@ -86,6 +105,18 @@ mod tests {
             uri(&[("REQUEST_URI", "/cgi-bin/env/a b?q=1")]),
             "/cgi-bin/env/a%20b?q=1"
         );
+    }
+
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn below_the_script_is_path_info_and_query() {
+        assert_eq!(below_script(None, None), "/");
+        assert_eq!(
+            below_script(Some(b"/items/7"), Some(b"a=1")),
+            "/items/7?a=1"
+        );
+        assert_eq!(below_script(Some(b"/a b/%"), None), "/a%20b/%25");
+        assert_eq!(below_script(Some(b"no-slash"), None), "/no-slash");
     }
 
     #[test]

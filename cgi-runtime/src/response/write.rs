@@ -145,7 +145,10 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[start..]);
 }
 
-/// Copies a streamed body in bounded chunks. The headers are out already, so a stream
+/// The most of a streamed body read and written at once.
+const CHUNK: usize = 64 * 1024;
+
+/// Copies a streamed body in bounded chunks, flushing `out` after each. The headers are out already, so a stream
 /// that fails or ends short can only be logged and reported as a failed write.
 fn copy_stream(
     mut reader: Box<dyn Read + Send>,
@@ -153,7 +156,11 @@ fn copy_stream(
     out: &mut dyn Write,
     log: &mut dyn FnMut(&str),
 ) -> io::Result<()> {
-    let mut chunk = vec![0u8; 64 * 1024];
+    // No larger than the body: zeroing 64 KiB costs a small answer more than the rest of it.
+    let size = length.map_or(CHUNK, |length| {
+        usize::try_from(length).map_or(CHUNK, |length| length.min(CHUNK))
+    });
+    let mut chunk = vec![0u8; size];
     let mut sent: u64 = 0;
     loop {
         let wanted = length.map_or(chunk.len(), |length| {
@@ -182,6 +189,9 @@ fn copy_stream(
             }
         };
         out.write_all(&chunk[..read])?;
+        // Each piece reaches the client as it comes (server-sent events, progress), not
+        // when a host's buffer fills.
+        out.flush()?;
         sent += read as u64;
     }
 }

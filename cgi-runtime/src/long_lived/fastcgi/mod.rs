@@ -189,7 +189,11 @@ fn respond<T: Transport>(
         generation,
     };
     let mut stdout = StdoutRecords { id, connection };
-    context.serve(vars, Box::new(body), &mut stdout)?;
+    match context.serve(vars, Box::new(body), &mut stdout) {
+        // The rest of the answer has nowhere to go; the request still ends properly.
+        Err(_) if lock(connection).stdin.aborted => {}
+        served => served?,
+    }
     stdout.end()
 }
 
@@ -493,7 +497,11 @@ impl<T: Transport> Write for StdoutRecords<'_, T> {
         }
         let mut connection = lock(self.connection);
         if connection.stdin.aborted {
-            return Ok(buf.len());
+            // Fails rather than swallowing: a streamed body would otherwise go on forever.
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the web server aborted the request",
+            ));
         }
         let content = &buf[..buf.len().min(MAX_CONTENT)];
         let length = u16::try_from(content.len()).expect("at most MAX_CONTENT");
@@ -506,9 +514,10 @@ impl<T: Transport> Write for StdoutRecords<'_, T> {
         Ok(content.len())
     }
 
-    /// [`StdoutRecords::end`] sends the answer: one write for most.
+    /// Only a streamed body flushes (after each piece); [`StdoutRecords::end`] flushes the
+    /// connection after `FCGI_END_REQUEST`, so an answer in memory goes out in one write.
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        lock(self.connection).output.flush()
     }
 }
 
@@ -854,6 +863,52 @@ mod tests {
                 .all(|record| record.id != 2 || record.kind == kind::END_REQUEST)
         );
         assert!(stdout_of(&seen, 3).ends_with("after|"));
+    }
+
+    #[test]
+    fn a_streamed_body_stops_at_an_abort() {
+        /// An endless body that counts its reads: after an abort they must stop.
+        struct Endless(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+        impl Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let reads = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                assert!(reads < 100, "the body is still read after the abort");
+                buf.fill(b'x');
+                Ok(buf.len())
+            }
+        }
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut input = Vec::new();
+        begin(&mut input, 1, ROLE_RESPONDER, true);
+        params(
+            &mut input,
+            1,
+            &[("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "100")],
+        );
+        push_record(&mut input, kind::STDIN, 1, b"only part");
+        push_record(&mut input, kind::ABORT_REQUEST, 1, b"");
+        get(&mut input, 2, false, "after");
+        let counter = std::sync::Arc::clone(&reads);
+        let handler = move |mut request: Request| {
+            if request.uri().query() == Some("after") {
+                return echo(request);
+            }
+            // Reading the body meets the abort.
+            let _ = request.body_mut().read_to_vec();
+            Response::builder().body(crate::response::Body::from_reader(
+                Endless(std::sync::Arc::clone(&counter)),
+                None,
+            ))
+        };
+        let (ending, seen) = converse_with(input, &Limits::default(), &handler);
+        assert_eq!(ending.unwrap(), Ending::Answered);
+        // The head's write already fails: the body is never read.
+        assert_eq!(reads.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert_eq!(
+            end_of(&seen, 1),
+            Some(ProtocolStatus::RequestComplete as u8)
+        );
+        assert!(stdout_of(&seen, 2).ends_with("after|"));
     }
 
     #[test]

@@ -1,0 +1,6 @@
+struct Page;
+
+#[cgi::main]
+async fn hello() -> Page {
+    Page
+}

@@ -1,0 +1,7 @@
+struct Config;
+
+#[cgi::main]
+async fn hello(config: Config) -> &'static str {
+    let _ = config;
+    "Hello"
+}
