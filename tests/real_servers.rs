@@ -2033,6 +2033,8 @@ impl Drop for StopAll {
         for problem in self.stop() {
             eprintln!("real_servers: {problem}");
         }
+    }
+}
 
 // =======================================================================================
 // axum_app

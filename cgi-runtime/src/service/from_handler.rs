@@ -170,7 +170,7 @@ where
     tokio::task::spawn_blocking(move || {
         let mut output = Pieces::new(sender);
         let exchange = Exchange {
-            program: "cgikit",
+            program: &"cgikit",
             input: Box::new(io::Cursor::new(body)),
             output: &mut output,
             log: &mut io::stderr(),
