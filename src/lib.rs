@@ -870,12 +870,12 @@ pub use cgi_runtime::{
 #[doc(inline)]
 pub use cgi_runtime::{Json, JsonRejection};
 
-#[cfg(feature = "sessions")]
-#[doc(inline)]
-pub use cgi_runtime::{Flash, FlashMessage, Session};
 #[cfg(feature = "tokio")]
 #[doc(inline)]
 pub use cgi_runtime::service;
+#[cfg(feature = "sessions")]
+#[doc(inline)]
+pub use cgi_runtime::{Flash, FlashMessage, Session};
 
 /// What `#[cgi::main]` expands to. Not a public API: it may change in any release.
 #[doc(hidden)]

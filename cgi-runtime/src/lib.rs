@@ -56,10 +56,10 @@ mod rejection;
 mod request;
 mod response;
 mod run;
-#[cfg(feature = "sessions")]
-mod session;
 #[cfg(feature = "tokio")]
 pub mod service;
+#[cfg(feature = "sessions")]
+mod session;
 mod terminal;
 pub mod test;
 
