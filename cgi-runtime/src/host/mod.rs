@@ -10,6 +10,8 @@ pub(crate) mod cgi_output;
 mod cgi_variables;
 
 // What only the development server uses (it is left out of release builds).
+#[cfg(any(all(feature = "serve", debug_assertions), feature = "tokio"))]
+pub(crate) use cgi_variables::HeaderPolicy;
 #[cfg(all(feature = "serve", debug_assertions))]
-pub(crate) use cgi_variables::{HeaderPolicy, first_invalid_header_name};
+pub(crate) use cgi_variables::first_invalid_header_name;
 pub(crate) use cgi_variables::{Host, HttpRequest, cgi_variables};
