@@ -247,6 +247,8 @@ fn model_fields(pairs: &[(String, String)]) -> Option<Fields> {
     };
     let age = match values("age").as_slice() {
         [] => None,
+        // A field left blank: an optional number reads as absent.
+        [age] if age.is_empty() => None,
         [age] => Some(age.parse::<u32>().ok()?),
         _ => return None,
     };

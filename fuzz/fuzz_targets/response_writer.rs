@@ -507,6 +507,12 @@ impl Plan {
         if lines.iter().any(|(name, _)| server_only(name)) {
             return None;
         }
+        // A `Location` goes out only with a redirect (3xx) or `201 Created`: on a 200,
+        // Apache would serve another document and nginx the 200.
+        let redirects = (300..=399).contains(&status) || status == 201;
+        if !redirects && lines.iter().any(|(name, _)| name == "location") {
+            return None;
+        }
         Some(lines)
     }
 

@@ -140,7 +140,7 @@ test("a forged post's page shows what the script wrote to standard error", async
     await Promise.all([page.waitForNavigation(), newest.getByRole('link', { name: 'POST /' }).click()]);
     assert.equal(
       (await page.locator('pre.stderr').innerText()).trim(),
-      'guestbook: 403 This form has expired or did not come from this site; reload the page and try again.',
+      'guestbook: refused a post: The form came without the CSRF token cookie: it has expired, cookies are blocked, or the form did not come from this site. Reload the page and try again.',
     );
     assert.match(await page.locator('pre.head').innerText(), /^Status: 403 Forbidden/);
   } finally {
