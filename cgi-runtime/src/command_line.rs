@@ -1232,7 +1232,13 @@ mod tests {
                 })
                 .count();
             assert_eq!(rows, 1, "{}:\n{with_server}", option.long);
-            assert!(with_server.contains(option.help.split_whitespace().next().unwrap()));
+            // The whole description, however it was wrapped.
+            let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                words(&with_server).contains(&words(option.help)),
+                "{}'s description:\n{with_server}",
+                option.long
+            );
         }
         let without_server = help("greet", false);
         assert!(!without_server.contains("--serve"), "{without_server}");
